@@ -1,0 +1,82 @@
+//! Encode then decode gives back what was encoded, and the gathering
+//! encoder writes the same bytes as the plain one.
+
+use frameloop::codec::packet::{self, Packet};
+use frameloop::codec::{frame, Framing};
+
+/// Takes one record off the front of `data`: `head_len` bytes, a length
+/// byte, then up to that many body bytes.
+fn next_record<'a>(data: &mut &'a [u8], head_len: usize) -> Option<(&'a [u8], &'a [u8])> {
+    let (head, rest) = data.split_at_checked(head_len + 1)?;
+    let (head, len) = head.split_at(head_len);
+    let (body, rest) = rest.split_at(usize::from(len[0]).min(rest.len()));
+    *data = rest;
+    Some((head, body))
+}
+
+/// Input: a mode byte (bit 0: packets, else frames), then records.
+pub fn roundtrip(data: &[u8]) {
+    match data.split_first() {
+        Some((&mode, records)) if mode & 1 == 0 => frames(records),
+        Some((_, records)) => packets(records),
+        None => {}
+    }
+}
+
+/// Records: a byte saying where to cut the payload in two parts for
+/// `encode_parts`, the payload length, the payload.
+fn frames(mut data: &[u8]) {
+    let mut sent = Vec::new();
+    let (mut wire, mut gathered) = (Vec::new(), Vec::new());
+    while let Some((cut, payload)) = next_record(&mut data, 1) {
+        frame::encode(payload, &mut wire).unwrap();
+        let (a, b) = payload.split_at(usize::from(cut[0]) % (payload.len() + 1));
+        Framing::frames().encode_parts(&[a, b], &mut gathered).unwrap();
+        sent.push(payload);
+    }
+    assert_eq!(wire, gathered);
+    // The largest payload sent is the maximum: exactly max must be accepted.
+    let max = sent.iter().map(|p| p.len()).max().unwrap_or(0);
+    let mut rest = &wire[..];
+    for payload in sent {
+        let (got, used) = frame::decode(rest, max).unwrap().unwrap();
+        assert_eq!(got, payload);
+        rest = &rest[used..];
+    }
+    assert!(rest.is_empty());
+}
+
+/// Records: 8 bytes of integer, 8 of real bits, a boolean byte (bit 0), the
+/// text length, the text (made UTF-8 lossily).
+fn packets(mut data: &[u8]) {
+    let mut sent = Vec::new();
+    while let Some((fixed, text)) = next_record(&mut data, packet::FIXED_LEN) {
+        let (integer, rest) = fixed.split_first_chunk::<8>().unwrap();
+        let (real, boolean) = rest.split_first_chunk::<8>().unwrap();
+        sent.push(Packet {
+            integer: i64::from_be_bytes(*integer),
+            real: f64::from_bits(u64::from_be_bytes(*real)),
+            boolean: boolean[0] & 1 == 1,
+            text: String::from_utf8_lossy(text).into_owned(),
+        });
+    }
+    let (mut wire, mut gathered) = (Vec::new(), Vec::new());
+    for p in &sent {
+        let p = p.as_ref();
+        p.encode(&mut wire).unwrap();
+        Framing::frames().encode_parts(&[&p.fixed_bytes(), p.text.as_bytes()], &mut gathered).unwrap();
+    }
+    assert_eq!(wire, gathered);
+    let max = sent.iter().map(|p| p.as_ref().payload_len()).max().unwrap_or(0);
+    let mut rest = &wire[..];
+    for p in &sent {
+        let (got, used) = packet::decode(rest, max).unwrap().unwrap();
+        // Real compared by bits: NaN != NaN, and its bits must survive.
+        assert_eq!(got.integer, p.integer);
+        assert_eq!(got.real.to_bits(), p.real.to_bits());
+        assert_eq!(got.boolean, p.boolean);
+        assert_eq!(got.text, p.text);
+        rest = &rest[used..];
+    }
+    assert!(rest.is_empty());
+}

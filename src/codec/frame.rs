@@ -1,0 +1,268 @@
+//! Length-prefixed frames: a 4-byte big-endian payload length, then the
+//! payload.
+//!
+//! This is the default wire format of tokio-util's `LengthDelimitedCodec`
+//! (`length_field_length = 4`, big-endian, no adjustment, header stripped),
+//! so a peer written with tokio interoperates unchanged.
+//!
+//! The length is checked against the maximum as soon as the 4 header bytes
+//! are there, before any of the body is waited for or buffered: a peer that
+//! claims 4 GiB costs 4 bytes, not 4 GiB.
+//!
+//! ```
+//! use frameloop::codec::frame;
+//!
+//! let mut wire = Vec::new();
+//! frame::encode(b"hello", &mut wire).unwrap();
+//! assert_eq!(wire, b"\0\0\0\x05hello");
+//!
+//! let (payload, used) = frame::decode(&wire, frame::DEFAULT_MAX_LEN).unwrap().unwrap();
+//! assert_eq!((payload, used), (&b"hello"[..], 9));
+//! // A prefix is not an error, only "need more bytes".
+//! assert_eq!(frame::decode(&wire[..7], frame::DEFAULT_MAX_LEN), Ok(None));
+//! ```
+
+use super::DecodeError;
+
+/// Bytes in a frame header.
+pub const HEADER_LEN: usize = 4;
+
+/// Default maximum payload length: 8 MiB, tokio-util's default too.
+pub const DEFAULT_MAX_LEN: usize = 8 * 1024 * 1024;
+
+/// Largest payload the header can describe at all.
+pub const MAX_REPRESENTABLE_LEN: usize = u32::MAX as usize;
+
+/// Reads the payload length from the header at the start of `buf`, and
+/// checks it against `max_len`.
+///
+/// # Errors
+///
+/// [`DecodeError::FrameTooLarge`] when the header announces more than
+/// `max_len` bytes.
+#[inline]
+pub fn payload_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, DecodeError> {
+    let Some(header) = buf.first_chunk::<HEADER_LEN>() else {
+        return Ok(None);
+    };
+    let len = u32::from_be_bytes(*header);
+    // u32 always fits in usize on the 32- and 64-bit targets mio supports.
+    let len_usize = len as usize;
+    if len_usize > max_len {
+        return Err(DecodeError::FrameTooLarge { len: u64::from(len), max: max_len });
+    }
+    Ok(Some(len_usize))
+}
+
+/// Decodes the first frame of `buf`, returning its payload (borrowed in
+/// place) and the number of bytes the whole frame occupied.
+///
+/// # Errors
+///
+/// [`DecodeError::FrameTooLarge`] when the header announces more than
+/// `max_len` bytes; the body is not waited for.
+#[inline]
+pub fn decode(buf: &[u8], max_len: usize) -> Result<Option<(&[u8], usize)>, DecodeError> {
+    let Some(len) = payload_len(buf, max_len)? else {
+        return Ok(None);
+    };
+    let body = &buf[HEADER_LEN..];
+    match body.get(..len) {
+        Some(payload) => Ok(Some((payload, HEADER_LEN + len))),
+        None => Ok(None),
+    }
+}
+
+/// The header for a payload of `len` bytes.
+///
+/// # Errors
+///
+/// [`DecodeError::FrameTooLarge`] when `len` does not fit in 32 bits.
+#[inline]
+pub fn header(len: usize) -> Result<[u8; HEADER_LEN], DecodeError> {
+    match u32::try_from(len) {
+        Ok(len) => Ok(len.to_be_bytes()),
+        Err(_) => Err(DecodeError::FrameTooLarge { len: len as u64, max: MAX_REPRESENTABLE_LEN }),
+    }
+}
+
+/// Appends one frame carrying `payload` to `out`.
+///
+/// # Errors
+///
+/// [`DecodeError::FrameTooLarge`] when the payload is longer than
+/// `u32::MAX` bytes; `out` is left untouched.
+pub fn encode(payload: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    out.extend_from_slice(&header(payload.len())?);
+    out.extend_from_slice(payload);
+    Ok(())
+}
+
+/// How many bytes of `more` complete the frame whose first bytes are
+/// `partial` (all of `more` if the frame is still incomplete after it).
+///
+/// The reactor uses this to copy into a connection's carry-over buffer only
+/// the bytes of the one frame that straddles two reads; the frames after it
+/// are decoded where they lie. Until the header is known, only the header
+/// bytes are taken, so the length can be checked before the body is copied.
+#[inline]
+pub fn bytes_to_complete(partial: &[u8], more: &[u8]) -> usize {
+    let want = if partial.len() < HEADER_LEN {
+        HEADER_LEN - partial.len()
+    } else {
+        match partial.first_chunk::<HEADER_LEN>() {
+            Some(h) => (HEADER_LEN + u32::from_be_bytes(*h) as usize).saturating_sub(partial.len()),
+            None => 0,
+        }
+    };
+    want.min(more.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(payloads: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in payloads {
+            encode(p, &mut out).unwrap();
+        }
+        out
+    }
+
+    /// Decodes everything in `buf`, returning the payloads and the unused tail.
+    fn decode_all(mut buf: &[u8], max: usize) -> Result<(Vec<Vec<u8>>, usize), DecodeError> {
+        let mut items = Vec::new();
+        while let Some((payload, used)) = decode(buf, max)? {
+            assert!(used >= HEADER_LEN && used <= buf.len());
+            items.push(payload.to_vec());
+            buf = &buf[used..];
+        }
+        Ok((items, buf.len()))
+    }
+
+    /// Feeds `wire` in pieces cut at `cuts`, the way the reactor does: a
+    /// carry-over buffer for the straddling frame, the rest decoded in place.
+    fn decode_split(wire: &[u8], cuts: &[usize], max: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
+        let mut items = Vec::new();
+        let mut carry: Vec<u8> = Vec::new();
+        let mut start = 0;
+        for &end in cuts.iter().chain(std::iter::once(&wire.len())) {
+            let mut chunk = &wire[start..end];
+            start = end;
+            while !carry.is_empty() && !chunk.is_empty() {
+                let take = bytes_to_complete(&carry, chunk);
+                carry.extend_from_slice(&chunk[..take]);
+                chunk = &chunk[take..];
+                if let Some((payload, used)) = decode(&carry, max)? {
+                    assert_eq!(used, carry.len());
+                    items.push(payload.to_vec());
+                    carry.clear();
+                }
+            }
+            while let Some((payload, used)) = decode(chunk, max)? {
+                items.push(payload.to_vec());
+                chunk = &chunk[used..];
+            }
+            carry.extend_from_slice(chunk);
+            // What is carried is always a valid prefix.
+            decode(&carry, max)?;
+        }
+        Ok(items)
+    }
+
+    #[test]
+    fn round_trips_payloads_of_every_small_length() {
+        for len in 0..300 {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let wire = stream(&[&payload]);
+            assert_eq!(wire.len(), HEADER_LEN + len);
+            assert_eq!(decode(&wire, DEFAULT_MAX_LEN), Ok(Some((&payload[..], wire.len()))));
+        }
+    }
+
+    #[test]
+    fn zero_length_frames_are_legal() {
+        let wire = stream(&[b"", b"", b"x", b""]);
+        let (items, rest) = decode_all(&wire, 16).unwrap();
+        assert_eq!(items, vec![vec![], vec![], b"x".to_vec(), vec![]]);
+        assert_eq!(rest, 0);
+    }
+
+    #[test]
+    fn length_equal_to_max_is_accepted_and_one_more_is_rejected_from_the_header() {
+        let max = 1000;
+        let ok = stream(&[&vec![7u8; max]]);
+        assert_eq!(decode(&ok, max).unwrap().unwrap().1, HEADER_LEN + max);
+        // The header alone is enough to reject max + 1: no body is waited for.
+        let too_big = ((max + 1) as u32).to_be_bytes();
+        assert_eq!(decode(&too_big, max), Err(DecodeError::FrameTooLarge { len: max as u64 + 1, max }));
+    }
+
+    #[test]
+    fn u32_max_header_is_rejected_without_its_body() {
+        let wire = u32::MAX.to_be_bytes();
+        assert_eq!(
+            decode(&wire, DEFAULT_MAX_LEN),
+            Err(DecodeError::FrameTooLarge { len: u64::from(u32::MAX), max: DEFAULT_MAX_LEN })
+        );
+        // Even with the largest possible maximum, a missing body is "need more".
+        assert_eq!(decode(&wire, MAX_REPRESENTABLE_LEN), Ok(None));
+    }
+
+    #[test]
+    fn incomplete_input_needs_more_bytes() {
+        let wire = stream(&[b"abcdef"]);
+        for end in 0..wire.len() {
+            assert_eq!(decode(&wire[..end], DEFAULT_MAX_LEN), Ok(None), "prefix of {end}");
+        }
+    }
+
+    #[test]
+    fn stream_split_at_every_point_gives_the_same_frames() {
+        let payloads: Vec<Vec<u8>> = vec![b"one".to_vec(), vec![], vec![9; 40], b"last".to_vec()];
+        let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+        let wire = stream(&refs);
+        for a in 0..=wire.len() {
+            for b in a..=wire.len() {
+                assert_eq!(decode_split(&wire, &[a, b], 64).unwrap(), payloads, "cuts {a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn stream_fed_one_byte_at_a_time_gives_the_same_frames() {
+        let payloads: Vec<Vec<u8>> = (0..20).map(|i| vec![i as u8; i * 3]).collect();
+        let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+        let wire = stream(&refs);
+        let cuts: Vec<usize> = (1..wire.len()).collect();
+        assert_eq!(decode_split(&wire, &cuts, 1024).unwrap(), payloads);
+    }
+
+    #[test]
+    fn oversized_frame_is_the_same_error_whole_or_split() {
+        let mut wire = stream(&[b"fine"]);
+        wire.extend_from_slice(&100u32.to_be_bytes());
+        wire.extend_from_slice(&[0; 100]);
+        let whole = decode_all(&wire, 50).unwrap_err();
+        for cut in 0..=wire.len() {
+            assert_eq!(decode_split(&wire, &[cut], 50).unwrap_err(), whole, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn bytes_to_complete_takes_the_header_first_then_exactly_the_body() {
+        assert_eq!(bytes_to_complete(&[0, 0], &[0, 5, 1, 2, 3]), 2);
+        assert_eq!(bytes_to_complete(&[0, 0, 0, 5], &[1, 2, 3, 4, 5, 6, 7]), 5);
+        assert_eq!(bytes_to_complete(&[0, 0, 0, 5, 1], &[2, 3]), 2);
+        assert_eq!(bytes_to_complete(&[0, 0, 0, 0], &[1]), 0);
+    }
+
+    #[test]
+    fn header_rejects_lengths_beyond_u32() {
+        assert_eq!(header(5), Ok([0, 0, 0, 5]));
+        if usize::BITS > 32 {
+            assert!(header(MAX_REPRESENTABLE_LEN + 1).is_err());
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Lines: bytes up to `\n`, with a trailing `\r` dropped, so that `nc`,
+//! `telnet` and `socat` can talk to a server from a terminal.
+//!
+//! The line's bytes are handed over as they are (not checked for UTF-8: a
+//! chat server may want `String::from_utf8_lossy`, a binary protocol may
+//! not). A line longer than the maximum is an error as soon as that is
+//! certain, never a silent split into two messages.
+//!
+//! ```
+//! use frameloop::codec::lines;
+//!
+//! let wire = b"hello\r\nworld\n";
+//! let (line, used) = lines::decode(wire, 64).unwrap().unwrap();
+//! assert_eq!((line, used), (&b"hello"[..], 7));
+//! assert_eq!(lines::decode(b"no newline yet", 64), Ok(None));
+//! ```
+
+use super::DecodeError;
+
+/// Default maximum line length: 64 KiB.
+pub const DEFAULT_MAX_LEN: usize = 64 * 1024;
+
+/// Position of the first `\n` in `buf`.
+#[inline]
+fn find_newline(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == b'\n')
+}
+
+/// Decodes the first line of `buf`: its bytes without the `\n` or `\r\n`
+/// ending, and how many bytes the line and its ending occupied.
+///
+/// # Errors
+///
+/// [`DecodeError::LineTooLong`] when the line is, or must become, longer
+/// than `max_len` bytes (its ending not counted). For a stream without a
+/// newline this is reported as soon as `max_len + 2` bytes have arrived (or
+/// `max_len + 1` not ending in `\r`), so a peer cannot make a server buffer
+/// more than that.
+#[inline]
+pub fn decode(buf: &[u8], max_len: usize) -> Result<Option<(&[u8], usize)>, DecodeError> {
+    match find_newline(buf) {
+        Some(nl) => {
+            let line = &buf[..nl];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.len() > max_len {
+                return Err(DecodeError::LineTooLong { max: max_len });
+            }
+            Ok(Some((line, nl + 1)))
+        }
+        None => {
+            // Without a newline, the content is at least `buf` minus a `\r`
+            // that a following `\n` could turn into a line ending.
+            let least = buf.strip_suffix(b"\r").unwrap_or(buf).len();
+            if least > max_len {
+                Err(DecodeError::LineTooLong { max: max_len })
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Appends `line` and a `\n` to `out`.
+///
+/// # Errors
+///
+/// [`DecodeError::Malformed`] when `line` itself contains a `\n`: the peer
+/// would read it as two lines. `out` is left untouched.
+pub fn encode(line: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    if find_newline(line).is_some() {
+        return Err(DecodeError::Malformed("a line to send contains a newline"));
+    }
+    out.reserve(line.len() + 1);
+    out.extend_from_slice(line);
+    out.push(b'\n');
+    Ok(())
+}
+
+/// How many bytes of `more` complete the line whose first bytes are
+/// `partial`: up to and including the first `\n` in `more`, or all of it.
+#[inline]
+pub fn bytes_to_complete(partial: &[u8], more: &[u8]) -> usize {
+    let _ = partial;
+    find_newline(more).map_or(more.len(), |nl| nl + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_split(wire: &[u8], cuts: &[usize], max: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
+        let mut items = Vec::new();
+        let mut carry: Vec<u8> = Vec::new();
+        let mut start = 0;
+        for &end in cuts.iter().chain(std::iter::once(&wire.len())) {
+            let mut chunk = &wire[start..end];
+            start = end;
+            while !carry.is_empty() && !chunk.is_empty() {
+                let take = bytes_to_complete(&carry, chunk);
+                carry.extend_from_slice(&chunk[..take]);
+                chunk = &chunk[take..];
+                if let Some((line, used)) = decode(&carry, max)? {
+                    assert_eq!(used, carry.len());
+                    items.push(line.to_vec());
+                    carry.clear();
+                }
+            }
+            while let Some((line, used)) = decode(chunk, max)? {
+                items.push(line.to_vec());
+                chunk = &chunk[used..];
+            }
+            carry.extend_from_slice(chunk);
+            decode(&carry, max)?;
+        }
+        Ok(items)
+    }
+
+    #[test]
+    fn lf_and_crlf_endings_are_both_stripped() {
+        assert_eq!(decode(b"a\n", 8), Ok(Some((&b"a"[..], 2))));
+        assert_eq!(decode(b"a\r\n", 8), Ok(Some((&b"a"[..], 3))));
+        assert_eq!(decode(b"\n", 8), Ok(Some((&b""[..], 1))));
+        assert_eq!(decode(b"\r\n", 8), Ok(Some((&b""[..], 2))));
+        // Only one trailing \r is an ending; others are content.
+        assert_eq!(decode(b"a\r\r\n", 8), Ok(Some((&b"a\r"[..], 4))));
+    }
+
+    #[test]
+    fn a_line_of_exactly_max_is_accepted_and_one_more_is_an_error() {
+        assert_eq!(decode(b"abcd\r\n", 4), Ok(Some((&b"abcd"[..], 6))));
+        assert_eq!(decode(b"abcde\n", 4), Err(DecodeError::LineTooLong { max: 4 }));
+    }
+
+    #[test]
+    fn an_unterminated_line_is_an_error_as_soon_as_it_is_certain() {
+        assert_eq!(decode(b"abcd", 4), Ok(None));
+        assert_eq!(decode(b"abcd\r", 4), Ok(None));
+        assert_eq!(decode(b"abcde", 4), Err(DecodeError::LineTooLong { max: 4 }));
+        assert_eq!(decode(b"abcd\r\r", 4), Err(DecodeError::LineTooLong { max: 4 }));
+    }
+
+    #[test]
+    fn stream_split_at_every_point_gives_the_same_lines() {
+        let wire = b"first\r\nsecond\n\nthird line\r\n\r\nx\n";
+        let whole = decode_split(wire, &[], 32).unwrap();
+        assert_eq!(whole.len(), 6);
+        for a in 0..=wire.len() {
+            for b in a..=wire.len() {
+                assert_eq!(decode_split(wire, &[a, b], 32).unwrap(), whole, "cuts {a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn stream_fed_one_byte_at_a_time_gives_the_same_lines_and_errors() {
+        let wire = b"ok\nfine\r\nthis one is far too long\nnever\n";
+        let cuts: Vec<usize> = (1..wire.len()).collect();
+        assert_eq!(decode_split(wire, &[], 8), Err(DecodeError::LineTooLong { max: 8 }));
+        assert_eq!(decode_split(wire, &cuts, 8), Err(DecodeError::LineTooLong { max: 8 }));
+        let good = b"ok\nfine\r\n";
+        let cuts: Vec<usize> = (1..good.len()).collect();
+        assert_eq!(decode_split(good, &cuts, 8).unwrap(), vec![b"ok".to_vec(), b"fine".to_vec()]);
+    }
+
+    #[test]
+    fn encode_appends_a_newline_and_refuses_embedded_ones() {
+        let mut out = Vec::new();
+        encode(b"hi", &mut out).unwrap();
+        assert_eq!(out, b"hi\n");
+        assert!(encode(b"a\nb", &mut out).is_err());
+        assert_eq!(out, b"hi\n");
+    }
+}

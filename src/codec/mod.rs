@@ -1,0 +1,64 @@
+//! Wire formats as pure functions over byte slices: no I/O, no `mio`, no
+//! allocation while decoding.
+//!
+//! Every decoder has the shape
+//! `&[u8] -> Result<Option<(item, consumed)>, DecodeError>`:
+//!
+//! - `Ok(Some((item, consumed)))`: the first `consumed` bytes held one
+//!   complete item, which borrows from the input;
+//! - `Ok(None)`: the input is a valid prefix, more bytes are needed;
+//! - `Err(_)`: the input can never become valid; the stream is unusable.
+//!
+//! The decoders never panic and never read past the slice, whatever the
+//! bytes, and decoding a stream split at any points gives the same items and
+//! the same error as decoding it whole. The fuzz targets in `fuzz/` check
+//! exactly these promises.
+//!
+//! Three formats exist:
+//!
+//! - [`frame`]: a 4-byte big-endian payload length, then the payload. This
+//!   is byte for byte the default of tokio-util's `LengthDelimitedCodec`.
+//! - [`lines`]: bytes up to `\n` (a trailing `\r` is dropped), so `nc`,
+//!   `telnet` and `socat` can talk to a server.
+//! - [`packet`]: pyspeak's four-value message (integer, real, boolean,
+//!   text), carried as the payload of a frame.
+//!
+//! [`Framing`] picks between frames and lines at run time; it is what the
+//! reactor uses to cut a byte stream into messages.
+
+pub mod frame;
+pub mod lines;
+pub mod packet;
+
+mod framing;
+
+pub use framing::Framing;
+
+/// Why a byte stream can never decode: the connection that sent it must be
+/// closed.
+///
+/// The values are small and `Copy` so that an error costs nothing to build,
+/// and equal inputs give equal errors (the fuzzers compare them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// A frame header announced a payload longer than the configured maximum.
+    /// It is rejected as soon as the header arrives, before any of the body is
+    /// buffered.
+    #[error("frame of {len} bytes is larger than the maximum of {max} bytes")]
+    FrameTooLarge {
+        /// The length the header announced.
+        len: u64,
+        /// The configured maximum payload length.
+        max: usize,
+    },
+    /// A line grew past the configured maximum without a `\n`.
+    #[error("line longer than the maximum of {max} bytes")]
+    LineTooLong {
+        /// The configured maximum line length, without the line ending.
+        max: usize,
+    },
+    /// The bytes are not a valid message of the expected format.
+    #[error("malformed message: {0}")]
+    Malformed(&'static str),
+}

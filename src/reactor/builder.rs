@@ -1,0 +1,216 @@
+//! Reactor settings: every limit with its default and its builder method.
+
+use std::time::Duration;
+
+use crate::codec::{frame, lines, Framing};
+use crate::error::Error;
+use crate::reactor::Reactor;
+
+/// The settings a [`Reactor`] runs with. See [`Builder`] for what each does.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) framing: Framing,
+    pub(crate) max_connections: usize,
+    pub(crate) high_watermark: usize,
+    pub(crate) low_watermark: usize,
+    pub(crate) hard_cap: usize,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) frame_timeout: Option<Duration>,
+    pub(crate) read_budget: usize,
+    pub(crate) read_buffer_size: usize,
+    pub(crate) accept_batch: usize,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) accept_backoff_max: Duration,
+    pub(crate) nodelay: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            framing: Framing::frames(),
+            max_connections: 16 * 1024,
+            high_watermark: 1024 * 1024,
+            low_watermark: 256 * 1024,
+            hard_cap: 16 * 1024 * 1024,
+            idle_timeout: None,
+            frame_timeout: Some(Duration::from_secs(30)),
+            read_budget: 256 * 1024,
+            read_buffer_size: 64 * 1024,
+            accept_batch: 256,
+            shutdown_timeout: Duration::from_secs(5),
+            accept_backoff_max: Duration::from_millis(200),
+            nodelay: true,
+        }
+    }
+}
+
+/// Builds a [`Reactor`]; every setting has a default that suits a public
+/// server.
+///
+/// ```
+/// use std::time::Duration;
+/// use frameloop::Reactor;
+///
+/// let reactor = Reactor::builder()
+///     .max_frame_len(1 << 20)
+///     .max_connections(1000)
+///     .idle_timeout(Some(Duration::from_secs(60)))
+///     .build()?;
+/// # drop(reactor);
+/// # Ok::<(), frameloop::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct Builder {
+    config: Config,
+}
+
+impl Builder {
+    /// Length-prefixed frames (the default), keeping the maximum length.
+    pub fn frames(mut self) -> Self {
+        self.config.framing = Framing::Frames { max_len: self.max_len_or(frame::DEFAULT_MAX_LEN) };
+        self
+    }
+
+    /// `\n`-terminated lines (for `nc`, `telnet`, `socat`), with the default
+    /// maximum line length of 64 KiB unless [`max_frame_len`](Self::max_frame_len)
+    /// is also set.
+    pub fn lines(mut self) -> Self {
+        self.config.framing = Framing::Lines { max_len: self.max_len_or(lines::DEFAULT_MAX_LEN) };
+        self
+    }
+
+    fn max_len_or(&self, default: usize) -> usize {
+        let current = self.config.framing.max_len();
+        let untouched = current == frame::DEFAULT_MAX_LEN || current == lines::DEFAULT_MAX_LEN;
+        if untouched {
+            default
+        } else {
+            current
+        }
+    }
+
+    /// Any [`Framing`].
+    pub fn framing(mut self, framing: Framing) -> Self {
+        self.config.framing = framing;
+        self
+    }
+
+    /// Largest message accepted (frame payload, or line without its ending).
+    /// A peer that announces or sends more is closed with
+    /// [`CloseReason::FrameTooLarge`](crate::CloseReason::FrameTooLarge) or
+    /// [`LineTooLong`](crate::CloseReason::LineTooLong). Default: 8 MiB for
+    /// frames, 64 KiB for lines.
+    pub fn max_frame_len(mut self, max: usize) -> Self {
+        self.config.framing = self.config.framing.with_max_len(max);
+        self
+    }
+
+    /// Most connections open at once. Past it, new sockets are accepted and
+    /// closed at once, so the peer sees an immediate end of stream rather
+    /// than a hang. Default: 16384.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = max;
+        self
+    }
+
+    /// Above `high` bytes of queued output, the reactor stops reading from
+    /// that connection (its peer is sending faster than it reads the
+    /// replies); below `low` it reads again and calls
+    /// [`Handler::on_drain`](crate::Handler::on_drain). Default: 1 MiB and
+    /// 256 KiB.
+    pub fn watermarks(mut self, low: usize, high: usize) -> Self {
+        self.config.low_watermark = low;
+        self.config.high_watermark = high;
+        self
+    }
+
+    /// When a connection's queued output has reached `cap` bytes, the next
+    /// send closes it with
+    /// [`CloseReason::SlowConsumer`](crate::CloseReason::SlowConsumer) (like
+    /// Redis' client-output-buffer-limit). One message can always be queued
+    /// below the cap, so a connection's output never exceeds the cap plus
+    /// one message. Default: 16 MiB.
+    pub fn hard_cap(mut self, cap: usize) -> Self {
+        self.config.hard_cap = cap;
+        self
+    }
+
+    /// Close connections that neither receive nor send for this long, with
+    /// [`CloseReason::IdleTimeout`](crate::CloseReason::IdleTimeout).
+    /// Default: off.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// A message that has started to arrive must be complete within this
+    /// time, or the connection is closed with
+    /// [`CloseReason::FrameTimeout`](crate::CloseReason::FrameTimeout): the
+    /// defence against slowloris, which dripping bytes does not evade (the
+    /// clock starts at the message's first byte). Default: 30 s.
+    pub fn frame_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.frame_timeout = timeout;
+        self
+    }
+
+    /// Bytes read from one connection per loop turn before the others get
+    /// their turn; the rest is read on the next turn. Default: 256 KiB.
+    pub fn read_budget(mut self, bytes: usize) -> Self {
+        self.config.read_budget = bytes;
+        self
+    }
+
+    /// Size of the one read buffer the reactor shares between all
+    /// connections. Default: 64 KiB.
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.config.read_buffer_size = bytes;
+        self
+    }
+
+    /// How long a graceful stop waits for queued output to drain before
+    /// closing connections regardless. Default: 5 s.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Longest wait between accept retries after the system ran out of file
+    /// descriptors or memory. Default: 200 ms.
+    pub fn accept_backoff_max(mut self, max: Duration) -> Self {
+        self.config.accept_backoff_max = max;
+        self
+    }
+
+    /// Set `TCP_NODELAY` on every connection (the default), so a message
+    /// leaves as soon as it is written instead of waiting for Nagle's
+    /// algorithm. frameloop already gathers a loop turn's output into one
+    /// write, which is what Nagle would otherwise be for.
+    pub fn nodelay(mut self, on: bool) -> Self {
+        self.config.nodelay = on;
+        self
+    }
+
+    /// Creates the reactor.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for inconsistent settings; [`Error::Io`] if the
+    /// system refuses to create the poller.
+    pub fn build(self) -> Result<Reactor, Error> {
+        let c = &self.config;
+        if c.low_watermark > c.high_watermark {
+            return Err(Error::Config("the low watermark must not exceed the high watermark".into()));
+        }
+        if c.read_buffer_size == 0 || c.read_budget == 0 {
+            return Err(Error::Config("the read buffer size and read budget must be positive".into()));
+        }
+        if c.max_connections == 0 || c.max_connections > crate::reactor::conn::MAX_CONNECTIONS {
+            return Err(Error::Config(format!(
+                "max_connections must be between 1 and {}",
+                crate::reactor::conn::MAX_CONNECTIONS
+            )));
+        }
+        Reactor::with_config(self.config)
+    }
+}

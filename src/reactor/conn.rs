@@ -1,0 +1,142 @@
+//! One connection's state, and how connections map to poll tokens.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::Token;
+
+use crate::buffer::WriteBuf;
+use crate::handler::{CloseReason, ConnId};
+
+/// Tokens carry the slab index in their low half and the generation in the
+/// high half (top bit excluded), so an event that arrives for a connection
+/// that has gone, even if its slot was reused, is recognised and dropped.
+const HALF: u32 = usize::BITS / 2;
+const INDEX_MASK: usize = (1 << HALF) - 1;
+/// Generations wrap within this mask; the top bit of a token is left for
+/// listeners and the waker.
+const GEN_MASK: u32 = ((1u64 << (HALF - 1)) - 1) as u32;
+/// Listener tokens have the top bit set.
+pub(crate) const LISTENER_BIT: usize = 1 << (usize::BITS - 1);
+/// The waker's token.
+pub(crate) const WAKER: Token = Token(usize::MAX);
+/// Most connections a reactor can index.
+pub(crate) const MAX_CONNECTIONS: usize = INDEX_MASK;
+
+pub(crate) fn next_generation(g: u32) -> u32 {
+    g.wrapping_add(1) & GEN_MASK
+}
+
+pub(crate) fn conn_token(id: ConnId) -> Token {
+    Token((id.generation as usize) << HALF | id.index as usize)
+}
+
+/// The connection id a token names, if it names a connection.
+pub(crate) fn token_conn(token: Token) -> Option<ConnId> {
+    if token.0 & LISTENER_BIT != 0 {
+        return None;
+    }
+    Some(ConnId { index: (token.0 & INDEX_MASK) as u32, generation: (token.0 >> HALF) as u32 })
+}
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum State {
+    /// An outgoing connect that has not completed.
+    Connecting,
+    /// Reading and writing.
+    Open,
+    /// Reading stopped; the queued output is flushed, then it closes for
+    /// this reason.
+    Closing(CloseReason),
+    /// Gone as far as the handler is concerned; `on_close` is due and the
+    /// socket is dropped after it.
+    Closed(CloseReason),
+}
+
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) stream: TcpStream,
+    pub(crate) generation: u32,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) state: State,
+    /// The start of a message that straddles two reads. Empty (and without
+    /// capacity) whenever no message is partial.
+    pub(crate) carry: Vec<u8>,
+    pub(crate) out: WriteBuf,
+    /// The peer closed its sending side (EOF read, or the poller said so):
+    /// read until end of stream rather than stopping at a short read.
+    pub(crate) read_closed: bool,
+    /// Reading is paused because the output passed the high watermark.
+    pub(crate) backpressured: bool,
+    /// Already in the reactor's list of connections to flush.
+    pub(crate) dirty: bool,
+    /// Already in the list of connections to read again next turn.
+    pub(crate) in_ready: bool,
+    /// The loop turn in which it was last read, so it is read once a turn.
+    pub(crate) read_turn: u64,
+    /// Last time something was read or written (kept only with an idle
+    /// timeout).
+    pub(crate) last_active: Instant,
+    /// When the first byte of the current partial message arrived.
+    pub(crate) frame_started: Option<Instant>,
+    /// The deadline of this connection's timer entry, if one is armed.
+    pub(crate) timer_at: Option<Instant>,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        stream: TcpStream,
+        generation: u32,
+        peer: Option<SocketAddr>,
+        state: State,
+        now: Instant,
+    ) -> Self {
+        Conn {
+            stream,
+            generation,
+            peer,
+            state,
+            carry: Vec::new(),
+            out: WriteBuf::default(),
+            read_closed: false,
+            backpressured: false,
+            dirty: false,
+            in_ready: false,
+            read_turn: 0,
+            last_active: now,
+            frame_started: None,
+            timer_at: None,
+        }
+    }
+
+    /// Open for reading and for new messages.
+    #[inline]
+    pub(crate) fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    /// Still accepts messages to send (open, or connecting).
+    #[inline]
+    pub(crate) fn accepts_output(&self) -> bool {
+        matches!(self.state, State::Open | State::Connecting)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_never_look_like_listeners_or_the_waker() {
+        for (index, generation) in [(0, 0), (5, 1), (INDEX_MASK as u32, GEN_MASK), (77, GEN_MASK)] {
+            let id = ConnId { index, generation };
+            let token = conn_token(id);
+            assert_eq!(token_conn(token), Some(id));
+            assert_eq!(token.0 & LISTENER_BIT, 0);
+            assert_ne!(token, WAKER);
+        }
+        assert_eq!(next_generation(GEN_MASK), 0);
+    }
+}

@@ -1,0 +1,411 @@
+//! The reactor's state, and the operations on it that handler callbacks
+//! request through [`Ctx`](super::Ctx).
+//!
+//! Nothing here calls the handler: operations only change state and queue
+//! work (a connection to flush, a connection whose `on_close` is due), which
+//! the run loop carries out after the callback returns. That is what lets a
+//! callback close any connection, even the one it is being called for,
+//! without re-entrancy.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Interest, Registry, Token};
+use slab::Slab;
+
+use super::builder::Config;
+use super::conn::{self, Conn, State};
+use super::stats::Stats;
+use super::timer::{TimerKind, Timers};
+use crate::buffer::BufPool;
+use crate::error::Error;
+use crate::handler::{CloseReason, ConnId};
+
+/// A listening socket.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub(crate) socket: TcpListener,
+    pub(crate) addr: SocketAddr,
+}
+
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) registry: Registry,
+    pub(crate) conns: Slab<Conn>,
+    pub(crate) listeners: Slab<Listener>,
+    pub(crate) config: Config,
+    pub(crate) timers: Timers,
+    pub(crate) pool: BufPool,
+    /// Connections with output to write at the end of this turn.
+    pub(crate) dirty: Vec<usize>,
+    /// Connections to read next turn without waiting for an edge: their
+    /// read budget ran out, or they were unpaused.
+    pub(crate) ready: Vec<usize>,
+    /// Connections in `State::Closed` whose `on_close` is due.
+    pub(crate) to_reap: Vec<usize>,
+    /// Listeners whose accept batch ran out with connections maybe waiting.
+    pub(crate) accept_more: Vec<usize>,
+    /// Reused by broadcasts to list the recipients without allocating.
+    pub(crate) keys_scratch: Vec<usize>,
+    /// The handler paused accepting.
+    pub(crate) accept_paused: bool,
+    /// Accepting paused after a resource error; a retry timer is armed.
+    pub(crate) accept_retry_armed: bool,
+    /// The current back-off after resource errors, doubled each time.
+    pub(crate) accept_backoff: Option<Duration>,
+    pub(crate) stop_requested: bool,
+    pub(crate) stopping: bool,
+    pub(crate) stats: Stats,
+    pub(crate) next_generation: u32,
+    /// The time this loop turn started; what "now" means for deadlines.
+    pub(crate) now: Instant,
+    pub(crate) turn: u64,
+}
+
+/// The connection `id` names in `conns`: a borrow of the slab alone, so the
+/// rest of the core stays usable beside it.
+#[inline]
+pub(crate) fn slot(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
+    conns.get_mut(id.index()).filter(|c| c.generation == id.generation)
+}
+
+/// First back-off after an accept error.
+const ACCEPT_BACKOFF_START: Duration = Duration::from_millis(5);
+
+impl Core {
+    pub(crate) fn new(registry: Registry, config: Config) -> Self {
+        Core {
+            registry,
+            conns: Slab::new(),
+            listeners: Slab::new(),
+            pool: BufPool::new(4 * 1024 * 1024, 64 * 1024),
+            config,
+            timers: Timers::default(),
+            dirty: Vec::new(),
+            ready: Vec::new(),
+            to_reap: Vec::new(),
+            accept_more: Vec::new(),
+            keys_scratch: Vec::new(),
+            accept_paused: false,
+            accept_retry_armed: false,
+            accept_backoff: None,
+            stop_requested: false,
+            stopping: false,
+            stats: Stats::default(),
+            next_generation: 0,
+            now: Instant::now(),
+            turn: 0,
+        }
+    }
+
+    // ---- looking connections up -------------------------------------------------
+
+    /// The connection `id` names, whatever its state.
+    #[inline]
+    pub(crate) fn get(&self, id: ConnId) -> Option<&Conn> {
+        self.conns.get(id.index()).filter(|c| c.generation == id.generation)
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        slot(&mut self.conns, id)
+    }
+
+    /// The connection `id` names, unless it is unknown or already closed.
+    pub(crate) fn live(&self, id: ConnId) -> Result<&Conn, Error> {
+        match self.get(id) {
+            None => Err(Error::UnknownConnection(id)),
+            Some(c) if matches!(c.state, State::Closed(_)) => Err(Error::ConnectionClosed(id)),
+            Some(c) => Ok(c),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn id_of(key: usize, conn: &Conn) -> ConnId {
+        ConnId { index: key as u32, generation: conn.generation }
+    }
+
+    /// Whether `id` is open for reading (not closing, not closed).
+    #[inline]
+    pub(crate) fn is_open(&self, id: ConnId) -> bool {
+        self.get(id).is_some_and(Conn::is_open)
+    }
+
+    // ---- adding connections -----------------------------------------------------
+
+    /// Registers a new connection and gives it an id.
+    pub(crate) fn insert(
+        &mut self,
+        mut stream: TcpStream,
+        peer: Option<SocketAddr>,
+        state: State,
+    ) -> Result<ConnId, Error> {
+        if self.stopping {
+            return Err(Error::Stopped);
+        }
+        if self.conns.len() >= self.config.max_connections {
+            return Err(Error::Io(std::io::Error::other("max_connections reached")));
+        }
+        if self.config.nodelay {
+            // A failure only costs latency; the connection still works.
+            let _ = stream.set_nodelay(true);
+        }
+        self.next_generation = conn::next_generation(self.next_generation);
+        let entry = self.conns.vacant_entry();
+        let id = ConnId { index: entry.key() as u32, generation: self.next_generation };
+        // Both interests at once, never re-registered: with edge-triggered
+        // readiness that costs no syscall per message.
+        self.registry.register(&mut stream, conn::conn_token(id), Interest::READABLE | Interest::WRITABLE)?;
+        entry.insert(Conn::new(stream, id.generation, peer, state, self.now));
+        self.arm_conn_timer(id.index());
+        Ok(id)
+    }
+
+    /// Starts a non-blocking connect; the handler hears `on_open`, or
+    /// `on_close` with [`CloseReason::ConnectFailed`].
+    pub(crate) fn connect(&mut self, addr: SocketAddr) -> Result<ConnId, Error> {
+        let stream = TcpStream::connect(addr).map_err(|e| Error::from_connect(addr, e, Duration::ZERO))?;
+        self.insert(stream, Some(addr), State::Connecting)
+    }
+
+    /// Takes over a connected `std` stream.
+    pub(crate) fn adopt(&mut self, stream: std::net::TcpStream) -> Result<ConnId, Error> {
+        stream.set_nonblocking(true)?;
+        let peer = stream.peer_addr().ok();
+        self.insert(TcpStream::from_std(stream), peer, State::Open)
+    }
+
+    /// Binds a listener; connections it accepts are served like any other.
+    pub(crate) fn listen(&mut self, addr: SocketAddr) -> Result<SocketAddr, Error> {
+        if self.stopping {
+            return Err(Error::Stopped);
+        }
+        // mio's bind asks for a backlog of 1024 (std's is 128), which an
+        // accept storm needs.
+        let mut socket = TcpListener::bind(addr).map_err(|e| Error::from_bind(addr, e))?;
+        let local = socket.local_addr()?;
+        let entry = self.listeners.vacant_entry();
+        self.registry.register(&mut socket, Token(conn::LISTENER_BIT | entry.key()), Interest::READABLE)?;
+        entry.insert(Listener { socket, addr: local });
+        Ok(local)
+    }
+
+    // ---- sending ----------------------------------------------------------------
+
+    /// Queues one message made of `parts` for `id`.
+    pub(crate) fn send_parts(&mut self, id: ConnId, parts: &[&[u8]]) -> Result<(), Error> {
+        let framing = self.config.framing;
+        let hard_cap = self.config.hard_cap;
+        let Some(conn) = self.conns.get_mut(id.index()).filter(|c| c.generation == id.generation) else {
+            return Err(Error::UnknownConnection(id));
+        };
+        if !conn.accepts_output() {
+            return Err(Error::ConnectionClosed(id));
+        }
+        if conn.out.len() >= hard_cap {
+            self.mark_closed(id.index(), CloseReason::SlowConsumer);
+            return Err(Error::SlowConsumer(id));
+        }
+        framing.encode_parts(parts, conn.out.vec_mut(&mut self.pool))?;
+        self.stats.frames_out += 1;
+        if !conn.dirty {
+            conn.dirty = true;
+            self.dirty.push(id.index());
+        }
+        Ok(())
+    }
+
+    /// Queues `parts` for every open connection but `except`; returns how
+    /// many it was queued for.
+    pub(crate) fn broadcast(&mut self, parts: &[&[u8]], except: Option<ConnId>) -> usize {
+        let mut keys = std::mem::take(&mut self.keys_scratch);
+        keys.clear();
+        keys.extend(self.conns.iter().filter(|(_, c)| c.is_open()).map(|(k, _)| k));
+        let mut sent = 0;
+        for &key in &keys {
+            let id = Core::id_of(key, &self.conns[key]);
+            if Some(id) != except && self.send_parts(id, parts).is_ok() {
+                sent += 1;
+            }
+        }
+        self.keys_scratch = keys;
+        sent
+    }
+
+    // ---- closing ----------------------------------------------------------------
+
+    /// Closes `id` after its queued output is written.
+    pub(crate) fn close(&mut self, id: ConnId, reason: CloseReason) -> Result<(), Error> {
+        let conn = self.get_mut(id).ok_or(Error::UnknownConnection(id))?;
+        match conn.state {
+            State::Closed(_) => Err(Error::ConnectionClosed(id)),
+            State::Closing(_) => Ok(()),
+            State::Connecting => {
+                self.mark_closed(id.index(), reason);
+                Ok(())
+            }
+            State::Open => {
+                self.begin_closing(id.index(), reason);
+                Ok(())
+            }
+        }
+    }
+
+    /// Closes `id` now, dropping its queued output.
+    pub(crate) fn abort(&mut self, id: ConnId, reason: CloseReason) -> Result<(), Error> {
+        let conn = self.get(id).ok_or(Error::UnknownConnection(id))?;
+        if matches!(conn.state, State::Closed(_)) {
+            return Err(Error::ConnectionClosed(id));
+        }
+        self.mark_closed(id.index(), reason);
+        Ok(())
+    }
+
+    /// Stops reading from `key`; once its output is written it closes for
+    /// `reason`. A peer that never reads is cut off after the shutdown
+    /// timeout.
+    pub(crate) fn begin_closing(&mut self, key: usize, reason: CloseReason) {
+        let Some(conn) = self.conns.get_mut(key) else { return };
+        if conn.out.is_empty() {
+            self.mark_closed(key, reason);
+            return;
+        }
+        conn.state = State::Closing(reason);
+        if !conn.dirty {
+            conn.dirty = true;
+            self.dirty.push(key);
+        }
+        self.arm_conn_timer(key);
+    }
+
+    /// The connection is gone for the handler: its buffers are released and
+    /// its `on_close` is queued.
+    pub(crate) fn mark_closed(&mut self, key: usize, reason: CloseReason) {
+        let Some(conn) = self.conns.get_mut(key) else { return };
+        if matches!(conn.state, State::Closed(_)) {
+            return;
+        }
+        let s = &mut self.stats;
+        s.closed += 1;
+        match reason {
+            CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. } => s.closed_by_peer += 1,
+            CloseReason::Reset | CloseReason::Io(_) => s.closed_by_error += 1,
+            CloseReason::FrameTooLarge { .. } | CloseReason::LineTooLong { .. } | CloseReason::Malformed(_) => {
+                s.closed_bad_input += 1
+            }
+            CloseReason::SlowConsumer => s.closed_slow_consumer += 1,
+            CloseReason::IdleTimeout | CloseReason::FrameTimeout => s.closed_timeout += 1,
+            CloseReason::ClosedLocally | CloseReason::Aborted | CloseReason::Shutdown => s.closed_locally += 1,
+            CloseReason::ConnectFailed(_) => s.connect_failed += 1,
+        }
+        conn.state = State::Closed(reason);
+        conn.out.clear(&mut self.pool);
+        self.pool.give(std::mem::take(&mut conn.carry));
+        self.to_reap.push(key);
+    }
+
+    // ---- accepting and stopping -------------------------------------------------
+
+    /// Pauses accepting for the next back-off interval, after a resource
+    /// error (EMFILE and friends): no busy loop, and a retry timer resumes
+    /// accepting by itself.
+    pub(crate) fn back_off_accepting(&mut self) {
+        let next = match self.accept_backoff {
+            None => ACCEPT_BACKOFF_START,
+            Some(d) => (d * 2).min(self.config.accept_backoff_max),
+        };
+        self.accept_backoff = Some(next);
+        self.stats.accept_backoffs += 1;
+        if !self.accept_retry_armed {
+            self.accept_retry_armed = true;
+            self.timers.insert(self.now + next, TimerKind::AcceptRetry);
+        }
+    }
+
+    /// Whether listeners should be accepted from now.
+    pub(crate) fn accepting(&self) -> bool {
+        !self.accept_paused && !self.accept_retry_armed && !self.stopping
+    }
+
+    /// The graceful stop: listeners close, open connections flush and
+    /// close, a deadline bounds the wait.
+    pub(crate) fn begin_stop(&mut self) {
+        self.stopping = true;
+        for listener in self.listeners.drain() {
+            drop(listener);
+        }
+        self.accept_more.clear();
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            match self.conns[key].state {
+                State::Open => self.begin_closing(key, CloseReason::Shutdown),
+                State::Connecting => self.mark_closed(key, CloseReason::Shutdown),
+                State::Closing(_) | State::Closed(_) => {}
+            }
+        }
+        self.timers.insert(self.now + self.config.shutdown_timeout, TimerKind::StopDeadline);
+    }
+
+    // ---- deadlines --------------------------------------------------------------
+
+    /// The earliest deadline of `conn`, and the reason it closes at it.
+    pub(crate) fn conn_deadline(&self, conn: &Conn) -> Option<(Instant, Option<CloseReason>)> {
+        let mut best: Option<(Instant, Option<CloseReason>)> = None;
+        let mut consider = |at: Instant, why: Option<CloseReason>| {
+            if best.as_ref().is_none_or(|(b, _)| at < *b) {
+                best = Some((at, why));
+            }
+        };
+        match conn.state {
+            State::Open | State::Connecting => {
+                if let Some(t) = self.config.idle_timeout {
+                    consider(conn.last_active + t, Some(CloseReason::IdleTimeout));
+                }
+                if let (Some(t), Some(start)) = (self.config.frame_timeout, conn.frame_started) {
+                    consider(start + t, Some(CloseReason::FrameTimeout));
+                }
+            }
+            // A closing connection whose peer does not read is cut off after
+            // the shutdown timeout; `None` keeps the closing reason.
+            State::Closing(_) => consider(conn.last_active + self.config.shutdown_timeout, None),
+            State::Closed(_) => {}
+        }
+        best
+    }
+
+    /// Makes sure a timer entry exists no later than `key`'s deadline.
+    pub(crate) fn arm_conn_timer(&mut self, key: usize) {
+        let Some(conn) = self.conns.get(key) else { return };
+        let Some((at, _)) = self.conn_deadline(conn) else { return };
+        if conn.timer_at.is_some_and(|armed| armed <= at) {
+            return;
+        }
+        let generation = conn.generation;
+        self.timers.insert(at, TimerKind::Conn { key, generation });
+        if let Some(conn) = self.conns.get_mut(key) {
+            conn.timer_at = Some(at);
+        }
+    }
+
+    /// A connection's timer entry for `at` fired: close it if a deadline
+    /// really passed, or re-arm for the deadline activity moved it to.
+    pub(crate) fn conn_timer_fired(&mut self, key: usize, generation: u32, at: Instant) {
+        let Some(conn) = self.conns.get_mut(key).filter(|c| c.generation == generation) else { return };
+        if conn.timer_at != Some(at) {
+            return; // superseded by an earlier entry
+        }
+        conn.timer_at = None;
+        let Some((deadline, why)) = self.conn_deadline(&self.conns[key]) else { return };
+        if deadline > self.now {
+            self.arm_conn_timer(key);
+            return;
+        }
+        let reason = match (why, &self.conns[key].state) {
+            (Some(reason), _) => reason,
+            (None, State::Closing(reason)) => reason.clone(),
+            (None, _) => CloseReason::Aborted,
+        };
+        self.mark_closed(key, reason);
+    }
+}

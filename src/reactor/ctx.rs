@@ -1,0 +1,238 @@
+//! [`Ctx`]: what a handler callback may do.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use super::core::Core;
+use super::stats::Stats;
+use crate::codec::packet::PacketRef;
+use crate::error::{resolve, Error};
+use crate::handler::{CloseReason, ConnId, TimerId};
+
+/// The handle a [`Handler`](crate::Handler) callback acts through.
+///
+/// Every method returns at once: sends are queued in the connection's write
+/// buffer and written after the callback (one write per connection per loop
+/// turn, however many messages were queued), closes take effect after the
+/// callback too. Methods that name a connection return
+/// [`Error::UnknownConnection`] or [`Error::ConnectionClosed`] when it is
+/// gone; they never panic.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    pub(crate) core: &'a mut Core,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(core: &'a mut Core) -> Self {
+        Ctx { core }
+    }
+
+    /// Queues one message for `conn`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`] when the
+    /// connection is gone or closing; [`Error::SlowConsumer`] when its
+    /// output had reached the hard cap (the connection is then closed);
+    /// [`Error::FrameTooLarge`] / [`Error::Codec`] when the message cannot be
+    /// framed (longer than 4 GiB, or a line containing `\n`).
+    #[inline]
+    pub fn send(&mut self, conn: ConnId, msg: &[u8]) -> Result<(), Error> {
+        self.core.send_parts(conn, &[msg])
+    }
+
+    /// Queues one message made of several parts, as if they were
+    /// concatenated, without concatenating them first.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    #[inline]
+    pub fn send_parts(&mut self, conn: ConnId, parts: &[&[u8]]) -> Result<(), Error> {
+        self.core.send_parts(conn, parts)
+    }
+
+    /// Queues a [packet](crate::codec::packet) (with the frames format).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub fn send_packet(&mut self, conn: ConnId, packet: PacketRef<'_>) -> Result<(), Error> {
+        let fixed = packet.fixed_bytes();
+        self.core.send_parts(conn, &[&fixed, packet.text.as_bytes()])
+    }
+
+    /// Queues `msg` for every open connection; returns how many.
+    pub fn broadcast(&mut self, msg: &[u8]) -> usize {
+        self.core.broadcast(&[msg], None)
+    }
+
+    /// Queues `msg` for every open connection except `except` (typically
+    /// the sender); returns how many.
+    pub fn broadcast_except(&mut self, except: ConnId, msg: &[u8]) -> usize {
+        self.core.broadcast(&[msg], Some(except))
+    }
+
+    /// Closes `conn` once its queued output has been written. Nothing more
+    /// is read from it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`].
+    pub fn close(&mut self, conn: ConnId) -> Result<(), Error> {
+        self.core.close(conn, CloseReason::ClosedLocally)
+    }
+
+    /// Closes `conn` now, dropping its queued output.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`].
+    pub fn abort(&mut self, conn: ConnId) -> Result<(), Error> {
+        self.core.abort(conn, CloseReason::Aborted)
+    }
+
+    /// Closes `conn` because a message it sent is not acceptable; the
+    /// handler sees [`CloseReason::Malformed`] with `why`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`].
+    pub fn reject(&mut self, conn: ConnId, why: &'static str) -> Result<(), Error> {
+        self.core.abort(conn, CloseReason::Malformed(why))
+    }
+
+    /// The connections that are open, in no particular order.
+    pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.core.conns.iter().filter(|(_, c)| c.is_open()).map(|(k, c)| Core::id_of(k, c))
+    }
+
+    /// How many connections are open.
+    pub fn connection_count(&self) -> usize {
+        self.core.conns.iter().filter(|(_, c)| c.is_open()).count()
+    }
+
+    /// Whether `conn` is open (neither closing nor closed).
+    pub fn is_open(&self, conn: ConnId) -> bool {
+        self.core.is_open(conn)
+    }
+
+    /// The address of the peer of `conn`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`], or [`Error::Io`] if the system cannot
+    /// tell.
+    pub fn peer_addr(&self, conn: ConnId) -> Result<SocketAddr, Error> {
+        let c = self.core.get(conn).ok_or(Error::UnknownConnection(conn))?;
+        match c.peer {
+            Some(addr) => Ok(addr),
+            None => Ok(c.stream.peer_addr()?),
+        }
+    }
+
+    /// Bytes queued for `conn` and not yet written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`].
+    pub fn queued(&self, conn: ConnId) -> Result<usize, Error> {
+        Ok(self.core.live(conn)?.out.len())
+    }
+
+    /// Calls [`Handler::on_timer`](crate::Handler::on_timer) once, after
+    /// `after`.
+    pub fn set_timer(&mut self, after: Duration) -> TimerId {
+        let at = self.core.now + after;
+        self.core.timers.insert_user(at)
+    }
+
+    /// Cancels a timer; `false` if it already fired or was cancelled.
+    pub fn cancel_timer(&mut self, timer: TimerId) -> bool {
+        self.core.timers.cancel_user(timer)
+    }
+
+    /// Stops accepting new connections (they wait in the system's backlog)
+    /// until [`resume_accept`](Self::resume_accept).
+    pub fn pause_accept(&mut self) {
+        self.core.accept_paused = true;
+    }
+
+    /// Accepts new connections again.
+    pub fn resume_accept(&mut self) {
+        if self.core.accept_paused {
+            self.core.accept_paused = false;
+            // Edge-triggered: connections that arrived while paused raised
+            // no new event, so look for them now.
+            let keys: Vec<usize> = self.core.listeners.iter().map(|(k, _)| k).collect();
+            self.core.accept_more.extend(keys);
+        }
+    }
+
+    /// Opens an outgoing connection; the handler hears
+    /// [`on_open`](crate::Handler::on_open) when it is established, or
+    /// [`on_close`](crate::Handler::on_close) with
+    /// [`CloseReason::ConnectFailed`]. Messages sent before it is established
+    /// wait in its write buffer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidAddress`] and others when the connect cannot even
+    /// start.
+    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<ConnId, Error> {
+        let addr = resolve(addr)?;
+        self.core.connect(addr)
+    }
+
+    /// Takes over a connected standard-library stream (for example one
+    /// connected with a timeout on another thread). The handler does not hear
+    /// `on_open` for it: the caller knows.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if it cannot be registered, [`Error::Stopped`] while
+    /// stopping.
+    pub fn adopt(&mut self, stream: std::net::TcpStream) -> Result<ConnId, Error> {
+        self.core.adopt(stream)
+    }
+
+    /// Listens on one more address; returns the address bound (useful with
+    /// port 0).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AddrInUse`], [`Error::InvalidAddress`], [`Error::Io`].
+    pub fn listen<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<SocketAddr, Error> {
+        let addr = resolve(addr)?;
+        self.core.listen(addr)
+    }
+
+    /// The addresses this reactor listens on.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.core.listeners.iter().map(|(_, l)| l.addr).collect()
+    }
+
+    /// Stops gracefully: listeners close, every connection's queued output
+    /// is written (for at most the shutdown timeout), every connection
+    /// closes with [`CloseReason::Shutdown`], and
+    /// [`Reactor::run`](crate::Reactor::run) returns.
+    pub fn stop(&mut self) {
+        self.core.stop_requested = true;
+    }
+
+    /// Whether a stop has been asked for.
+    pub fn is_stopping(&self) -> bool {
+        self.core.stop_requested || self.core.stopping
+    }
+
+    /// The reactor's counters.
+    pub fn stats(&self) -> Stats {
+        self.core.stats
+    }
+
+    /// The time the current loop turn started (cheaper than
+    /// `Instant::now()`, and what the reactor's own deadlines use).
+    pub fn now(&self) -> Instant {
+        self.core.now
+    }
+}

@@ -1,0 +1,299 @@
+//! The data path: reading and cutting messages, writing queued output,
+//! accepting, completing connects. These are the only functions that touch
+//! sockets, and the only ones that call the handler.
+
+use std::io::{self, Read, Write};
+
+use super::conn::State;
+use super::core::{slot, Core};
+use super::Ctx;
+use crate::handler::{CloseReason, ConnId, Handler};
+
+/// Why the read loop of one connection stopped.
+enum ReadEnd {
+    /// Nothing more to read now (would block, or a short read).
+    Drained,
+    /// The read budget ran out; read again next turn.
+    Budget,
+    /// The connection stopped reading (closed, closing, or backpressured).
+    Stopped,
+}
+
+fn reason_for(e: &io::Error) -> CloseReason {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
+            CloseReason::Reset
+        }
+        kind => CloseReason::Io(kind),
+    }
+}
+
+/// Reads what `id` has for us, within its budget, and hands every complete
+/// message to the handler.
+pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler: &mut H, id: ConnId) {
+    let key = id.index();
+    let Some(conn) = slot(&mut core.conns, id) else { return };
+    if !conn.is_open() {
+        return;
+    }
+    conn.read_turn = core.turn;
+    // The carry-over buffer leaves the connection while the handler runs,
+    // so the handler can be handed a message that borrows it.
+    let mut carry = std::mem::take(&mut conn.carry);
+    let mut budget = core.config.read_budget;
+    let high = core.config.high_watermark;
+    let end = loop {
+        let Some(conn) = slot(&mut core.conns, id).filter(|c| c.is_open()) else {
+            break ReadEnd::Stopped;
+        };
+        if conn.out.len() > high {
+            if !conn.backpressured {
+                conn.backpressured = true;
+                core.stats.backpressure_pauses += 1;
+            }
+            break ReadEnd::Stopped;
+        }
+        if budget == 0 {
+            break ReadEnd::Budget;
+        }
+        core.stats.reads += 1;
+        match conn.stream.read(scratch) {
+            Ok(0) => {
+                conn.read_closed = true;
+                let reason = if carry.is_empty() {
+                    CloseReason::PeerClosed
+                } else {
+                    CloseReason::PeerClosedMidFrame { buffered: carry.len() }
+                };
+                // Replies to what the peer sent before closing are still
+                // written: a half-close is not an abort.
+                core.begin_closing(key, reason);
+                break ReadEnd::Stopped;
+            }
+            Ok(n) => {
+                core.stats.bytes_in += n as u64;
+                conn.last_active = core.now;
+                budget = budget.saturating_sub(n);
+                let short = n < scratch.len() && !conn.read_closed;
+                let Some(data) = scratch.get(..n) else { break ReadEnd::Stopped };
+                if !cut_messages(core, handler, id, data, &mut carry) {
+                    break ReadEnd::Stopped;
+                }
+                // A short read emptied the socket: anything arriving later
+                // raises a new edge, so a read that would block is saved.
+                if short {
+                    break ReadEnd::Drained;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break ReadEnd::Drained,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                core.mark_closed(key, reason_for(&e));
+                break ReadEnd::Stopped;
+            }
+        }
+    };
+    let now = core.now;
+    match slot(&mut core.conns, id) {
+        Some(conn) if !matches!(conn.state, State::Closed(_)) => {
+            let mut started = false;
+            if carry.is_empty() {
+                core.pool.give(carry);
+                conn.frame_started = None;
+            } else {
+                conn.carry = carry;
+                if conn.frame_started.is_none() {
+                    conn.frame_started = Some(now);
+                    started = true;
+                }
+            }
+            if matches!(end, ReadEnd::Budget) && !conn.in_ready {
+                conn.in_ready = true;
+                core.ready.push(key);
+            }
+            if started {
+                core.arm_conn_timer(key);
+            }
+        }
+        _ => core.pool.give(carry),
+    }
+}
+
+/// Cuts `data` (just read) into messages for the handler: first completing
+/// the one partial message in `carry`, then decoding in place, then keeping
+/// an incomplete tail in `carry`. Returns `false` once the connection stops
+/// reading.
+fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: &[u8], carry: &mut Vec<u8>) -> bool {
+    let framing = core.config.framing;
+    let mut rest = data;
+    while !carry.is_empty() && !rest.is_empty() {
+        let take = framing.bytes_to_complete(carry, rest).min(rest.len());
+        let (head, tail) = rest.split_at(take);
+        carry.extend_from_slice(head);
+        rest = tail;
+        match framing.decode(carry) {
+            Ok(Some((msg, _))) => {
+                core.stats.frames_in += 1;
+                handler.on_frame(&mut Ctx::new(core), id, msg);
+                carry.clear();
+                if !core.is_open(id) {
+                    return false;
+                }
+            }
+            Ok(None) if take == 0 => break,
+            Ok(None) => {}
+            Err(e) => {
+                core.mark_closed(id.index(), e.into());
+                return false;
+            }
+        }
+    }
+    loop {
+        match framing.decode(rest) {
+            Ok(Some((msg, used))) => {
+                core.stats.frames_in += 1;
+                handler.on_frame(&mut Ctx::new(core), id, msg);
+                rest = rest.get(used..).unwrap_or_default();
+                if !core.is_open(id) {
+                    return false;
+                }
+            }
+            Ok(None) => {
+                if !rest.is_empty() {
+                    if carry.capacity() == 0 {
+                        *carry = core.pool.take();
+                    }
+                    carry.extend_from_slice(rest);
+                }
+                return true;
+            }
+            Err(e) => {
+                core.mark_closed(id.index(), e.into());
+                return false;
+            }
+        }
+    }
+}
+
+/// Writes what is queued for `key`, once. Whatever the kernel does not take
+/// waits for the next WRITABLE edge.
+pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usize) {
+    let Some(conn) = core.conns.get_mut(key) else { return };
+    conn.dirty = false;
+    if matches!(conn.state, State::Connecting | State::Closed(_)) {
+        return;
+    }
+    let id = Core::id_of(key, conn);
+    if !conn.out.is_empty() {
+        core.stats.writes += 1;
+        match conn.stream.write(conn.out.pending()) {
+            Ok(n) => {
+                core.stats.bytes_out += n as u64;
+                conn.last_active = core.now;
+                conn.out.consume(n, &mut core.pool);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                conn.dirty = true;
+                core.dirty.push(key);
+                return;
+            }
+            Err(e) => {
+                core.mark_closed(key, reason_for(&e));
+                return;
+            }
+        }
+    }
+    if conn.out.is_empty() {
+        if let State::Closing(reason) = &conn.state {
+            let reason = reason.clone();
+            core.mark_closed(key, reason);
+            return;
+        }
+    }
+    if conn.backpressured && conn.out.len() <= core.config.low_watermark {
+        conn.backpressured = false;
+        // The socket may hold unread bytes that raised their edge while
+        // reading was paused: read it next turn without waiting.
+        if !conn.in_ready {
+            conn.in_ready = true;
+            core.ready.push(key);
+        }
+        handler.on_drain(&mut Ctx::new(core), id);
+    }
+}
+
+/// Accepts from listener `lkey`, up to one batch.
+pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) {
+    if !core.accepting() {
+        return;
+    }
+    for _ in 0..core.config.accept_batch {
+        let Some(listener) = core.listeners.get(lkey) else { return };
+        core.stats.accepts += 1;
+        match listener.socket.accept() {
+            Ok((stream, peer)) => {
+                core.accept_backoff = None;
+                if core.conns.len() >= core.config.max_connections {
+                    // Closing at once tells the peer "no" (end of stream)
+                    // instead of leaving it hanging in the backlog.
+                    core.stats.rejected_over_limit += 1;
+                    drop(stream);
+                    continue;
+                }
+                match core.insert(stream, Some(peer), State::Open) {
+                    Ok(id) => {
+                        core.stats.accepted += 1;
+                        handler.on_open(&mut Ctx::new(core), id);
+                    }
+                    Err(_) => core.stats.rejected_over_limit += 1,
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            // The peer gave up before we accepted, or a signal: next.
+            Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted) => {}
+            // EMFILE, ENFILE, ENOBUFS, ENOMEM and anything unexpected: the
+            // error would repeat at once, so wait on a timer instead.
+            Err(_) => {
+                core.back_off_accepting();
+                return;
+            }
+        }
+    }
+    // The batch ran out with connections perhaps still waiting: come back
+    // next turn, after the other connections have had theirs.
+    if !core.accept_more.contains(&lkey) {
+        core.accept_more.push(lkey);
+    }
+}
+
+/// An outgoing connection reported readiness: find out whether the connect
+/// succeeded. Returns whether it is open now.
+pub(crate) fn finish_connect<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId) -> bool {
+    let Some(conn) = slot(&mut core.conns, id) else { return false };
+    let failed = match conn.stream.take_error() {
+        Ok(Some(e)) | Err(e) => Some(e.kind()),
+        Ok(None) => match conn.stream.peer_addr() {
+            Ok(addr) => {
+                conn.peer = Some(addr);
+                None
+            }
+            // Not connected yet: a spurious wake-up; wait for the next one.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return false,
+            Err(e) => Some(e.kind()),
+        },
+    };
+    if let Some(kind) = failed {
+        core.mark_closed(id.index(), CloseReason::ConnectFailed(kind));
+        return false;
+    }
+    conn.state = State::Open;
+    conn.last_active = core.now;
+    if !conn.out.is_empty() && !conn.dirty {
+        conn.dirty = true;
+        core.dirty.push(id.index());
+    }
+    core.stats.connected += 1;
+    handler.on_open(&mut Ctx::new(core), id);
+    true
+}

@@ -1,0 +1,319 @@
+//! The engine: one thread, one `mio::Poll`, every socket.
+//!
+//! A [`Reactor`] owns its listeners and connections, reads from them into
+//! one shared buffer, hands each complete message to a
+//! [`Handler`](crate::Handler) as a borrowed `&[u8]`, and writes what the
+//! handler queued, one write per connection per loop turn.
+//!
+//! ```no_run
+//! use frameloop::{ConnId, Ctx, Handler, Reactor};
+//!
+//! struct Echo;
+//! impl Handler for Echo {
+//!     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+//!         let _ = ctx.send(conn, frame);
+//!     }
+//! }
+//!
+//! let mut reactor = Reactor::builder().max_frame_len(1 << 20).build()?;
+//! let addr = reactor.listen("127.0.0.1:7000")?;
+//! println!("echo server on {addr}");
+//! reactor.run(&mut Echo)?; // until a callback calls ctx.stop()
+//! # Ok::<(), frameloop::Error>(())
+//! ```
+//!
+//! # One loop turn
+//!
+//! 1. Wait for readiness (or a timer, or a wake-up from another thread).
+//! 2. For each ready connection, read until the socket is drained or the
+//!    read budget is spent; cut messages in place and call `on_frame`.
+//!    Listeners accept up to a batch.
+//! 3. Read the connections whose budget ran out last turn.
+//! 4. Fire due timers (the handler's, idle and message deadlines, accept
+//!    retries).
+//! 5. Write each connection that has queued output, once; what the kernel
+//!    does not take waits for the socket to become writable.
+//! 6. Call `on_close` for the connections that closed, and forget them.
+
+mod builder;
+mod conn;
+mod core;
+mod ctx;
+mod io;
+mod stats;
+mod timer;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Waker};
+
+pub use builder::Builder;
+pub use ctx::Ctx;
+pub use stats::Stats;
+
+use self::builder::Config;
+use self::conn::{token_conn, State, LISTENER_BIT, WAKER};
+use self::core::Core;
+use self::timer::TimerKind;
+use crate::error::{resolve, Error};
+use crate::handler::{ConnId, Handler};
+
+/// Readiness events taken from the poller per turn.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// The event loop. See the [module docs](self).
+#[derive(Debug)]
+pub struct Reactor {
+    poll: Poll,
+    events: Events,
+    /// The one read buffer all connections share: a message is handed to
+    /// the handler straight out of it.
+    scratch: Vec<u8>,
+    waker: Arc<Waker>,
+    core: Core,
+}
+
+/// Wakes a [`Reactor`] from another thread: the reactor calls
+/// [`Handler::on_wake`]. Cheap to clone; `Send` and `Sync`.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    waker: Arc<Waker>,
+}
+
+impl Notifier {
+    /// Makes the reactor call [`Handler::on_wake`] soon. Several calls before
+    /// the reactor gets to it may result in one `on_wake`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the system refuses the wake-up.
+    pub fn notify(&self) -> Result<(), Error> {
+        self.waker.wake().map_err(Error::Io)
+    }
+}
+
+impl Reactor {
+    /// A builder with every setting at its default.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// A reactor with every setting at its default.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the system refuses to create the poller.
+    pub fn new() -> Result<Self, Error> {
+        Self::with_config(Config::default())
+    }
+
+    pub(crate) fn with_config(config: Config) -> Result<Self, Error> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let registry = poll.registry().try_clone()?;
+        let scratch = vec![0; config.read_buffer_size];
+        Ok(Reactor {
+            poll,
+            events: Events::with_capacity(EVENTS_CAPACITY),
+            scratch,
+            waker,
+            core: Core::new(registry, config),
+        })
+    }
+
+    /// Listens on `addr` (any number of listeners may be added); returns
+    /// the address bound, which tells the port when `addr` asked for port 0.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AddrInUse`], [`Error::InvalidAddress`], [`Error::Io`].
+    pub fn listen<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<SocketAddr, Error> {
+        let addr = resolve(addr)?;
+        self.core.listen(addr)
+    }
+
+    /// Starts an outgoing connection, established once [`run`](Self::run)
+    /// runs (see [`Ctx::connect`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidAddress`] and others when the connect cannot even
+    /// start.
+    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<ConnId, Error> {
+        let addr = resolve(addr)?;
+        self.core.connect(addr)
+    }
+
+    /// Takes over a connected standard-library stream (see [`Ctx::adopt`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if it cannot be registered.
+    pub fn adopt(&mut self, stream: std::net::TcpStream) -> Result<ConnId, Error> {
+        self.core.adopt(stream)
+    }
+
+    /// A handle other threads use to wake this reactor.
+    pub fn notifier(&self) -> Notifier {
+        Notifier { waker: Arc::clone(&self.waker) }
+    }
+
+    /// The addresses this reactor listens on.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.core.listeners.iter().map(|(_, l)| l.addr).collect()
+    }
+
+    /// The reactor's counters.
+    pub fn stats(&self) -> Stats {
+        self.core.stats
+    }
+
+    /// Runs the loop on this thread, calling `handler`, until a callback
+    /// calls [`Ctx::stop`] and the graceful stop completes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] only if the poller itself fails; errors of single
+    /// connections close those connections and are reported to
+    /// [`Handler::on_close`].
+    pub fn run<H: Handler>(&mut self, handler: &mut H) -> Result<(), Error> {
+        let Reactor { poll, events, scratch, core, .. } = self;
+        core.stop_requested = false;
+        core.stopping = false;
+        // Listeners added before `run` may already hold connections.
+        core.accept_more.extend(core.listeners.iter().map(|(k, _)| k));
+        loop {
+            let timeout = if !core.ready.is_empty() || !core.accept_more.is_empty() {
+                Some(Duration::ZERO)
+            } else {
+                core.timers.next_deadline().map(|at| at.saturating_duration_since(Instant::now()))
+            };
+            if let Err(e) = poll.poll(events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(Error::Io(e));
+                }
+            }
+            core.now = Instant::now();
+            core.turn += 1;
+            core.stats.polls += 1;
+
+            let ready = std::mem::take(&mut core.ready);
+            let accept_more = std::mem::take(&mut core.accept_more);
+            for event in events.iter() {
+                dispatch(core, scratch, handler, event);
+            }
+            for key in ready {
+                let Some(conn) = core.conns.get_mut(key) else { continue };
+                conn.in_ready = false;
+                if conn.read_turn != core.turn {
+                    let id = Core::id_of(key, conn);
+                    io::read_conn(core, scratch, handler, id);
+                }
+            }
+            for lkey in accept_more {
+                io::accept(core, handler, lkey);
+            }
+            fire_timers(core, handler);
+            settle(core, handler);
+
+            if core.stop_requested && !core.stopping {
+                core.begin_stop();
+                settle(core, handler);
+            }
+            if core.stopping && core.conns.is_empty() {
+                core.stopping = false;
+                core.stop_requested = false;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Routes one readiness event.
+fn dispatch<H: Handler>(core: &mut Core, scratch: &mut [u8], handler: &mut H, event: &mio::event::Event) {
+    let token = event.token();
+    if token == WAKER {
+        handler.on_wake(&mut Ctx::new(core));
+        return;
+    }
+    if token.0 & LISTENER_BIT != 0 {
+        io::accept(core, handler, token.0 & !LISTENER_BIT);
+        return;
+    }
+    let Some(id) = token_conn(token) else { return };
+    // A stale event for a connection that is gone, even if its slot was
+    // reused, fails the generation check here.
+    let Some(conn) = core.get_mut(id) else { return };
+    if event.is_read_closed() {
+        conn.read_closed = true;
+    }
+    if conn.state == State::Connecting && !io::finish_connect(core, handler, id) {
+        return;
+    }
+    let Some(conn) = core.get_mut(id) else { return };
+    if (event.is_writable() || event.is_write_closed()) && !conn.out.is_empty() && !conn.dirty {
+        conn.dirty = true;
+        core.dirty.push(id.index());
+    }
+    if event.is_readable() || event.is_read_closed() || event.is_error() {
+        io::read_conn(core, scratch, handler, id);
+    }
+}
+
+/// Fires every due timer.
+fn fire_timers<H: Handler>(core: &mut Core, handler: &mut H) {
+    while let Some((at, kind)) = core.timers.pop_due(core.now) {
+        match kind {
+            TimerKind::User(id) => handler.on_timer(&mut Ctx::new(core), id),
+            TimerKind::Conn { key, generation } => core.conn_timer_fired(key, generation, at),
+            TimerKind::AcceptRetry => {
+                core.accept_retry_armed = false;
+                let keys: Vec<usize> = core.listeners.iter().map(|(k, _)| k).collect();
+                for lkey in keys {
+                    io::accept(core, handler, lkey);
+                }
+            }
+            TimerKind::StopDeadline => {
+                if core.stopping {
+                    let keys: Vec<usize> = core.conns.iter().map(|(k, _)| k).collect();
+                    for key in keys {
+                        core.mark_closed(key, crate::handler::CloseReason::Shutdown);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes queued output and reaps closed connections until neither leaves
+/// work for the other (an `on_close` may send, a write may finish a close).
+fn settle<H: Handler>(core: &mut Core, handler: &mut H) {
+    loop {
+        if core.dirty.is_empty() && core.to_reap.is_empty() {
+            return;
+        }
+        let mut dirty = std::mem::take(&mut core.dirty);
+        for &key in &dirty {
+            io::flush_conn(core, handler, key);
+        }
+        dirty.clear();
+        if core.dirty.is_empty() {
+            // Keep the list's allocation for the next turn.
+            core.dirty = dirty;
+        }
+        let mut i = 0;
+        while let Some(&key) = core.to_reap.get(i) {
+            i += 1;
+            let Some(conn) = core.conns.get(key) else { continue };
+            let State::Closed(reason) = conn.state.clone() else { continue };
+            let id = Core::id_of(key, conn);
+            handler.on_close(&mut Ctx::new(core), id, reason);
+            // Closing the descriptor removes it from the poller; no
+            // deregister call is needed.
+            core.conns.remove(key);
+        }
+        core.to_reap.clear();
+    }
+}

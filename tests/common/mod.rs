@@ -1,0 +1,176 @@
+//! Helpers shared by the integration tests: a reactor running a handler on
+//! its own thread, stopped (gracefully) when dropped, and framed blocking
+//! clients over loopback.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use frameloop::{Builder, CloseReason, ConnId, Ctx, Handler, Notifier, Stats, TimerId};
+
+/// How long any single wait in a test may last before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Wraps a handler: reports every close on a channel and stops the reactor
+/// when asked from the test thread.
+pub struct Harness<H> {
+    pub inner: H,
+    stop: Arc<AtomicBool>,
+    closes: Sender<(ConnId, CloseReason)>,
+}
+
+impl<H: Handler> Handler for Harness<H> {
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        self.inner.on_open(ctx, conn);
+    }
+    fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+        self.inner.on_frame(ctx, conn, frame);
+    }
+    fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
+        let _ = self.closes.send((conn, reason.clone()));
+        self.inner.on_close(ctx, conn, reason);
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: TimerId) {
+        self.inner.on_timer(ctx, timer);
+    }
+    fn on_drain(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        self.inner.on_drain(ctx, conn);
+    }
+    fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+        if self.stop.load(Ordering::SeqCst) {
+            ctx.stop();
+        }
+        self.inner.on_wake(ctx);
+    }
+}
+
+/// A reactor serving on its own thread.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub closes: Receiver<(ConnId, CloseReason)>,
+    notifier: Notifier,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Stats>>,
+}
+
+impl TestServer {
+    /// Stops gracefully and returns the reactor's final counters.
+    pub fn stop(mut self) -> Stats {
+        self.stop_inner().expect("server thread")
+    }
+
+    fn stop_inner(&mut self) -> Option<Stats> {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.notifier.notify();
+        self.thread.take().map(|t| t.join().expect("server thread panicked"))
+    }
+
+    /// Waits for the next close the handler saw.
+    pub fn next_close(&self) -> (ConnId, CloseReason) {
+        self.closes.recv_timeout(PATIENCE).expect("no connection closed in time")
+    }
+
+    /// Waits until a close with a reason matching `pred` is seen; other
+    /// closes are skipped.
+    pub fn wait_close(&self, pred: impl Fn(&CloseReason) -> bool) -> CloseReason {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (_, reason) = self.closes.recv_timeout(left).expect("expected close not seen in time");
+            if pred(&reason) {
+                return reason;
+            }
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.stop_inner();
+    }
+}
+
+/// Runs `handler` on a reactor built from `builder`, listening on an
+/// ephemeral loopback port.
+pub fn serve<H: Handler + Send + 'static>(builder: Builder, handler: H) -> TestServer {
+    let mut reactor = builder.build().expect("build reactor");
+    let addr = reactor.listen("127.0.0.1:0").expect("listen");
+    let notifier = reactor.notifier();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, closes) = mpsc::channel();
+    let mut harness = Harness { inner: handler, stop: Arc::clone(&stop), closes: tx };
+    let thread = std::thread::spawn(move || {
+        reactor.run(&mut harness).expect("reactor run");
+        reactor.stats()
+    });
+    TestServer { addr, closes, notifier, stop, thread: Some(thread) }
+}
+
+/// Sends every frame back to its sender.
+pub struct Echo;
+
+impl Handler for Echo {
+    fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+        let _ = ctx.send(conn, frame);
+    }
+}
+
+/// An echo server with the given settings.
+pub fn echo_server(builder: Builder) -> TestServer {
+    serve(builder, Echo)
+}
+
+/// A blocking loopback client with timeouts, speaking frames.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.set_write_timeout(Some(PATIENCE)).unwrap();
+    s.set_nodelay(true).unwrap();
+    s
+}
+
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = (payload.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(payload);
+    out
+}
+
+pub fn write_frame(s: &mut TcpStream, payload: &[u8]) {
+    s.write_all(&frame(payload)).expect("write frame");
+}
+
+pub fn read_frame(s: &mut TcpStream) -> Vec<u8> {
+    let mut header = [0u8; 4];
+    s.read_exact(&mut header).expect("read frame header");
+    let mut payload = vec![0u8; u32::from_be_bytes(header) as usize];
+    s.read_exact(&mut payload).expect("read frame payload");
+    payload
+}
+
+/// Reads until end of stream (or reset); returns what arrived. Fails the
+/// test if the peer neither closes nor resets within the patience.
+pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+            Err(e) => panic!("expected the server to close the connection, got {e}"),
+        }
+    }
+}
+
+/// The frame exchange that proves a server still serves: one round trip on
+/// a fresh connection.
+pub fn assert_serves(addr: SocketAddr) {
+    let mut s = connect(addr);
+    write_frame(&mut s, b"still there?");
+    assert_eq!(read_frame(&mut s), b"still there?");
+}
