@@ -2,7 +2,7 @@
 //! encoder writes the same bytes as the plain one.
 
 use frameloop::codec::packet::{self, Packet};
-use frameloop::codec::{frame, Framing};
+use frameloop::codec::{frame, lines, Framing};
 
 /// Takes one record off the front of `data`: `head_len` bytes, a length
 /// byte, then up to that many body bytes.
@@ -14,13 +14,44 @@ fn next_record<'a>(data: &mut &'a [u8], head_len: usize) -> Option<(&'a [u8], &'
     Some((head, body))
 }
 
-/// Input: a mode byte (bit 0: packets, else frames), then records.
+/// Input: a mode byte (mode % 3: frames, packets, lines), then records.
 pub fn roundtrip(data: &[u8]) {
     match data.split_first() {
-        Some((&mode, records)) if mode & 1 == 0 => frames(records),
-        Some((_, records)) => packets(records),
+        Some((&mode, records)) => match mode % 3 {
+            0 => frames(records),
+            1 => packets(records),
+            _ => lines_(records),
+        },
         None => {}
     }
+}
+
+/// Records as for frames. A line the encoders accept must come back as
+/// itself; the ones they refuse (a `\n` inside, a `\r` at the end) are
+/// exactly the ones that would not.
+fn lines_(mut data: &[u8]) {
+    let mut sent = Vec::new();
+    let (mut wire, mut gathered) = (Vec::new(), Vec::new());
+    while let Some((cut, line)) = next_record(&mut data, 1) {
+        let (a, b) = line.split_at(usize::from(cut[0]) % (line.len() + 1));
+        let plain = lines::encode(line, &mut wire);
+        let parts = Framing::lines().encode_parts(&[a, b], &mut gathered);
+        assert_eq!(plain.is_ok(), parts.is_ok(), "the two encoders disagree on {line:?}");
+        let refused = line.contains(&b'\n') || line.last() == Some(&b'\r');
+        assert_eq!(plain.is_err(), refused, "wrongly refused or accepted {line:?}");
+        if plain.is_ok() {
+            sent.push(line);
+        }
+    }
+    assert_eq!(wire, gathered);
+    let max = sent.iter().map(|l| l.len()).max().unwrap_or(0);
+    let mut rest = &wire[..];
+    for line in sent {
+        let (got, used) = lines::decode(rest, max).unwrap().unwrap();
+        assert_eq!(got, line);
+        rest = &rest[used..];
+    }
+    assert!(rest.is_empty());
 }
 
 /// Records: a byte saying where to cut the payload in two parts for

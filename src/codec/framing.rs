@@ -99,7 +99,10 @@ impl Framing {
     /// A frame longer than `u32::MAX` bytes, or a line containing `\n`;
     /// `out` is left untouched.
     pub fn encode_parts(&self, parts: &[&[u8]], out: &mut Vec<u8>) -> Result<(), DecodeError> {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let len = parts
+            .iter()
+            .try_fold(0usize, |sum, p| sum.checked_add(p.len()))
+            .ok_or(DecodeError::FrameTooLarge { len: u64::MAX, max: frame::MAX_REPRESENTABLE_LEN })?;
         match self {
             Framing::Frames { .. } => {
                 let header = frame::header(len)?;
@@ -112,6 +115,9 @@ impl Framing {
             Framing::Lines { .. } => {
                 if parts.iter().any(|p| p.contains(&b'\n')) {
                     return Err(DecodeError::Malformed("a line to send contains a newline"));
+                }
+                if parts.iter().rev().find(|p| !p.is_empty()).and_then(|p| p.last()) == Some(&b'\r') {
+                    return Err(DecodeError::Malformed("a line to send ends in a carriage return"));
                 }
                 out.reserve(len + 1);
                 for p in parts {

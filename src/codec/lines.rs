@@ -60,16 +60,31 @@ pub fn decode(buf: &[u8], max_len: usize) -> Result<Option<(&[u8], usize)>, Deco
     }
 }
 
+/// Checks that `line` arrives as itself once a `\n` is appended: it must
+/// hold no `\n` (the peer would read two lines) and must not end in `\r`
+/// (the peer would take it for a `\r\n` ending and drop it).
+///
+/// # Errors
+///
+/// [`DecodeError::Malformed`] saying which.
+pub fn check_sendable(line: &[u8]) -> Result<(), DecodeError> {
+    if find_newline(line).is_some() {
+        return Err(DecodeError::Malformed("a line to send contains a newline"));
+    }
+    if line.last() == Some(&b'\r') {
+        return Err(DecodeError::Malformed("a line to send ends in a carriage return"));
+    }
+    Ok(())
+}
+
 /// Appends `line` and a `\n` to `out`.
 ///
 /// # Errors
 ///
-/// [`DecodeError::Malformed`] when `line` itself contains a `\n`: the peer
-/// would read it as two lines. `out` is left untouched.
+/// [`DecodeError::Malformed`] when `line` contains a `\n` or ends in `\r`
+/// (see [`check_sendable`]). `out` is left untouched.
 pub fn encode(line: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
-    if find_newline(line).is_some() {
-        return Err(DecodeError::Malformed("a line to send contains a newline"));
-    }
+    check_sendable(line)?;
     out.reserve(line.len() + 1);
     out.extend_from_slice(line);
     out.push(b'\n');
@@ -169,5 +184,15 @@ mod tests {
         assert_eq!(out, b"hi\n");
         assert!(encode(b"a\nb", &mut out).is_err());
         assert_eq!(out, b"hi\n");
+    }
+
+    #[test]
+    fn a_line_ending_in_cr_is_refused_because_the_peer_would_drop_the_cr() {
+        let mut out = Vec::new();
+        assert!(encode(b"abc\r", &mut out).is_err());
+        assert!(out.is_empty());
+        // A \r inside the line is content and survives.
+        encode(b"a\rb", &mut out).unwrap();
+        assert_eq!(decode(&out, 64), Ok(Some((&b"a\rb"[..], 4))));
     }
 }
