@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::codec::DecodeError;
-use crate::handler::ConnId;
+use crate::handler::{CloseReason, ConnId};
 
 /// Everything that can go wrong in frameloop, with the cases a beginner
 /// wants to tell apart as their own variants.
@@ -98,6 +98,14 @@ pub enum Error {
     /// The wait ended before anything arrived.
     #[error("timed out")]
     TimedOut,
+    /// A client's connection to its server closed (for this reason); call
+    /// `reconnect`, or turn on automatic reconnection.
+    #[error("not connected ({0}): reconnect, or check that the server is running")]
+    Disconnected(CloseReason),
+    /// A callback panicked on the network thread; the server or client
+    /// stopped. The text is the panic's message.
+    #[error("a callback panicked on the network thread ({0}); the network thread stopped: fix the callback")]
+    Panicked(String),
     /// A setting is out of range.
     #[error("invalid setting: {0}")]
     Config(String),
@@ -110,7 +118,7 @@ impl From<DecodeError> for Error {
     fn from(e: DecodeError) -> Self {
         match e {
             DecodeError::FrameTooLarge { len, max } => Error::FrameTooLarge { len, max },
-            DecodeError::LineTooLong { max } => Error::FrameTooLarge { len: max as u64 + 1, max },
+            DecodeError::LineTooLong { max } => Error::FrameTooLarge { len: (max as u64).saturating_add(1), max },
             other => Error::Codec(other),
         }
     }

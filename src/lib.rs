@@ -1,14 +1,65 @@
 //! frameloop: message-based TCP servers and clients on one event loop.
-#![deny(missing_docs, missing_debug_implementations, rust_2018_idioms, unsafe_code)]
+//!
+//! One thread, one [`mio`] poller, every socket. Connections live in a slab;
+//! each message is cut out of the bytes just read and handed to your
+//! callback as a borrowed `&[u8]` (no copy); what you send gathers in the
+//! connection's write buffer and leaves in one write per loop turn. Limits
+//! (message size, connections, queued output, idle and message deadlines,
+//! read budget) keep one bad peer from costing anything but its own
+//! connection.
+//!
+//! # Layers
+//!
+//! - [`codec`]: the wire formats as pure functions over byte slices
+//!   (length-prefixed frames, lines, pyspeak-style packets). No I/O; fuzzed.
+//! - [`Reactor`]: the event loop. It calls a [`Handler`] and offers a [`Ctx`]
+//!   to act through.
+//!
+//! # Example: an echo server and a client, on loopback
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use frameloop::{ConnId, Ctx, Handler, Reactor};
+//!
+//! struct Echo;
+//! impl Handler for Echo {
+//!     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+//!         let _ = ctx.send(conn, frame);
+//!         ctx.stop(); // one message is enough for this example
+//!     }
+//! }
+//!
+//! let mut reactor = Reactor::builder().build()?;
+//! let addr = reactor.listen("127.0.0.1:0")?; // port 0: the system picks one
+//! let server = std::thread::spawn(move || reactor.run(&mut Echo));
+//!
+//! // Any client that speaks the frame format works: 4-byte big-endian length, payload.
+//! let mut client = std::net::TcpStream::connect(addr)?;
+//! client.write_all(b"\0\0\0\x05hello")?;
+//! let mut reply = [0u8; 9];
+//! client.read_exact(&mut reply)?;
+//! assert_eq!(&reply, b"\0\0\0\x05hello");
+//! server.join().unwrap()?;
+//! # Ok::<(), frameloop::Error>(())
+//! ```
+#![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+// No unsafe code, and no local `allow` can bring it back.
+#![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 pub mod codec;
+pub mod facade;
 
 mod buffer;
 mod error;
 mod handler;
 mod reactor;
 
+pub use codec::packet::{Packet, PacketRef};
 pub use error::Error;
+pub use facade::{
+    request, request_timeout, Client, ClientBuilder, ClientCtx, ClientEvent, ClientHandler, ClientId, Event, Format,
+    Message, PollingServer, Reconnect, ReplyMode, Server, ServerBuilder, ServerCtx, ServerHandler,
+};
 pub use handler::{CloseReason, ConnId, Handler, TimerId};
 pub use reactor::{Builder, Ctx, Notifier, Reactor, Stats};

@@ -16,13 +16,12 @@ fn next_record<'a>(data: &mut &'a [u8], head_len: usize) -> Option<(&'a [u8], &'
 
 /// Input: a mode byte (mode % 3: frames, packets, lines), then records.
 pub fn roundtrip(data: &[u8]) {
-    match data.split_first() {
-        Some((&mode, records)) => match mode % 3 {
+    if let Some((&mode, records)) = data.split_first() {
+        match mode % 3 {
             0 => frames(records),
             1 => packets(records),
             _ => lines_(records),
-        },
-        None => {}
+        }
     }
 }
 

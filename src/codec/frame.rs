@@ -66,7 +66,9 @@ pub fn decode(buf: &[u8], max_len: usize) -> Result<Option<(&[u8], usize)>, Deco
     let Some(len) = payload_len(buf, max_len)? else {
         return Ok(None);
     };
-    let body = &buf[HEADER_LEN..];
+    let Some((_, body)) = buf.split_first_chunk::<HEADER_LEN>() else {
+        return Ok(None);
+    };
     match body.get(..len) {
         Some(payload) => Ok(Some((payload, HEADER_LEN + len))),
         None => Ok(None),
@@ -111,7 +113,9 @@ pub fn bytes_to_complete(partial: &[u8], more: &[u8]) -> usize {
         HEADER_LEN - partial.len()
     } else {
         match partial.first_chunk::<HEADER_LEN>() {
-            Some(h) => (HEADER_LEN + u32::from_be_bytes(*h) as usize).saturating_sub(partial.len()),
+            // Saturating: on 32-bit targets a u32 length plus the header
+            // does not fit in usize.
+            Some(h) => (u32::from_be_bytes(*h) as usize).saturating_add(HEADER_LEN).saturating_sub(partial.len()),
             None => 0,
         }
     };

@@ -1,5 +1,5 @@
 //! Packets: pyspeak's four-value message, an integer, a real number, a
-//! boolean and a text, carried as the payload of one [frame](super::frame).
+//! boolean and a text, carried as the payload of one frame ([`super::frame`]).
 //!
 //! Payload layout (all big-endian):
 //!

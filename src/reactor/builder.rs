@@ -211,6 +211,18 @@ impl Builder {
                 crate::reactor::conn::MAX_CONNECTIONS
             )));
         }
-        Reactor::with_config(self.config)
+        let mut config = self.config;
+        // A deadline is an `Instant`, which panics past a few hundred years:
+        // a longer timeout means "never", and is kept to one that fits.
+        for timeout in [&mut config.idle_timeout, &mut config.frame_timeout].into_iter().flatten() {
+            *timeout = (*timeout).min(FOREVER);
+        }
+        config.shutdown_timeout = config.shutdown_timeout.min(FOREVER);
+        config.accept_backoff_max = config.accept_backoff_max.min(FOREVER);
+        Reactor::with_config(config)
     }
 }
+
+/// The longest wait the reactor schedules (a century): any longer timeout
+/// is the same in practice, and adding it to an `Instant` could overflow.
+pub(crate) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);

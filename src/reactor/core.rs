@@ -56,6 +56,8 @@ pub(crate) struct Core {
     pub(crate) accept_backoff: Option<Duration>,
     pub(crate) stop_requested: bool,
     pub(crate) stopping: bool,
+    /// Counts graceful stops, to match a stop deadline to its stop.
+    pub(crate) stops: u64,
     pub(crate) stats: Stats,
     pub(crate) next_generation: u32,
     /// The time this loop turn started; what "now" means for deadlines.
@@ -92,6 +94,7 @@ impl Core {
             accept_backoff: None,
             stop_requested: false,
             stopping: false,
+            stops: 0,
             stats: Stats::default(),
             next_generation: 0,
             now: Instant::now(),
@@ -181,9 +184,18 @@ impl Core {
         if self.stopping {
             return Err(Error::Stopped);
         }
-        // mio's bind asks for a backlog of 1024 (std's is 128), which an
-        // accept storm needs.
-        let mut socket = TcpListener::bind(addr).map_err(|e| Error::from_bind(addr, e))?;
+        // mio's bind asks for a backlog of 128, as std's does: in an accept
+        // storm, connects past it wait for their SYN to be resent (1 s, 3 s).
+        let socket = TcpListener::bind(addr).map_err(|e| Error::from_bind(addr, e))?;
+        self.adopt_listener(socket)
+    }
+
+    /// Serves a listener bound elsewhere (the facade binds before it builds
+    /// the reactor, so that a busy port is reported at once).
+    pub(crate) fn adopt_listener(&mut self, mut socket: TcpListener) -> Result<SocketAddr, Error> {
+        if self.stopping {
+            return Err(Error::Stopped);
+        }
         let local = socket.local_addr()?;
         let entry = self.listeners.vacant_entry();
         self.registry.register(&mut socket, Token(conn::LISTENER_BIT | entry.key()), Interest::READABLE)?;
@@ -344,7 +356,8 @@ impl Core {
                 State::Closing(_) | State::Closed(_) => {}
             }
         }
-        self.timers.insert(self.now + self.config.shutdown_timeout, TimerKind::StopDeadline);
+        self.stops += 1;
+        self.timers.insert(self.now + self.config.shutdown_timeout, TimerKind::StopDeadline(self.stops));
     }
 
     // ---- deadlines --------------------------------------------------------------

@@ -143,7 +143,7 @@ impl<'a> Ctx<'a> {
     /// Calls [`Handler::on_timer`](crate::Handler::on_timer) once, after
     /// `after`.
     pub fn set_timer(&mut self, after: Duration) -> TimerId {
-        let at = self.core.now + after;
+        let at = self.core.now + after.min(super::builder::FOREVER);
         self.core.timers.insert_user(at)
     }
 

@@ -40,6 +40,9 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
     // The carry-over buffer leaves the connection while the handler runs,
     // so the handler can be handed a message that borrows it.
     let mut carry = std::mem::take(&mut conn.carry);
+    let frames_before = core.stats.frames_in;
+    // Messages that backpressure held back go before anything new is read.
+    deliver_held(core, handler, id, &mut carry);
     let mut budget = core.config.read_budget;
     let high = core.config.high_watermark;
     let end = loop {
@@ -81,7 +84,10 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
                 }
                 // A short read emptied the socket: anything arriving later
                 // raises a new edge, so a read that would block is saved.
-                if short {
+                // Unless the output passed the high watermark: then the top
+                // of the loop pauses reading, so that the messages held
+                // back are delivered once it drains.
+                if short && !over_high(core, id) {
                     break ReadEnd::Drained;
                 }
             }
@@ -94,15 +100,23 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
         }
     };
     let now = core.now;
+    let completed_any = core.stats.frames_in != frames_before;
     match slot(&mut core.conns, id) {
         Some(conn) if !matches!(conn.state, State::Closed(_)) => {
+            // The message deadline runs from the first byte of the message
+            // now partial, not of one that has since completed.
+            if completed_any {
+                conn.frame_started = None;
+            }
             let mut started = false;
             if carry.is_empty() {
                 core.pool.give(carry);
                 conn.frame_started = None;
             } else {
                 conn.carry = carry;
-                if conn.frame_started.is_none() {
+                // Whole messages held back by backpressure are not a slow
+                // sender's: the clock starts once reading resumes.
+                if conn.frame_started.is_none() && !conn.backpressured {
                     conn.frame_started = Some(now);
                     started = true;
                 }
@@ -119,10 +133,53 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
     }
 }
 
+/// Whether `id`'s queued output is above the high watermark: no more of its
+/// messages are handed to the handler until it drains (backpressure).
+fn over_high(core: &Core, id: ConnId) -> bool {
+    core.get(id).is_some_and(|c| c.out.len() > core.config.high_watermark)
+}
+
+/// Hands the handler the whole messages at the front of `carry`: the ones
+/// held back when the output passed the high watermark in the middle of a
+/// read. Stops again if it passes it again; what remains stays in `carry`.
+fn deliver_held<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, carry: &mut Vec<u8>) {
+    if carry.is_empty() {
+        return;
+    }
+    let framing = core.config.framing;
+    let mut start = 0;
+    while core.is_open(id) && !over_high(core, id) {
+        let rest = carry.get(start..).unwrap_or_default();
+        match framing.decode(rest) {
+            Ok(Some((msg, used))) => {
+                core.stats.frames_in += 1;
+                handler.on_frame(&mut Ctx::new(core), id, msg);
+                start += used;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                core.mark_closed(id.index(), e.into());
+                break;
+            }
+        }
+    }
+    carry.drain(..start.min(carry.len()));
+}
+
+/// Keeps `rest` in `carry`: an incomplete tail, or whole messages held back
+/// for [`deliver_held`] because the output passed the high watermark.
+fn hold(core: &mut Core, rest: &[u8], carry: &mut Vec<u8>) {
+    if carry.capacity() == 0 && !rest.is_empty() {
+        *carry = core.pool.take();
+    }
+    carry.extend_from_slice(rest);
+}
+
 /// Cuts `data` (just read) into messages for the handler: first completing
 /// the one partial message in `carry`, then decoding in place, then keeping
-/// an incomplete tail in `carry`. Returns `false` once the connection stops
-/// reading.
+/// an incomplete tail in `carry`. Once the output passes the high watermark
+/// the rest is held in `carry` instead of being delivered. Returns `false`
+/// once the connection stops reading.
 fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: &[u8], carry: &mut Vec<u8>) -> bool {
     let framing = core.config.framing;
     let mut rest = data;
@@ -138,6 +195,10 @@ fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: 
                 carry.clear();
                 if !core.is_open(id) {
                     return false;
+                }
+                if over_high(core, id) {
+                    hold(core, rest, carry);
+                    return true;
                 }
             }
             Ok(None) if take == 0 => break,
@@ -157,14 +218,13 @@ fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: 
                 if !core.is_open(id) {
                     return false;
                 }
+                if over_high(core, id) {
+                    hold(core, rest, carry);
+                    return true;
+                }
             }
             Ok(None) => {
-                if !rest.is_empty() {
-                    if carry.capacity() == 0 {
-                        *carry = core.pool.take();
-                    }
-                    carry.extend_from_slice(rest);
-                }
+                hold(core, rest, carry);
                 return true;
             }
             Err(e) => {
@@ -229,6 +289,11 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
         return;
     }
     for _ in 0..core.config.accept_batch {
+        // An `on_open` may have paused accepting (or stopped the reactor):
+        // the connections still in the backlog must wait there.
+        if !core.accepting() {
+            return;
+        }
         let Some(listener) = core.listeners.get(lkey) else { return };
         core.stats.accepts += 1;
         match listener.socket.accept() {

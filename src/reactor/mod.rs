@@ -1,39 +1,4 @@
-//! The engine: one thread, one `mio::Poll`, every socket.
-//!
-//! A [`Reactor`] owns its listeners and connections, reads from them into
-//! one shared buffer, hands each complete message to a
-//! [`Handler`](crate::Handler) as a borrowed `&[u8]`, and writes what the
-//! handler queued, one write per connection per loop turn.
-//!
-//! ```no_run
-//! use frameloop::{ConnId, Ctx, Handler, Reactor};
-//!
-//! struct Echo;
-//! impl Handler for Echo {
-//!     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
-//!         let _ = ctx.send(conn, frame);
-//!     }
-//! }
-//!
-//! let mut reactor = Reactor::builder().max_frame_len(1 << 20).build()?;
-//! let addr = reactor.listen("127.0.0.1:7000")?;
-//! println!("echo server on {addr}");
-//! reactor.run(&mut Echo)?; // until a callback calls ctx.stop()
-//! # Ok::<(), frameloop::Error>(())
-//! ```
-//!
-//! # One loop turn
-//!
-//! 1. Wait for readiness (or a timer, or a wake-up from another thread).
-//! 2. For each ready connection, read until the socket is drained or the
-//!    read budget is spent; cut messages in place and call `on_frame`.
-//!    Listeners accept up to a batch.
-//! 3. Read the connections whose budget ran out last turn.
-//! 4. Fire due timers (the handler's, idle and message deadlines, accept
-//!    retries).
-//! 5. Write each connection that has queued output, once; what the kernel
-//!    does not take waits for the socket to become writable.
-//! 6. Call `on_close` for the connections that closed, and forget them.
+//! The engine: one thread, one `mio::Poll`, every socket. See [`Reactor`].
 
 mod builder;
 mod conn;
@@ -63,7 +28,42 @@ use crate::handler::{ConnId, Handler};
 /// Readiness events taken from the poller per turn.
 const EVENTS_CAPACITY: usize = 1024;
 
-/// The event loop. See the [module docs](self).
+/// The engine: one thread, one `mio::Poll`, every socket.
+///
+/// A [`Reactor`] owns its listeners and connections, reads from them into
+/// one shared buffer, hands each complete message to a
+/// [`Handler`](crate::Handler) as a borrowed `&[u8]`, and writes what the
+/// handler queued, one write per connection per loop turn.
+///
+/// ```no_run
+/// use frameloop::{ConnId, Ctx, Handler, Reactor};
+///
+/// struct Echo;
+/// impl Handler for Echo {
+///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+///         let _ = ctx.send(conn, frame);
+///     }
+/// }
+///
+/// let mut reactor = Reactor::builder().max_frame_len(1 << 20).build()?;
+/// let addr = reactor.listen("127.0.0.1:7000")?;
+/// println!("echo server on {addr}");
+/// reactor.run(&mut Echo)?; // until a callback calls ctx.stop()
+/// # Ok::<(), frameloop::Error>(())
+/// ```
+///
+/// # One loop turn
+///
+/// 1. Wait for readiness (or a timer, or a wake-up from another thread).
+/// 2. For each ready connection, read until the socket is drained or the
+///    read budget is spent; cut messages in place and call `on_frame`.
+///    Listeners accept up to a batch.
+/// 3. Read the connections whose budget ran out last turn.
+/// 4. Fire due timers (the handler's, idle and message deadlines, accept
+///    retries).
+/// 5. Write each connection that has queued output, once; what the kernel
+///    does not take waits for the socket to become writable.
+/// 6. Call `on_close` for the connections that closed, and forget them.
 #[derive(Debug)]
 pub struct Reactor {
     poll: Poll,
@@ -155,6 +155,12 @@ impl Reactor {
         self.core.adopt(stream)
     }
 
+    /// Serves a listener that is already bound (the facade binds before it
+    /// builds the reactor, so that a busy port is reported at once).
+    pub(crate) fn adopt_listener(&mut self, socket: mio::net::TcpListener) -> Result<SocketAddr, Error> {
+        self.core.adopt_listener(socket)
+    }
+
     /// A handle other threads use to wake this reactor.
     pub fn notifier(&self) -> Notifier {
         Notifier { waker: Arc::clone(&self.waker) }
@@ -199,14 +205,21 @@ impl Reactor {
             core.turn += 1;
             core.stats.polls += 1;
 
+            // Taken before the events, and unflagged, so that a connection
+            // whose budget runs out again during this turn's events is
+            // queued again for the next turn rather than forgotten.
             let ready = std::mem::take(&mut core.ready);
+            for &key in &ready {
+                if let Some(conn) = core.conns.get_mut(key) {
+                    conn.in_ready = false;
+                }
+            }
             let accept_more = std::mem::take(&mut core.accept_more);
             for event in events.iter() {
                 dispatch(core, scratch, handler, event);
             }
             for key in ready {
                 let Some(conn) = core.conns.get_mut(key) else { continue };
-                conn.in_ready = false;
                 if conn.read_turn != core.turn {
                     let id = Core::id_of(key, conn);
                     io::read_conn(core, scratch, handler, id);
@@ -275,8 +288,8 @@ fn fire_timers<H: Handler>(core: &mut Core, handler: &mut H) {
                     io::accept(core, handler, lkey);
                 }
             }
-            TimerKind::StopDeadline => {
-                if core.stopping {
+            TimerKind::StopDeadline(stop) => {
+                if core.stopping && stop == core.stops {
                     let keys: Vec<usize> = core.conns.iter().map(|(k, _)| k).collect();
                     for key in keys {
                         core.mark_closed(key, crate::handler::CloseReason::Shutdown);

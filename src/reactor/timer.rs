@@ -20,8 +20,9 @@ pub(crate) enum TimerKind {
     Conn { key: usize, generation: u32 },
     /// Try accepting again after a resource error.
     AcceptRetry,
-    /// A graceful stop ran out of time.
-    StopDeadline,
+    /// A graceful stop ran out of time. The number tells which stop, so a
+    /// deadline left over from an earlier `run` cannot cut a later one short.
+    StopDeadline(u64),
 }
 
 #[derive(Debug, Default)]

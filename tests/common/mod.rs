@@ -3,6 +3,9 @@
 //! clients over loopback.
 #![allow(dead_code)]
 
+/// Garbage, resets, resource readings and probes for the hostile-input tests.
+pub mod hostile;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -173,4 +176,28 @@ pub fn assert_serves(addr: SocketAddr) {
     let mut s = connect(addr);
     write_frame(&mut s, b"still there?");
     assert_eq!(read_frame(&mut s), b"still there?");
+}
+
+impl TestServer {
+    /// Waits until the reactor's `run` returned by itself (a callback called
+    /// `ctx.stop()`), without asking it to stop; returns its final counters.
+    pub fn wait_stopped(mut self) -> Stats {
+        let deadline = Instant::now() + PATIENCE;
+        while self.thread.as_ref().is_some_and(|t| !t.is_finished()) {
+            assert!(Instant::now() < deadline, "the reactor did not return from run() in time");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.stop_inner().expect("server thread")
+    }
+}
+
+/// Asserts that nothing arrives on `s` (not even end of stream) for `wait`.
+pub fn assert_silent(s: &mut TcpStream, wait: Duration) {
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut byte = [0u8; 1];
+    match s.read(&mut byte) {
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+        other => panic!("expected silence for {wait:?}, got {other:?}"),
+    }
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
 }

@@ -1,0 +1,335 @@
+//! `frameloop bench`: the load generator.
+//!
+//! It drives any server that echoes the frame format (4-byte big-endian
+//! length, payload), checks every echo, and reports throughput, latency and
+//! what the server spent per message. Without `--addr` it starts the
+//! engine's echo server in-process, on its own thread, and reads that
+//! thread's CPU time and counters; with `--server-pid` it reads a separate
+//! server process's CPU time (and memory, in `--mode idle`) from `/proc`.
+//!
+//! Client and server share the machine: on 2 cores, one client thread and
+//! one server thread each have a core. The server's CPU time per message is
+//! measured on the server alone, but how busy the server is (and so how
+//! many messages each of its wake-ups finds) depends on how fast the client
+//! feeds it; the report shows the client's own CPU time per message so a
+//! client-bound run is visible.
+
+mod client;
+mod cpu;
+mod histogram;
+mod idle;
+mod report;
+mod server;
+
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use frameloop::Stats;
+
+use crate::args::Args;
+use client::{Load, Shared, ThreadReport, DRAIN, MEASURE};
+use histogram::Histogram;
+use report::{nanos, thousands, Progress};
+use server::{InProcess, Sample};
+
+/// What the bench measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Every connection keeps `depth` frames in flight.
+    Throughput,
+    /// One frame in flight per connection: round-trip latency.
+    PingPong,
+    /// Connections that exchange one frame and then stay idle: the server's
+    /// memory per connection.
+    Idle,
+}
+
+/// The options of `frameloop bench`.
+#[derive(Debug, Clone)]
+struct Options {
+    addr: Option<SocketAddr>,
+    mode: Mode,
+    conns: usize,
+    depth: usize,
+    size: usize,
+    secs: f64,
+    warmup: f64,
+    threads: usize,
+    server_pid: Option<u32>,
+}
+
+impl Options {
+    fn parse(raw: &[String]) -> Result<Self, String> {
+        let args = Args::parse(raw, &[])?;
+        if let Some(extra) = args.positional(0) {
+            return Err(format!("bench takes options only, not '{extra}'"));
+        }
+        let mode = match args.text("mode").unwrap_or("throughput") {
+            "throughput" => Mode::Throughput,
+            "pingpong" | "ping-pong" => Mode::PingPong,
+            "idle" => Mode::Idle,
+            other => return Err(format!("--mode: '{other}' is not throughput, pingpong or idle")),
+        };
+        let addr = match args.text("addr") {
+            None => None,
+            Some(a) => Some(
+                a.to_socket_addrs()
+                    .map_err(|e| format!("--addr {a}: {e}"))?
+                    .next()
+                    .ok_or_else(|| format!("--addr {a}: no address"))?,
+            ),
+        };
+        let (conns_default, depth_default) = match mode {
+            Mode::Throughput => (100, 16),
+            Mode::PingPong => (1, 1),
+            Mode::Idle => (10_000, 1),
+        };
+        let opts = Options {
+            addr,
+            mode,
+            conns: args.get("conns", conns_default)?,
+            depth: if mode == Mode::Throughput { args.get("depth", depth_default)? } else { 1 },
+            size: args.get("size", 64)?,
+            secs: args.get("secs", 5.0)?,
+            warmup: args.get("warmup", 1.0)?,
+            threads: args.get("threads", 1)?,
+            server_pid: match args.text("server-pid") {
+                None => None,
+                Some(p) => Some(p.parse().map_err(|_| format!("--server-pid: cannot read '{p}'"))?),
+            },
+        };
+        if opts.conns == 0 || opts.depth == 0 || opts.threads == 0 {
+            return Err("--conns, --depth and --threads must be at least 1".into());
+        }
+        if opts.size < client::STAMP || opts.size > u32::MAX as usize {
+            return Err(format!(
+                "--size must be at least {} bytes (each frame carries its connection id and sequence number)",
+                client::STAMP
+            ));
+        }
+        if !(opts.secs > 0.0 && opts.warmup >= 0.0) {
+            return Err("--secs must be positive and --warmup not negative".into());
+        }
+        Ok(opts)
+    }
+}
+
+/// Runs `frameloop bench` with the words after `bench`.
+pub fn run(raw: &[String]) -> Result<(), String> {
+    let opts = Options::parse(raw)?;
+    match opts.mode {
+        Mode::Idle => idle::run(opts.addr, opts.server_pid, opts.conns, opts.size),
+        Mode::Throughput | Mode::PingPong => load(&opts),
+    }
+}
+
+/// Where the numbers about the server come from.
+enum Server {
+    InProcess(InProcess),
+    Remote { pid: Option<u32> },
+}
+
+/// The server's side of the measured window.
+#[derive(Default)]
+struct ServerWindow {
+    cpu_ns: Option<u64>,
+    stats: Option<Stats>,
+}
+
+impl Server {
+    fn sample(&self) -> Result<(Option<u64>, Option<Stats>), String> {
+        match self {
+            Server::InProcess(s) => {
+                let Sample { cpu_ns, stats } = s.sample()?;
+                Ok((cpu_ns, Some(stats)))
+            }
+            Server::Remote { pid } => Ok((pid.and_then(cpu::process_cpu_ns), None)),
+        }
+    }
+}
+
+fn load(opts: &Options) -> Result<(), String> {
+    let server = match opts.addr {
+        Some(_) => Server::Remote { pid: opts.server_pid },
+        None => Server::InProcess(InProcess::start()?),
+    };
+    let addr = match (&server, opts.addr) {
+        (Server::InProcess(s), _) => s.addr,
+        (_, Some(a)) => a,
+        (_, None) => return Err("no address to connect to".into()),
+    };
+    let mode = if opts.mode == Mode::PingPong { "ping-pong" } else { "throughput" };
+    println!(
+        "frameloop bench: {mode}, {} connection(s) x {} frame(s) in flight x {} B, {} s measured after {} s warm-up",
+        opts.conns, opts.depth, opts.size, opts.secs, opts.warmup
+    );
+    match (&server, opts.server_pid) {
+        (Server::InProcess(_), _) => println!("server: frameloop echo, in-process on its own thread, {addr}"),
+        (Server::Remote { .. }, Some(pid)) => println!("server: {addr} (process {pid})"),
+        (Server::Remote { .. }, None) => println!("server: {addr} (give --server-pid PID to measure its CPU time)"),
+    }
+    println!("client: {} thread(s), mio, one write per connection per loop turn", opts.threads);
+
+    let streams = connect_all(addr, opts.conns)?;
+    let shared = Arc::new(Shared::default());
+    let load = Load { depth: opts.depth, size: opts.size };
+    let mut per_thread: Vec<Vec<(u32, mio::net::TcpStream)>> = (0..opts.threads).map(|_| Vec::new()).collect();
+    for (i, s) in streams.into_iter().enumerate() {
+        if let Some(bucket) = per_thread.get_mut(i % opts.threads) {
+            bucket.push((i as u32, s));
+        }
+    }
+    let mut threads = Vec::new();
+    for (t, streams) in per_thread.into_iter().enumerate() {
+        let shared = Arc::clone(&shared);
+        let handle = std::thread::Builder::new()
+            .name(format!("bench-client-{t}"))
+            .spawn(move || client::run(streams, load, shared))
+            .map_err(|e| format!("cannot start a client thread: {e}"))?;
+        threads.push(handle);
+    }
+
+    let start = Instant::now();
+    let mut progress = Progress::new(0);
+    wait_showing(&shared, &mut progress, "warm-up", start, Duration::from_secs_f64(opts.warmup));
+    let (cpu0, stats0) = server.sample()?;
+    let count0 = shared.received.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    shared.phase.store(MEASURE, Ordering::Release);
+    wait_showing(&shared, &mut progress, "measuring", t0, Duration::from_secs_f64(opts.secs));
+    shared.phase.store(DRAIN, Ordering::Release);
+    let count1 = shared.received.load(Ordering::Relaxed);
+    let elapsed = t0.elapsed();
+    let (cpu1, stats1) = server.sample()?;
+    progress.finish();
+
+    let mut reports: Vec<ThreadReport> = Vec::new();
+    for t in threads {
+        reports.push(t.join().map_err(|_| "a client thread panicked".to_owned())?);
+    }
+    let window = ServerWindow {
+        cpu_ns: cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a)),
+        stats: stats0.zip(stats1).map(|(a, b)| diff(&b, &a)),
+    };
+    print_report(opts, count1.saturating_sub(count0), elapsed, &reports, &window);
+    if let Server::InProcess(s) = server {
+        s.stop()?;
+    }
+    let errors: u64 = reports.iter().map(|r| r.errors).sum();
+    if errors > 0 {
+        return Err(format!("{errors} error(s): the echoes did not all come back intact and in order"));
+    }
+    Ok(())
+}
+
+/// Connects `n` connections one after another, so the load starts with all
+/// of them established.
+fn connect_all(addr: SocketAddr, n: usize) -> Result<Vec<mio::net::TcpStream>, String> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .map_err(|e| format!("connection {i} to {addr}: {e}"))?;
+        // Latency, not bandwidth: frames leave as soon as they are written.
+        s.set_nodelay(true).map_err(|e| e.to_string())?;
+        s.set_nonblocking(true).map_err(|e| e.to_string())?;
+        out.push(mio::net::TcpStream::from_std(s));
+    }
+    Ok(out)
+}
+
+/// Sleeps for `length`, updating the progress line.
+fn wait_showing(shared: &Shared, progress: &mut Progress, label: &str, from: Instant, length: Duration) {
+    let end = from + length;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        std::thread::sleep(progress.tick().min(end - now));
+        let count = shared.received.load(Ordering::Relaxed);
+        progress.update(label, from.elapsed(), count, shared.errors.load(Ordering::Relaxed));
+    }
+}
+
+/// The counters' growth from `a` to `b`.
+fn diff(b: &Stats, a: &Stats) -> Stats {
+    let mut d = *b;
+    d.frames_in -= a.frames_in;
+    d.frames_out -= a.frames_out;
+    d.bytes_in -= a.bytes_in;
+    d.bytes_out -= a.bytes_out;
+    d.reads -= a.reads;
+    d.writes -= a.writes;
+    d.polls -= a.polls;
+    d.accepts -= a.accepts;
+    d.accepted -= a.accepted;
+    d.closed -= a.closed;
+    d
+}
+
+fn print_report(opts: &Options, count: u64, elapsed: Duration, reports: &[ThreadReport], server: &ServerWindow) {
+    let secs = elapsed.as_secs_f64();
+    let rate = count as f64 / secs;
+    let mut latency = Histogram::default();
+    for r in reports {
+        latency.merge(&r.latency);
+    }
+    let errors: u64 = reports.iter().map(|r| r.errors).sum();
+    println!();
+    println!(
+        "messages     {} echoed in {secs:.2} s: {} msgs/s, {:.1} MB/s of payload each way",
+        thousands(count),
+        thousands(rate as u64),
+        rate * opts.size as f64 / 1e6
+    );
+    println!(
+        "latency      p50 {}   p99 {}   p99.9 {}   max {}   ({} samples)",
+        nanos(latency.quantile(0.50)),
+        nanos(latency.quantile(0.99)),
+        nanos(latency.quantile(0.999)),
+        nanos(latency.max()),
+        thousands(latency.len())
+    );
+    println!("errors       {errors}");
+    for r in reports {
+        for e in &r.first_errors {
+            println!("             {e}");
+        }
+    }
+    // Charge the server for the messages it handled in the window: its own
+    // count when in-process, else the client's.
+    let server_msgs = server.stats.map_or(count, |s| s.frames_in);
+    match server.cpu_ns {
+        Some(ns) if server_msgs > 0 => println!(
+            "server CPU   {:.0} ns/msg   ({:.0} % of one core)",
+            ns as f64 / server_msgs as f64,
+            ns as f64 / 1e9 / secs * 100.0
+        ),
+        _ => println!("server CPU   not measured (in-process, or give --server-pid)"),
+    }
+    let client_ns: Option<u64> = reports.iter().map(|r| r.cpu_ns).sum();
+    if let Some(ns) = client_ns.filter(|_| count > 0) {
+        let busy = ns as f64 / 1e9 / secs / opts.threads as f64 * 100.0;
+        println!(
+            "client CPU   {:.0} ns/msg   ({busy:.0} % of each client thread's core{})",
+            ns as f64 / count as f64,
+            if busy > 90.0 { "; the client may be the bottleneck" } else { "" }
+        );
+    }
+    if let Some(s) = server.stats {
+        let per = |n: u64| if s.frames_in == 0 { 0.0 } else { n as f64 / s.frames_in as f64 };
+        println!(
+            "server stats frames {}  reads {}  writes {}  polls {}  ->  {:.3} reads + {:.3} writes + {:.3} polls = {:.3} syscalls/msg",
+            thousands(s.frames_in),
+            thousands(s.reads),
+            thousands(s.writes),
+            thousands(s.polls),
+            per(s.reads),
+            per(s.writes),
+            per(s.polls),
+            s.syscalls_per_frame()
+        );
+    }
+}

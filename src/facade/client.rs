@@ -1,0 +1,465 @@
+//! [`Client`]: connect to a server (errors come back at once), then send
+//! and receive whole messages from any thread.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::client_engine::ClientCommand;
+use super::events::ClientEvent;
+use super::queue::{Inner, Queue};
+use super::request::connect_any;
+use super::runtime::{duplicate, lock, Commands, Life};
+use super::{ClientBuilder, Format, Reconnect};
+use crate::codec::packet::Packet;
+use crate::error::Error;
+use crate::handler::CloseReason;
+
+/// The connection's status, kept under the event queue's lock so that a
+/// waiting `recv` sees every change.
+#[derive(Debug, Default)]
+pub(crate) struct Link {
+    pub(crate) connected: bool,
+    /// Disconnected, and automatic reconnection is trying.
+    pub(crate) reconnecting: bool,
+    pub(crate) last_reason: Option<CloseReason>,
+    /// Numbers the connections the caller made, so that the close of a
+    /// replaced connection does not mark the new one down.
+    pub(crate) epoch: u64,
+    pub(crate) server: Option<SocketAddr>,
+}
+
+/// What the handle and the network thread share.
+#[derive(Debug)]
+pub(crate) struct ClientShared {
+    pub(crate) commands: Commands<ClientCommand>,
+    pub(crate) queue: Queue<ClientEvent, Link>,
+    pub(crate) errors: Mutex<Vec<Error>>,
+    pub(crate) life: Arc<Life>,
+    pub(crate) format: Format,
+    pub(crate) addrs: Vec<SocketAddr>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) reconnect: Option<Reconnect>,
+    /// Messages go to callbacks, not to the queue.
+    pub(crate) callbacks: bool,
+}
+
+impl ClientShared {
+    pub(crate) fn record(&self, e: Error) {
+        if !self.callbacks {
+            self.queue.push(ClientEvent::Error(duplicate(&e)));
+        }
+        lock(&self.errors).push(e);
+    }
+
+    pub(crate) fn last_reason(&self) -> CloseReason {
+        self.queue.state(|link| link.last_reason.clone()).unwrap_or(CloseReason::ClosedLocally)
+    }
+
+    pub(crate) fn server_addr(&self) -> Option<SocketAddr> {
+        self.queue.state(|link| link.server)
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.queue.state(|link| link.epoch)
+    }
+
+    pub(crate) fn link_up(&self, epoch: u64, server: Option<SocketAddr>) {
+        self.queue.update(|inner| {
+            if inner.state.epoch == epoch {
+                inner.state.connected = true;
+                inner.state.reconnecting = false;
+                inner.state.last_reason = None;
+                inner.state.server = server.or(inner.state.server);
+            }
+        });
+    }
+
+    /// The connection of `epoch` closed. The event (for a client without
+    /// callbacks) is queued under the same lock as the status changes, so a
+    /// waiter never sees "disconnected" without the event that says so.
+    pub(crate) fn link_lost(&self, epoch: u64, reason: CloseReason, reconnecting: bool) {
+        let callbacks = self.callbacks;
+        self.queue.update(|inner| {
+            if inner.state.epoch == epoch {
+                inner.state.connected = false;
+                inner.state.reconnecting = reconnecting;
+                inner.state.last_reason = Some(reason.clone());
+            }
+            if !callbacks {
+                inner.items.push_back(ClientEvent::Disconnected { reason });
+            }
+        });
+    }
+
+    pub(crate) fn note_reason(&self, reason: CloseReason) {
+        self.queue.update(|inner| inner.state.last_reason = Some(reason));
+    }
+
+    pub(crate) fn give_up(&self) {
+        self.queue.update(|inner| inner.state.reconnecting = false);
+    }
+}
+
+/// A connection to a server, served by its own network thread. Every
+/// method takes `&self` and works from any thread; dropping the client
+/// stops it.
+///
+/// ```
+/// use frameloop::{Client, ReplyMode, Server};
+///
+/// let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |req: &[u8]| req.len().to_string())?;
+/// let client = Client::connect(server.local_addr())?;
+/// client.send("four")?;
+/// assert_eq!(client.recv()?, b"4");
+/// # Ok::<(), frameloop::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Client {
+    pub(crate) shared: Arc<ClientShared>,
+}
+
+/// A received message, before the caller picks bytes or packet.
+enum Incoming {
+    Bytes(Vec<u8>),
+    Packet(Packet),
+}
+
+impl Client {
+    /// Connects to `addr` with frames and default settings.
+    ///
+    /// ```
+    /// use frameloop::{Client, Error};
+    ///
+    /// # let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    /// // Nothing listens on that port any more.
+    /// match Client::connect(("127.0.0.1", port)) {
+    ///     Err(Error::ConnectionRefused { .. }) => println!("is the server running?"),
+    ///     other => panic!("expected a refusal, got {other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::connect`].
+    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(addr: A) -> Result<Client, Error> {
+        Client::builder().connect(addr)
+    }
+
+    /// Connects to `addr`, giving up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::connect`].
+    pub fn connect_timeout<A: ToSocketAddrs + std::fmt::Debug>(addr: A, timeout: Duration) -> Result<Client, Error> {
+        Client::builder().connect_timeout(timeout).connect(addr)
+    }
+
+    /// Settings: format, timeouts, automatic reconnection, callbacks.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Sends `data` to the server as one message (with packets: as a
+    /// packet's text).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Disconnected`] when not connected, [`Error::Codec`] if
+    /// `data` does not fit the format, [`Error::Stopped`] after
+    /// [`stop`](Self::stop).
+    pub fn send(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let body = self.shared.format.body(data.as_ref())?.into_owned();
+        self.send_body(body)
+    }
+
+    /// Sends one packet (pyspeak's `send(integer, real, boolean, string)`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] unless the client uses packets; as
+    /// [`send`](Self::send).
+    pub fn send_packet(&self, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
+        let body = self.shared.format.packet(integer, real, boolean, text)?;
+        self.send_body(body)
+    }
+
+    fn send_body(&self, body: Vec<u8>) -> Result<(), Error> {
+        if !self.shared.commands.is_open() {
+            return Err(Error::Stopped);
+        }
+        let down = self.shared.queue.state(|link| (!link.connected).then(|| link.last_reason.clone()));
+        if let Some(reason) = down {
+            return Err(Error::Disconnected(reason.unwrap_or(CloseReason::ClosedLocally)));
+        }
+        self.shared.commands.send(ClientCommand::Send(body))
+    }
+
+    /// Waits for the next message (with packets: its text).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Disconnected`] once the connection has closed (and is not
+    /// being re-established), [`Error::Stopped`] after
+    /// [`stop`](Self::stop), [`Error::Config`] for a client with callbacks.
+    pub fn recv(&self) -> Result<Vec<u8>, Error> {
+        self.take(None).map(bytes_of)
+    }
+
+    /// [`recv`](Self::recv), waiting at most `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Error, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?; // never answers
+    /// let client = Client::connect(server.local_addr())?;
+    /// assert!(matches!(client.recv_timeout(Duration::from_millis(10)), Err(Error::TimedOut)));
+    /// assert_eq!(client.try_recv()?, None);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimedOut`] if nothing came; as [`recv`](Self::recv).
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Vec<u8>, Error> {
+        self.take(Some(Instant::now() + timeout)).map(bytes_of)
+    }
+
+    /// The next message if one is waiting; never blocks.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn try_recv(&self) -> Result<Option<Vec<u8>>, Error> {
+        match self.take(Some(Instant::now())) {
+            Ok(m) => Ok(Some(bytes_of(m))),
+            Err(Error::TimedOut) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits for the next packet (packets format).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] unless the client uses packets; as
+    /// [`recv`](Self::recv).
+    pub fn recv_packet(&self) -> Result<Packet, Error> {
+        self.take_packet(None)
+    }
+
+    /// [`recv_packet`](Self::recv_packet), waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimedOut`] if nothing came; as
+    /// [`recv_packet`](Self::recv_packet).
+    pub fn recv_packet_timeout(&self, timeout: Duration) -> Result<Packet, Error> {
+        self.take_packet(Some(Instant::now() + timeout))
+    }
+
+    fn take_packet(&self, deadline: Option<Instant>) -> Result<Packet, Error> {
+        if self.shared.format != Format::Packets {
+            return Err(super::format::not_packets());
+        }
+        match self.take(deadline)? {
+            Incoming::Packet(p) => Ok(p),
+            Incoming::Bytes(_) => Err(super::format::not_packets()),
+        }
+    }
+
+    /// The next message, skipping connection events.
+    fn take(&self, deadline: Option<Instant>) -> Result<Incoming, Error> {
+        if self.shared.callbacks {
+            return Err(Error::Config(
+                "this client hands its messages to its callbacks; recv is for clients without".into(),
+            ));
+        }
+        self.shared.queue.wait_for(deadline, next_message).unwrap_or(Err(Error::TimedOut))
+    }
+
+    /// A blocking iterator over everything that happens: connects,
+    /// messages, disconnects, errors. It ends once the client has stopped,
+    /// or the connection has closed and is not being re-established.
+    ///
+    /// `recv` and `events` take from the same queue: `recv` skips (and so
+    /// drops) the connection events, `events` hands out the messages.
+    pub fn events(&self) -> ClientEvents<'_> {
+        ClientEvents { client: self }
+    }
+
+    /// Waits at most `timeout` for the next event.
+    pub fn wait_event(&self, timeout: Duration) -> Option<ClientEvent> {
+        self.shared.queue.wait_for(Some(Instant::now() + timeout), next_event).flatten()
+    }
+
+    /// The next event if one is waiting; never blocks.
+    pub fn try_event(&self) -> Option<ClientEvent> {
+        self.shared.queue.wait_for(Some(Instant::now()), next_event).flatten()
+    }
+
+    /// Takes every waiting event; never blocks (simplesockets'
+    /// `return_recved_data`).
+    pub fn drain_events(&self) -> Vec<ClientEvent> {
+        self.shared.queue.drain()
+    }
+
+    /// Connects again to the same server (on this thread, so errors come
+    /// back at once), replacing the current connection if there is one.
+    ///
+    /// ```no_run
+    /// use frameloop::{Client, Error};
+    ///
+    /// let client = Client::connect("127.0.0.1:7000")?;
+    /// if let Err(Error::Disconnected(reason)) = client.recv() {
+    ///     println!("lost the server ({reason}); trying again");
+    ///     client.reconnect()?;
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::connect`]; [`Error::Stopped`] after [`stop`](Self::stop).
+    pub fn reconnect(&self) -> Result<(), Error> {
+        if !self.shared.commands.is_open() {
+            return Err(Error::Stopped);
+        }
+        let stream = connect_any(&self.shared.addrs, self.shared.connect_timeout)?;
+        let server = stream.peer_addr().ok();
+        let epoch = self.shared.queue.update(|inner| {
+            let link = &mut inner.state;
+            link.epoch += 1;
+            link.connected = true;
+            link.reconnecting = false;
+            link.last_reason = None;
+            link.server = server.or(link.server);
+            link.epoch
+        });
+        self.shared.commands.send(ClientCommand::Adopt { stream, epoch })
+    }
+
+    /// Closes the connection once what was sent is written; the client
+    /// stays usable for [`reconnect`](Self::reconnect). No automatic
+    /// reconnection follows.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] after [`stop`](Self::stop).
+    pub fn disconnect(&self) -> Result<(), Error> {
+        if !self.shared.commands.is_open() {
+            return Err(Error::Stopped);
+        }
+        self.shared.queue.update(|inner| {
+            let link = &mut inner.state;
+            link.epoch += 1;
+            link.connected = false;
+            link.reconnecting = false;
+            link.last_reason = Some(CloseReason::ClosedLocally);
+        });
+        self.shared.commands.send(ClientCommand::Disconnect)
+    }
+
+    /// Whether the client is connected (as far as it knows: a server that
+    /// vanished without a word is noticed at the next send or read).
+    pub fn is_connected(&self) -> bool {
+        self.shared.queue.state(|link| link.connected)
+    }
+
+    /// The server's address.
+    pub fn server_addr(&self) -> Option<SocketAddr> {
+        self.shared.server_addr()
+    }
+
+    /// The message format.
+    pub fn format(&self) -> Format {
+        self.shared.format
+    }
+
+    /// Takes the errors seen so far (simplesockets' `return_exceptions`).
+    pub fn errors(&self) -> Vec<Error> {
+        std::mem::take(&mut *lock(&self.shared.errors))
+    }
+
+    /// Closes the connection (after writing what was sent) and ends the
+    /// network thread, waiting for it. Later calls return
+    /// [`Error::Stopped`]; stopping twice is harmless.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Panicked`] if a callback panicked.
+    pub fn stop(&self) -> Result<(), Error> {
+        self.shared.commands.close();
+        self.shared.life.wait()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+fn bytes_of(m: Incoming) -> Vec<u8> {
+    match m {
+        Incoming::Bytes(b) => b,
+        Incoming::Packet(p) => p.text.into_bytes(),
+    }
+}
+
+/// Whether nothing more can arrive: stopped, or disconnected for good.
+fn ended(inner: &Inner<ClientEvent, Link>) -> bool {
+    inner.closed || (!inner.state.connected && !inner.state.reconnecting)
+}
+
+/// For [`Queue::wait_for`]: the next message, skipping other events; an
+/// error once nothing more can arrive.
+fn next_message(inner: &mut Inner<ClientEvent, Link>) -> Option<Result<Incoming, Error>> {
+    while let Some(event) = inner.items.pop_front() {
+        match event {
+            ClientEvent::Received(data) => return Some(Ok(Incoming::Bytes(data))),
+            ClientEvent::Packet(packet) => return Some(Ok(Incoming::Packet(packet))),
+            ClientEvent::Disconnected { reason } if inner.items.is_empty() && ended(inner) && !inner.closed => {
+                return Some(Err(Error::Disconnected(reason)));
+            }
+            _ => {}
+        }
+    }
+    if inner.closed {
+        return Some(Err(Error::Stopped));
+    }
+    if ended(inner) {
+        let reason = inner.state.last_reason.clone().unwrap_or(CloseReason::ClosedLocally);
+        return Some(Err(Error::Disconnected(reason)));
+    }
+    None
+}
+
+/// For [`Queue::wait_for`]: the next event, or `Some(None)` once nothing
+/// more can arrive.
+fn next_event(inner: &mut Inner<ClientEvent, Link>) -> Option<Option<ClientEvent>> {
+    match inner.items.pop_front() {
+        Some(event) => Some(Some(event)),
+        None if ended(inner) => Some(None),
+        None => None,
+    }
+}
+
+/// A blocking iterator over a client's events; made by [`Client::events`].
+#[derive(Debug)]
+pub struct ClientEvents<'a> {
+    client: &'a Client,
+}
+
+impl Iterator for ClientEvents<'_> {
+    type Item = ClientEvent;
+
+    fn next(&mut self) -> Option<ClientEvent> {
+        if self.client.shared.callbacks {
+            return None; // the callbacks get everything
+        }
+        self.client.shared.queue.wait_for(None, next_event).flatten()
+    }
+}

@@ -1,0 +1,181 @@
+//! [`ClientBuilder`]: a client's settings (format, timeouts, automatic
+//! reconnection, callbacks), and the connect that starts it.
+
+use std::net::ToSocketAddrs;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::client::{Client, ClientShared, Link};
+use super::client_engine::{ClientCommand, ClientEngine};
+use super::queue::Queue;
+use super::request::{connect_any, resolve_all};
+use super::runtime::{self, Commands};
+use super::{ClientHandler, Format};
+use crate::error::Error;
+use crate::reactor::Builder;
+
+/// Automatic reconnection: after the connection drops (not after
+/// [`Client::disconnect`] or [`Client::stop`]), try again after
+/// `first_delay`, doubling the wait up to `max_delay`, at most
+/// `max_attempts` times in a row (forever if `None`).
+///
+/// ```
+/// use std::time::Duration;
+/// use frameloop::Reconnect;
+///
+/// let patient = Reconnect { max_attempts: Some(20), ..Reconnect::default() };
+/// assert_eq!(patient.first_delay, Duration::from_millis(100));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect {
+    /// Wait before the first attempt. Default: 100 ms.
+    pub first_delay: Duration,
+    /// Longest wait between attempts. Default: 5 s.
+    pub max_delay: Duration,
+    /// Attempts before giving up; `None` (the default) never gives up.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect { first_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5), max_attempts: None }
+    }
+}
+
+/// Settings for a [`Client`]; made by [`Client::builder`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use frameloop::{Client, Reconnect};
+///
+/// let client = Client::builder()
+///     .lines()
+///     .connect_timeout(Duration::from_secs(3))
+///     .auto_reconnect(Reconnect::default())
+///     .connect("127.0.0.1:7000")?;
+/// client.send("hello")?;
+/// # Ok::<(), frameloop::Error>(())
+/// ```
+#[must_use = "nothing connects until connect() is called"]
+pub struct ClientBuilder {
+    format: Format,
+    max_len: Option<usize>,
+    connect_timeout: Option<Duration>,
+    reconnect: Option<Reconnect>,
+    handler: Option<Box<dyn ClientHandler + Send>>,
+    reactor: Builder,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("format", &self.format)
+            .field("max_len", &self.max_len)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reconnect", &self.reconnect)
+            .field("callbacks", &self.handler.is_some())
+            .finish()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            format: Format::Frames,
+            max_len: None,
+            connect_timeout: None,
+            reconnect: None,
+            handler: None,
+            reactor: Builder::default(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Length-prefixed frames (the default).
+    pub fn frames(self) -> Self {
+        self.format(Format::Frames)
+    }
+
+    /// Text lines.
+    pub fn lines(self) -> Self {
+        self.format(Format::Lines)
+    }
+
+    /// pyspeak's packets.
+    pub fn packets(self) -> Self {
+        self.format(Format::Packets)
+    }
+
+    /// Any [`Format`]; it must be the server's.
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Longest message accepted from the server. Default: 8 MiB (64 KiB
+    /// for lines).
+    pub fn max_frame_len(mut self, max: usize) -> Self {
+        self.max_len = Some(max);
+        self
+    }
+
+    /// Give up connecting after `timeout` ([`Error::ConnectTimedOut`]).
+    /// Default: the system's (often minutes).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Reconnect by itself when the connection drops.
+    pub fn auto_reconnect(mut self, policy: Reconnect) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
+    /// Hand messages to `handler`'s callbacks (on the network thread)
+    /// instead of keeping them for [`Client::recv`].
+    pub fn callbacks<H: ClientHandler + Send + 'static>(mut self, handler: H) -> Self {
+        self.handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Any other engine setting.
+    pub fn configure(mut self, f: impl FnOnce(Builder) -> Builder) -> Self {
+        self.reactor = f(self.reactor);
+        self
+    }
+
+    /// Connects (on this thread, so errors come back at once), then starts
+    /// the client's network thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidAddress`]; [`Error::ConnectionRefused`],
+    /// [`Error::Unreachable`], [`Error::ConnectTimedOut`] (pyspeak's
+    /// `ClientConnectError`); [`Error::ThreadSpawn`] (`ClientRunError`).
+    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(self, addr: A) -> Result<Client, Error> {
+        let addrs = resolve_all(addr)?;
+        let stream = connect_any(&addrs, self.connect_timeout)?;
+        let server = stream.peer_addr().ok();
+        let reactor = self.format.configure(self.reactor, self.max_len).build()?;
+        let (commands, rx) = Commands::new(reactor.notifier());
+        // Queued before the thread starts: the first thing it does.
+        commands.send(ClientCommand::Adopt { stream, epoch: 1 })?;
+        let link = Link { connected: true, reconnecting: false, last_reason: None, epoch: 1, server };
+        let shared = Arc::new(ClientShared {
+            commands,
+            queue: Queue::with_state(link),
+            errors: Mutex::default(),
+            life: Arc::default(),
+            format: self.format,
+            addrs,
+            connect_timeout: self.connect_timeout,
+            reconnect: self.reconnect,
+            callbacks: self.handler.is_some(),
+        });
+        let engine = ClientEngine::new(self.handler, Arc::clone(&shared), rx);
+        runtime::spawn("frameloop-client", reactor, engine, Arc::clone(&shared.life))?;
+        Ok(Client { shared })
+    }
+}

@@ -1,0 +1,152 @@
+//! [`PollingServer`]: a server without callbacks whose events wait in a
+//! queue until the caller takes them (simplesockets' style, without its
+//! busy loop: waiting sleeps until an event arrives).
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::events::{Event, Events};
+use super::queue::{next_item, Queue};
+use super::{ClientId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
+use crate::error::Error;
+use crate::handler::CloseReason;
+
+/// The handler of a polling server: every callback becomes an event.
+struct Poller {
+    events: Arc<Queue<Event>>,
+}
+
+impl ServerHandler for Poller {
+    fn on_connect(&mut self, _server: &mut ServerCtx<'_>, client: ClientId, addr: SocketAddr) -> Result<(), Error> {
+        self.events.push(Event::Connected { client, addr });
+        Ok(())
+    }
+
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+        let addr = server.addr(client).unwrap_or(server.local_addr());
+        self.events.push(match msg.packet() {
+            Some(packet) => Event::Packet { client, addr, packet: packet.to_owned() },
+            None => Event::Received { client, addr, data: msg.to_vec() },
+        });
+        Ok(())
+    }
+
+    fn on_disconnect(
+        &mut self,
+        _server: &mut ServerCtx<'_>,
+        client: ClientId,
+        addr: SocketAddr,
+        reason: &CloseReason,
+    ) -> Result<(), Error> {
+        self.events.push(Event::Disconnected { client, addr, reason: reason.clone() });
+        Ok(())
+    }
+}
+
+impl ServerBuilder {
+    /// Starts serving on a new network thread without callbacks: events
+    /// queue up until taken with [`PollingServer::events`],
+    /// [`wait_event`](PollingServer::wait_event),
+    /// [`try_event`](PollingServer::try_event) or
+    /// [`drain_events`](PollingServer::drain_events).
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_polling(self) -> Result<PollingServer, Error> {
+        let events: Arc<Queue<Event>> = Arc::default();
+        let server = self.launch(Poller { events: Arc::clone(&events) }, Some(Arc::clone(&events)))?;
+        Ok(PollingServer { server, events })
+    }
+}
+
+/// A running server whose events wait in a queue. It is a [`Server`] too
+/// (`send`, `broadcast`, `clients`, `stop`... through `Deref`).
+///
+/// simplesockets' echo server, which answers and disconnects:
+///
+/// ```
+/// use frameloop::{Client, Event, Server};
+///
+/// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+/// # let client = Client::connect(server.local_addr())?;
+/// # client.send("hi")?;
+/// for event in server.events() {
+///     if let Event::Received { client, data, .. } = event {
+///         server.send(client, &data)?;
+///         server.disconnect(client)?;
+/// #       break;
+///     }
+/// }
+/// # assert_eq!(client.recv()?, b"hi");
+/// # Ok::<(), frameloop::Error>(())
+/// ```
+///
+/// Events are kept until taken: a program that never takes them lets them
+/// pile up in memory.
+#[derive(Debug)]
+pub struct PollingServer {
+    server: Server,
+    events: Arc<Queue<Event>>,
+}
+
+impl PollingServer {
+    /// A blocking iterator over the events: each `next` waits for one. It
+    /// ends once the server has stopped and every event was taken.
+    pub fn events(&self) -> Events<'_> {
+        Events { queue: &self.events }
+    }
+
+    /// Waits for the next event; `None` once the server has stopped and
+    /// every event was taken.
+    pub fn next_event(&self) -> Option<Event> {
+        self.events.wait_for(None, next_item).flatten()
+    }
+
+    /// Waits at most `timeout` for the next event.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// // Nobody connects: the wait ends empty-handed, without spinning.
+    /// assert!(server.wait_event(Duration::from_millis(10)).is_none());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn wait_event(&self, timeout: Duration) -> Option<Event> {
+        self.events.wait_for(Some(Instant::now() + timeout), next_item).flatten()
+    }
+
+    /// The next event if one is waiting; never blocks.
+    pub fn try_event(&self) -> Option<Event> {
+        self.events.wait_for(Some(Instant::now()), next_item).flatten()
+    }
+
+    /// Takes every waiting event at once; never blocks (simplesockets'
+    /// `return_recved_data`).
+    ///
+    /// ```
+    /// use frameloop::Event;
+    ///
+    /// let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// for event in server.drain_events() {
+    ///     if let Event::Received { client, data, .. } = event {
+    ///         server.send(client, &data)?;
+    ///     }
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn drain_events(&self) -> Vec<Event> {
+        self.events.drain()
+    }
+}
+
+impl Deref for PollingServer {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}

@@ -1,0 +1,399 @@
+//! [`Server`]: bind, choose settings, start with callbacks or for polling;
+//! then a handle that works from any thread.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::events::Event;
+use super::queue::Queue;
+use super::runtime::{self, duplicate, lock, Commands, Life};
+use super::server_engine::{Command, ServerEngine};
+use super::{ClientId, Format, ServerHandler};
+use crate::error::{resolve, Error};
+use crate::reactor::{Builder, Reactor};
+
+/// What the handle and the network thread share.
+#[derive(Debug)]
+pub(crate) struct ServerShared {
+    pub(crate) commands: Commands<Command>,
+    /// Connected clients; kept by the network thread, read by anyone.
+    pub(crate) clients: Mutex<BTreeMap<ClientId, SocketAddr>>,
+    pub(crate) errors: Mutex<Vec<Error>>,
+    /// The event queue of a polling server.
+    pub(crate) events: Option<Arc<Queue<Event>>>,
+    pub(crate) life: Arc<Life>,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) format: Format,
+}
+
+impl ServerShared {
+    /// Keeps `e` for [`Server::errors`], and queues it as an event on a
+    /// polling server.
+    pub(crate) fn record(&self, e: Error) {
+        if let Some(events) = &self.events {
+            events.push(Event::Error(duplicate(&e)));
+        }
+        lock(&self.errors).push(e);
+    }
+}
+
+/// A bound server that has not started yet: choose settings, then
+/// [`start`](Self::start) it with callbacks or
+/// [`start_polling`](Self::start_polling). Made by [`Server::bind`].
+///
+/// ```
+/// use frameloop::Server;
+///
+/// let server = Server::bind("127.0.0.1:0")?
+///     .lines()                 // nc / telnet can talk to it
+///     .max_connections(100)
+///     .max_frame_len(4096)     // longest line accepted
+///     .start_polling()?;
+/// println!("listening on {}", server.local_addr());
+/// # Ok::<(), frameloop::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "the server serves nobody until start() or start_polling() is called"]
+pub struct ServerBuilder {
+    listener: mio::net::TcpListener,
+    local_addr: SocketAddr,
+    format: Format,
+    max_len: Option<usize>,
+    reactor: Builder,
+}
+
+impl ServerBuilder {
+    /// Length-prefixed frames (the default).
+    pub fn frames(self) -> Self {
+        self.format(Format::Frames)
+    }
+
+    /// Text lines, for `nc`, `telnet` and `socat`.
+    pub fn lines(self) -> Self {
+        self.format(Format::Lines)
+    }
+
+    /// pyspeak's packets: integer, real, boolean and text.
+    pub fn packets(self) -> Self {
+        self.format(Format::Packets)
+    }
+
+    /// Any [`Format`].
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Most clients connected at once; past it, newcomers are disconnected
+    /// at once. Default: 16384.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.reactor = self.reactor.max_connections(max);
+        self
+    }
+
+    /// Longest message accepted, in bytes; a client that sends a longer one
+    /// is disconnected. Default: 8 MiB (64 KiB for lines).
+    pub fn max_frame_len(mut self, max: usize) -> Self {
+        self.max_len = Some(max);
+        self
+    }
+
+    /// Disconnect clients that send nothing for this long. Default: never.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.reactor = self.reactor.idle_timeout(Some(timeout));
+        self
+    }
+
+    /// Any other engine setting (write-buffer limits, read budget...).
+    ///
+    /// ```
+    /// let server = frameloop::Server::bind("127.0.0.1:0")?
+    ///     .configure(|engine| engine.hard_cap(1 << 20))
+    ///     .start_polling()?;
+    /// # drop(server);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn configure(mut self, f: impl FnOnce(Builder) -> Builder) -> Self {
+        self.reactor = f(self.reactor);
+        self
+    }
+
+    /// The address the server is bound to (with port 0, the port the system
+    /// chose).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Starts serving on a new network thread, calling `handler`'s
+    /// callbacks there.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ThreadSpawn`] if the thread cannot start; [`Error::Config`]
+    /// for inconsistent settings.
+    pub fn start<H: ServerHandler + Send + 'static>(self, handler: H) -> Result<Server, Error> {
+        self.launch(handler, None)
+    }
+
+    pub(crate) fn launch<H: ServerHandler + Send + 'static>(
+        self,
+        handler: H,
+        events: Option<Arc<Queue<Event>>>,
+    ) -> Result<Server, Error> {
+        let mut reactor = self.format.configure(self.reactor, self.max_len).build()?;
+        reactor.adopt_listener(self.listener)?;
+        Ok(Server { shared: spawn_server(reactor, handler, events, self.local_addr, self.format)? })
+    }
+}
+
+fn spawn_server<H: ServerHandler + Send + 'static>(
+    reactor: Reactor,
+    handler: H,
+    events: Option<Arc<Queue<Event>>>,
+    local_addr: SocketAddr,
+    format: Format,
+) -> Result<Arc<ServerShared>, Error> {
+    let (commands, rx) = Commands::new(reactor.notifier());
+    let shared = Arc::new(ServerShared {
+        commands,
+        clients: Mutex::default(),
+        errors: Mutex::default(),
+        events,
+        life: Arc::default(),
+        local_addr,
+        format,
+    });
+    let engine = ServerEngine { handler, shared: Arc::clone(&shared), rx };
+    runtime::spawn("frameloop-server", reactor, engine, Arc::clone(&shared.life))?;
+    Ok(shared)
+}
+
+/// A running server. Every method takes `&self` and works from any thread
+/// (share it with `&server` in scoped threads, or an `Arc`). Dropping it
+/// stops the server.
+///
+/// ```
+/// use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+///
+/// struct Echo;
+/// impl ServerHandler for Echo {
+///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+///         server.send(client, msg)
+///     }
+/// }
+///
+/// let server = Server::bind("127.0.0.1:0")?.start(Echo)?;
+/// let client = Client::connect(server.local_addr())?;
+/// client.send("ping")?;
+/// assert_eq!(client.recv()?, b"ping");
+/// server.stop()?;
+/// # Ok::<(), frameloop::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    pub(crate) shared: Arc<ServerShared>,
+}
+
+impl Server {
+    /// Binds a server to `addr` (`"IP:PORT"`; port 0 lets the system
+    /// choose). Nothing is served until the returned builder is started.
+    ///
+    /// ```
+    /// use frameloop::{Error, Server};
+    ///
+    /// let first = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// match Server::bind(first.local_addr()) {
+    ///     Err(Error::AddrInUse { .. }) => println!("port taken: pick another"),
+    ///     Err(Error::InvalidAddress { .. }) => println!("check the IP and port"),
+    ///     other => panic!("expected AddrInUse, got {other:?}"),
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AddrInUse`] (pyspeak's `ServerExistsError`) and
+    /// [`Error::InvalidAddress`] (`ServerIpError`), at once.
+    pub fn bind<A: ToSocketAddrs + std::fmt::Debug>(addr: A) -> Result<ServerBuilder, Error> {
+        let addr = resolve(addr)?;
+        // mio's bind asks for a backlog of 1024 (std's is 128): clients
+        // that wait while accepting is paused need the room.
+        let listener = mio::net::TcpListener::bind(addr).map_err(|e| Error::from_bind(addr, e))?;
+        let local_addr = listener.local_addr()?;
+        Ok(ServerBuilder { listener, local_addr, format: Format::Frames, max_len: None, reactor: Builder::default() })
+    }
+
+    /// Sends `data` to `client` as one message (with packets: as a
+    /// packet's text).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] if no such client is connected,
+    /// [`Error::Codec`] if `data` does not fit the format,
+    /// [`Error::Stopped`] once the server has stopped. A client that leaves
+    /// while the message is on its way makes an error in
+    /// [`errors`](Self::errors).
+    pub fn send(&self, client: ClientId, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let body = self.shared.format.body(data.as_ref())?.into_owned();
+        self.send_body(client, body)
+    }
+
+    fn send_body(&self, client: ClientId, body: Vec<u8>) -> Result<(), Error> {
+        self.check_client(client)?;
+        self.shared.commands.send(Command::Send(client, body))
+    }
+
+    /// Refuses at once a call for a client that is not connected.
+    fn check_client(&self, client: ClientId) -> Result<(), Error> {
+        if !self.shared.commands.is_open() {
+            return Err(Error::Stopped);
+        }
+        if !lock(&self.shared.clients).contains_key(&client) {
+            return Err(Error::UnknownConnection(client));
+        }
+        Ok(())
+    }
+
+    /// Sends one packet to `client` (pyspeak's `send(client, integer, real,
+    /// boolean, string)`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] unless the server uses packets; as
+    /// [`send`](Self::send).
+    pub fn send_packet(
+        &self,
+        client: ClientId,
+        integer: i64,
+        real: f64,
+        boolean: bool,
+        text: &str,
+    ) -> Result<(), Error> {
+        let body = self.shared.format.packet(integer, real, boolean, text)?;
+        self.send_body(client, body)
+    }
+
+    /// Sends `data` to every connected client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Codec`] if `data` does not fit the format,
+    /// [`Error::Stopped`] once the server has stopped.
+    pub fn broadcast(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let body = self.shared.format.body(data.as_ref())?.into_owned();
+        self.shared.commands.send(Command::Broadcast { body, except: None })
+    }
+
+    /// Sends `data` to every connected client except `except`.
+    ///
+    /// # Errors
+    ///
+    /// As [`broadcast`](Self::broadcast).
+    pub fn broadcast_except(&self, except: ClientId, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let body = self.shared.format.body(data.as_ref())?.into_owned();
+        self.shared.commands.send(Command::Broadcast { body, except: Some(except) })
+    }
+
+    /// Disconnects `client` once what was sent to it is written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] if no such client is connected,
+    /// [`Error::Stopped`] once the server has stopped.
+    pub fn disconnect(&self, client: ClientId) -> Result<(), Error> {
+        self.check_client(client)?;
+        self.shared.commands.send(Command::Disconnect(client))
+    }
+
+    /// The connected clients and their addresses (pyspeak's `getClients`).
+    pub fn clients(&self) -> Vec<(ClientId, SocketAddr)> {
+        lock(&self.shared.clients).iter().map(|(c, a)| (*c, *a)).collect()
+    }
+
+    /// How many clients are connected.
+    pub fn client_count(&self) -> usize {
+        lock(&self.shared.clients).len()
+    }
+
+    /// Leaves new clients waiting in the system's backlog (simplesockets'
+    /// `stop`); clients already connected are still served.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the server has stopped.
+    pub fn pause_accepting(&self) -> Result<(), Error> {
+        self.shared.commands.send(Command::PauseAccepting)
+    }
+
+    /// Accepts new clients again (simplesockets' `start`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once the server has stopped.
+    pub fn resume_accepting(&self) -> Result<(), Error> {
+        self.shared.commands.send(Command::ResumeAccepting)
+    }
+
+    /// Takes the errors seen so far (simplesockets' `return_exceptions`):
+    /// errors returned by callbacks, messages that could not be delivered,
+    /// a callback's panic.
+    ///
+    /// ```
+    /// # let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// for error in server.errors() {
+    ///     eprintln!("the server met: {error}");
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn errors(&self) -> Vec<Error> {
+        std::mem::take(&mut *lock(&self.shared.errors))
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// The message format.
+    pub fn format(&self) -> Format {
+        self.shared.format
+    }
+
+    /// Whether the network thread still runs.
+    pub fn is_running(&self) -> bool {
+        !self.shared.life.is_finished()
+    }
+
+    /// Stops gracefully: no new clients, messages already sent are
+    /// written, every client is disconnected, the network thread ends
+    /// (this waits for it). Calls made after `stop` return
+    /// [`Error::Stopped`]. Stopping twice is harmless.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Panicked`] if a callback panicked (the thread had ended
+    /// then), or the poller's own error.
+    pub fn stop(&self) -> Result<(), Error> {
+        self.shared.commands.close();
+        self.shared.life.wait()
+    }
+
+    /// Waits until the server stops by itself (a callback called
+    /// [`ServerCtx::stop`](super::ServerCtx::stop), or a one-request server
+    /// answered) or another thread calls [`stop`](Self::stop).
+    ///
+    /// # Errors
+    ///
+    /// As [`stop`](Self::stop).
+    pub fn wait(&self) -> Result<(), Error> {
+        self.shared.life.wait()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}

@@ -1,0 +1,143 @@
+//! The server's network side: the reactor handler that keeps the client
+//! list, decodes packets, calls the [`ServerHandler`], and carries out the
+//! commands other threads send through the [`Server`](super::Server) handle.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+
+use super::runtime::{lock, next_command, Drained, Engine};
+use super::server::ServerShared;
+use super::{ClientId, Format, Message, ServerCtx, ServerHandler};
+use crate::codec::packet::PacketRef;
+use crate::codec::DecodeError;
+use crate::error::Error;
+use crate::handler::{CloseReason, ConnId, Handler};
+use crate::reactor::Ctx;
+
+/// A request from another thread, carried out on the network thread.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Send an encoded body to one client.
+    Send(ClientId, Vec<u8>),
+    /// Send an encoded body to every client but `except`.
+    Broadcast {
+        body: Vec<u8>,
+        except: Option<ClientId>,
+    },
+    /// Close a client after flushing.
+    Disconnect(ClientId),
+    PauseAccepting,
+    ResumeAccepting,
+}
+
+/// Shown when the system cannot tell a peer's address (it is gone already).
+const NO_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+
+pub(crate) struct ServerEngine<H> {
+    pub(crate) handler: H,
+    pub(crate) shared: Arc<ServerShared>,
+    pub(crate) rx: Receiver<Command>,
+}
+
+impl<H> ServerEngine<H> {
+    /// Keeps a callback's error for `Server::errors`.
+    fn report(&self, result: Result<(), Error>) {
+        if let Err(e) = result {
+            self.shared.record(e);
+        }
+    }
+
+    fn execute(&self, ctx: &mut Ctx<'_>, command: Command) {
+        let result = match command {
+            Command::Send(client, body) => ctx.send(client, &body),
+            Command::Broadcast { body, except: Some(except) } => {
+                ctx.broadcast_except(except, &body);
+                Ok(())
+            }
+            Command::Broadcast { body, except: None } => {
+                ctx.broadcast(&body);
+                Ok(())
+            }
+            Command::Disconnect(client) => ctx.close(client),
+            Command::PauseAccepting => {
+                ctx.pause_accept();
+                Ok(())
+            }
+            Command::ResumeAccepting => {
+                ctx.resume_accept();
+                Ok(())
+            }
+        };
+        self.report(result);
+    }
+}
+
+impl<H: ServerHandler> Handler for ServerEngine<H> {
+    fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        let addr = ctx.peer_addr(conn).unwrap_or(NO_ADDR);
+        lock(&self.shared.clients).insert(conn, addr);
+        let result = self.handler.on_connect(&mut ServerCtx::new(ctx, &self.shared), conn, addr);
+        self.report(result);
+    }
+
+    fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+        let msg = if self.shared.format == Format::Packets {
+            match PacketRef::parse(frame) {
+                Ok(packet) => Message::from_packet(packet),
+                Err(e) => {
+                    let why = match e {
+                        DecodeError::Malformed(why) => why,
+                        _ => "not a packet",
+                    };
+                    // The handler and the poller see it as the disconnect
+                    // reason; the other clients are not affected.
+                    let _ = ctx.reject(conn, why);
+                    return;
+                }
+            }
+        } else {
+            Message::from_bytes(frame)
+        };
+        let result = self.handler.on_receive(&mut ServerCtx::new(ctx, &self.shared), conn, msg);
+        self.report(result);
+    }
+
+    fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
+        let addr = lock(&self.shared.clients).remove(&conn).unwrap_or(NO_ADDR);
+        let result = self.handler.on_disconnect(&mut ServerCtx::new(ctx, &self.shared), conn, addr, &reason);
+        self.report(result);
+    }
+
+    fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+        self.shared.commands.woken();
+        loop {
+            match next_command(&self.rx) {
+                Drained::Command(command) => self.execute(ctx, command),
+                Drained::Empty => return,
+                Drained::Closed => {
+                    ctx.stop();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl<H: ServerHandler> Engine for ServerEngine<H> {
+    fn finish(&mut self, outcome: Option<&Error>) {
+        self.shared.commands.close();
+        // Commands queued after a callback stopped the server: accepted,
+        // never carried out, so say so.
+        while let Drained::Command(_) = next_command(&self.rx) {
+            self.shared.record(Error::Stopped);
+        }
+        if let Some(e) = outcome {
+            self.shared.record(super::runtime::duplicate(e));
+        }
+        lock(&self.shared.clients).clear();
+        if let Some(events) = &self.shared.events {
+            events.close();
+        }
+    }
+}
