@@ -314,3 +314,15 @@ fn a_lines_client_talks_to_a_lines_server() {
     assert_eq!(client.recv_timeout(PATIENCE).unwrap(), b"LOUDER");
     assert!(matches!(client.send("two\nlines"), Err(Error::Codec(_))));
 }
+
+#[test]
+fn waiting_forever_is_accepted_without_overflow() {
+    let server = frameloop::Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    assert!(server.wait_event(std::time::Duration::ZERO).is_none());
+    let client = frameloop::Client::connect(server.local_addr()).unwrap();
+    client.send("ping").unwrap();
+    // Duration::MAX used to overflow `Instant + Duration` and panic here.
+    let event = server.wait_event(std::time::Duration::MAX);
+    assert!(event.is_some());
+    drop(client);
+}

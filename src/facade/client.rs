@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::client_engine::ClientCommand;
+use super::deadline_after;
 use super::events::ClientEvent;
 use super::queue::{Inner, Queue};
 use super::request::connect_any;
@@ -224,7 +225,7 @@ impl Client {
     ///
     /// [`Error::TimedOut`] if nothing came; as [`recv`](Self::recv).
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Vec<u8>, Error> {
-        self.take(Some(Instant::now() + timeout)).map(bytes_of)
+        self.take(Some(deadline_after(timeout))).map(bytes_of)
     }
 
     /// The next message if one is waiting; never blocks.
@@ -257,7 +258,7 @@ impl Client {
     /// [`Error::TimedOut`] if nothing came; as
     /// [`recv_packet`](Self::recv_packet).
     pub fn recv_packet_timeout(&self, timeout: Duration) -> Result<Packet, Error> {
-        self.take_packet(Some(Instant::now() + timeout))
+        self.take_packet(Some(deadline_after(timeout)))
     }
 
     fn take_packet(&self, deadline: Option<Instant>) -> Result<Packet, Error> {
@@ -292,7 +293,7 @@ impl Client {
 
     /// Waits at most `timeout` for the next event.
     pub fn wait_event(&self, timeout: Duration) -> Option<ClientEvent> {
-        self.shared.queue.wait_for(Some(Instant::now() + timeout), next_event).flatten()
+        self.shared.queue.wait_for(Some(deadline_after(timeout)), next_event).flatten()
     }
 
     /// The next event if one is waiting; never blocks.

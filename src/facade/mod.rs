@@ -75,3 +75,11 @@ pub use server_ctx::{ServerCtx, ServerHandler};
 /// Identifies one client of a server: a [`ConnId`](crate::ConnId), valid
 /// until the client disconnects (and never reused for another client).
 pub type ClientId = crate::handler::ConnId;
+
+/// `now + timeout`, where a timeout too long to represent (such as
+/// `Duration::MAX`) means "a century": never, in practice, and no overflow
+/// panic on the caller's thread.
+pub(crate) fn deadline_after(timeout: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(timeout).unwrap_or_else(|| now + crate::reactor::FOREVER)
+}

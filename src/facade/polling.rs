@@ -7,6 +7,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::deadline_after;
 use super::events::{Event, Events};
 use super::queue::{next_item, Queue};
 use super::{ClientId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
@@ -116,7 +117,7 @@ impl PollingServer {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn wait_event(&self, timeout: Duration) -> Option<Event> {
-        self.events.wait_for(Some(Instant::now() + timeout), next_item).flatten()
+        self.events.wait_for(Some(deadline_after(timeout)), next_item).flatten()
     }
 
     /// The next event if one is waiting; never blocks.

@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+use super::deadline_after;
 use crate::codec::frame;
 use crate::error::Error;
 use crate::handler::CloseReason;
@@ -46,7 +47,7 @@ pub fn request_timeout<A: ToSocketAddrs + std::fmt::Debug>(
     message: impl AsRef<[u8]>,
     timeout: Duration,
 ) -> Result<Vec<u8>, Error> {
-    exchange(addr, message.as_ref(), Some(Instant::now() + timeout))
+    exchange(addr, message.as_ref(), Some(deadline_after(timeout)))
 }
 
 fn exchange<A: ToSocketAddrs + std::fmt::Debug>(

@@ -218,9 +218,10 @@ impl Server {
     /// [`Error::InvalidAddress`] (`ServerIpError`), at once.
     pub fn bind<A: ToSocketAddrs + std::fmt::Debug>(addr: A) -> Result<ServerBuilder, Error> {
         let addr = resolve(addr)?;
-        // mio's bind asks for a backlog of 1024 (std's is 128): clients
-        // that wait while accepting is paused need the room.
-        let listener = mio::net::TcpListener::bind(addr).map_err(|e| Error::from_bind(addr, e))?;
+        // A backlog of 1024 (std's and mio's are 128): clients that wait
+        // while accepting is paused, or arrive in a storm, need the room.
+        let listener = crate::reactor::bind_listener(addr, crate::reactor::DEFAULT_BACKLOG)
+            .map_err(|e| Error::from_bind(addr, e))?;
         let local_addr = listener.local_addr()?;
         Ok(ServerBuilder { listener, local_addr, format: Format::Frames, max_len: None, reactor: Builder::default() })
     }

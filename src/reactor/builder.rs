@@ -22,6 +22,7 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) accept_backoff_max: Duration,
     pub(crate) nodelay: bool,
+    pub(crate) listen_backlog: u32,
 }
 
 impl Default for Config {
@@ -40,6 +41,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(5),
             accept_backoff_max: Duration::from_millis(200),
             nodelay: true,
+            listen_backlog: crate::reactor::DEFAULT_BACKLOG,
         }
     }
 }
@@ -188,6 +190,15 @@ impl Builder {
     /// write, which is what Nagle would otherwise be for.
     pub fn nodelay(mut self, on: bool) -> Self {
         self.config.nodelay = on;
+        self
+    }
+
+    /// How many connections the system may hold, established but not yet
+    /// accepted, for each listener: room for an accept storm, and for
+    /// clients that wait while accepting is paused. The kernel caps it
+    /// (`net.core.somaxconn` on Linux). Default: 1024 (std and mio use 128).
+    pub fn listen_backlog(mut self, backlog: u32) -> Self {
+        self.config.listen_backlog = backlog;
         self
     }
 

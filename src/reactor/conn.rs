@@ -19,6 +19,8 @@ const INDEX_MASK: usize = (1 << HALF) - 1;
 const GEN_MASK: u32 = ((1u64 << (HALF - 1)) - 1) as u32;
 /// Listener tokens have the top bit set.
 pub(crate) const LISTENER_BIT: usize = 1 << (usize::BITS - 1);
+/// Lingering sockets (see `linger.rs`) have the top two bits set.
+pub(crate) const LINGER_BIT: usize = 1 << (usize::BITS - 2);
 /// The waker's token.
 pub(crate) const WAKER: Token = Token(usize::MAX);
 /// Most connections a reactor can index.
@@ -83,6 +85,9 @@ pub(crate) struct Conn {
     pub(crate) frame_started: Option<Instant>,
     /// The deadline of this connection's timer entry, if one is armed.
     pub(crate) timer_at: Option<Instant>,
+    /// Closed gracefully with the peer still sending: linger once the
+    /// handler has seen `on_close` (see `linger.rs`).
+    pub(crate) linger: bool,
 }
 
 impl Conn {
@@ -108,6 +113,7 @@ impl Conn {
             last_active: now,
             frame_started: None,
             timer_at: None,
+            linger: false,
         }
     }
 

@@ -34,6 +34,8 @@ pub(crate) struct Core {
     pub(crate) registry: Registry,
     pub(crate) conns: Slab<Conn>,
     pub(crate) listeners: Slab<Listener>,
+    /// Gracefully closed sockets waiting for their peer to close too.
+    pub(crate) lingering: Slab<super::linger::Lingering>,
     pub(crate) config: Config,
     pub(crate) timers: Timers,
     pub(crate) pool: BufPool,
@@ -72,6 +74,27 @@ pub(crate) fn slot(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
     conns.get_mut(id.index()).filter(|c| c.generation == id.generation)
 }
 
+/// The listen backlog the facade uses (the kernel caps it at
+/// `net.core.somaxconn`).
+pub(crate) const DEFAULT_BACKLOG: u32 = 1024;
+
+/// Binds a non-blocking listener with the given backlog.
+///
+/// std and mio both listen with a backlog of 128; past it, an accept storm's
+/// connects wait a second or more for their SYN to be sent again. Otherwise
+/// this is mio's `bind`: `SO_REUSEADDR` (not on Windows, where it would
+/// allow hijacking a port in use), close-on-exec, non-blocking.
+pub(crate) fn bind_listener(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    #[cfg(not(windows))]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    socket.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
+
 /// First back-off after an accept error.
 const ACCEPT_BACKOFF_START: Duration = Duration::from_millis(5);
 
@@ -81,6 +104,7 @@ impl Core {
             registry,
             conns: Slab::new(),
             listeners: Slab::new(),
+            lingering: Slab::new(),
             pool: BufPool::new(4 * 1024 * 1024, 64 * 1024),
             config,
             timers: Timers::default(),
@@ -184,9 +208,7 @@ impl Core {
         if self.stopping {
             return Err(Error::Stopped);
         }
-        // mio's bind asks for a backlog of 128, as std's does: in an accept
-        // storm, connects past it wait for their SYN to be resent (1 s, 3 s).
-        let socket = TcpListener::bind(addr).map_err(|e| Error::from_bind(addr, e))?;
+        let socket = bind_listener(addr, self.config.listen_backlog).map_err(|e| Error::from_bind(addr, e))?;
         self.adopt_listener(socket)
     }
 

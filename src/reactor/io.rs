@@ -267,6 +267,10 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
     if conn.out.is_empty() {
         if let State::Closing(reason) = &conn.state {
             let reason = reason.clone();
+            // Unless its end of stream was read (nothing unread can remain),
+            // the peer may still be sending: linger, so that closing cannot
+            // reset away what was just written.
+            conn.linger = !matches!(reason, CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. });
             core.mark_closed(key, reason);
             return;
         }

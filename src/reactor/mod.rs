@@ -5,6 +5,7 @@ mod conn;
 mod core;
 mod ctx;
 mod io;
+mod linger;
 mod stats;
 mod timer;
 
@@ -17,6 +18,9 @@ use mio::{Events, Poll, Waker};
 pub use builder::Builder;
 pub use ctx::Ctx;
 pub use stats::Stats;
+
+pub(crate) use self::builder::FOREVER;
+pub(crate) use self::core::{bind_listener, DEFAULT_BACKLOG};
 
 use self::builder::Config;
 use self::conn::{token_conn, State, LISTENER_BIT, WAKER};
@@ -235,7 +239,7 @@ impl Reactor {
                 core.begin_stop();
                 settle(core, handler);
             }
-            if core.stopping && core.conns.is_empty() {
+            if core.stopping && core.conns.is_empty() && core.lingering.is_empty() {
                 core.stopping = false;
                 core.stop_requested = false;
                 return Ok(());
@@ -249,6 +253,10 @@ fn dispatch<H: Handler>(core: &mut Core, scratch: &mut [u8], handler: &mut H, ev
     let token = event.token();
     if token == WAKER {
         handler.on_wake(&mut Ctx::new(core));
+        return;
+    }
+    if let Some(key) = linger::lingering_key(token) {
+        linger::drain(core, key);
         return;
     }
     if token.0 & LISTENER_BIT != 0 {
@@ -294,8 +302,10 @@ fn fire_timers<H: Handler>(core: &mut Core, handler: &mut H) {
                     for key in keys {
                         core.mark_closed(key, crate::handler::CloseReason::Shutdown);
                     }
+                    core.lingering.clear();
                 }
             }
+            TimerKind::Linger(key) => linger::expire(core, key),
         }
     }
 }
@@ -325,7 +335,10 @@ fn settle<H: Handler>(core: &mut Core, handler: &mut H) {
             handler.on_close(&mut Ctx::new(core), id, reason);
             // Closing the descriptor removes it from the poller; no
             // deregister call is needed.
-            core.conns.remove(key);
+            let conn = core.conns.remove(key);
+            if conn.linger {
+                linger::start(core, conn.stream);
+            }
         }
         core.to_reap.clear();
     }

@@ -23,6 +23,8 @@ pub(crate) enum TimerKind {
     /// A graceful stop ran out of time. The number tells which stop, so a
     /// deadline left over from an earlier `run` cannot cut a later one short.
     StopDeadline(u64),
+    /// A lingering socket's deadline (see `linger.rs`).
+    Linger(usize),
 }
 
 #[derive(Debug, Default)]

@@ -1,0 +1,96 @@
+//! Lingering close: the last step of a graceful close.
+//!
+//! Closing a socket whose peer has sent bytes we never read makes the kernel
+//! answer with a reset and discard what it had not yet sent, so a reply
+//! flushed just before [`Ctx::close`](super::Ctx::close) could be lost (the
+//! peer sees "connection reset" instead of the end of its reply). So a
+//! gracefully closed connection, once its output is queued in the kernel,
+//! shuts its sending side (the peer gets the data, then end of stream) and
+//! lingers: it stays registered under a token of its own, its input is read
+//! and discarded until the peer closes too, and it is dropped then, or at the
+//! linger deadline, or once the peer has sent more than a read budget.
+//!
+//! The handler has already seen `on_close`: a lingering socket is no longer
+//! a connection, only a descriptor being wound down.
+
+use std::io::Read;
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Interest, Token};
+
+use super::conn::{LINGER_BIT, LISTENER_BIT};
+use super::core::Core;
+use super::timer::TimerKind;
+
+/// Longest a closed connection waits for its peer to close too.
+pub(crate) const LINGER_FOR: Duration = Duration::from_secs(2);
+
+#[derive(Debug)]
+pub(crate) struct Lingering {
+    stream: TcpStream,
+    until: Instant,
+    /// Bytes read and discarded so far.
+    discarded: usize,
+}
+
+fn token(key: usize) -> Token {
+    Token(LISTENER_BIT | LINGER_BIT | key)
+}
+
+/// Whether `token` names a lingering socket, and which.
+pub(crate) fn lingering_key(token: Token) -> Option<usize> {
+    let both = LISTENER_BIT | LINGER_BIT;
+    (token.0 & both == both && token != super::conn::WAKER).then_some(token.0 & !both)
+}
+
+/// Shuts the sending side of `stream` and keeps it until the peer closes.
+pub(crate) fn start(core: &mut Core, mut stream: TcpStream) {
+    // The FIN follows the data still in the kernel's send buffer.
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return; // already gone: dropping it loses nothing
+    }
+    let entry = core.lingering.vacant_entry();
+    let key = entry.key();
+    if core.registry.reregister(&mut stream, token(key), Interest::READABLE).is_err() {
+        return;
+    }
+    let until = core.now + LINGER_FOR.min(core.config.shutdown_timeout);
+    entry.insert(Lingering { stream, until, discarded: 0 });
+    core.timers.insert(until, TimerKind::Linger(key));
+    // Bytes may already wait, and their edge was taken by the connection.
+    drain(core, key);
+}
+
+/// Reads and discards what the peer sent; drops the socket at end of
+/// stream, on an error, or once the peer sent more than a read budget.
+pub(crate) fn drain(core: &mut Core, key: usize) {
+    let budget = core.config.read_budget;
+    let Some(l) = core.lingering.get_mut(key) else { return };
+    let mut buf = [0u8; 4096];
+    let done = loop {
+        match l.stream.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => {
+                l.discarded += n;
+                if l.discarded > budget {
+                    break true;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break false,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break true,
+        }
+    };
+    if done {
+        core.lingering.remove(key);
+    }
+}
+
+/// The linger deadline of `key` passed (if it is still the same socket).
+pub(crate) fn expire(core: &mut Core, key: usize) {
+    if core.lingering.get(key).is_some_and(|l| l.until <= core.now) {
+        core.lingering.remove(key);
+    }
+}
