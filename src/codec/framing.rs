@@ -98,7 +98,17 @@ impl Framing {
     ///
     /// A frame longer than `u32::MAX` bytes, or a line containing `\n`;
     /// `out` is left untouched.
+    #[inline]
     pub fn encode_parts(&self, parts: &[&[u8]], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        // The common case, one whole frame (every `send`), without the
+        // general loop: a quarter fewer instructions per message (callgrind).
+        if let (Framing::Frames { .. }, [msg]) = (self, parts) {
+            let header = frame::header(msg.len())?;
+            out.reserve(frame::HEADER_LEN + msg.len());
+            out.extend_from_slice(&header);
+            out.extend_from_slice(msg);
+            return Ok(());
+        }
         let len = parts
             .iter()
             .try_fold(0usize, |sum, p| sum.checked_add(p.len()))

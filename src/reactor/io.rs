@@ -139,6 +139,32 @@ fn over_high(core: &Core, id: ConnId) -> bool {
     core.get(id).is_some_and(|c| c.out.len() > core.config.high_watermark)
 }
 
+/// What reading `id` does after handing the handler a message.
+enum After {
+    /// Go on with the next message.
+    Continue,
+    /// The output passed the high watermark: hold the rest back.
+    Hold,
+    /// The connection no longer reads (the handler closed it, or it failed).
+    Stop,
+}
+
+/// Both checks due after each message, with one lookup of the connection:
+/// this runs once per message, the lookup is most of its cost.
+#[inline]
+fn after_message(core: &Core, id: ConnId) -> After {
+    match core.get(id) {
+        Some(c) if matches!(c.state, State::Open) => {
+            if c.out.len() > core.config.high_watermark {
+                After::Hold
+            } else {
+                After::Continue
+            }
+        }
+        _ => After::Stop,
+    }
+}
+
 /// Hands the handler the whole messages at the front of `carry`: the ones
 /// held back when the output passed the high watermark in the middle of a
 /// read. Stops again if it passes it again; what remains stays in `carry`.
@@ -193,12 +219,13 @@ fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: 
                 core.stats.frames_in += 1;
                 handler.on_frame(&mut Ctx::new(core), id, msg);
                 carry.clear();
-                if !core.is_open(id) {
-                    return false;
-                }
-                if over_high(core, id) {
-                    hold(core, rest, carry);
-                    return true;
+                match after_message(core, id) {
+                    After::Continue => {}
+                    After::Hold => {
+                        hold(core, rest, carry);
+                        return true;
+                    }
+                    After::Stop => return false,
                 }
             }
             Ok(None) if take == 0 => break,
@@ -215,12 +242,13 @@ fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: 
                 core.stats.frames_in += 1;
                 handler.on_frame(&mut Ctx::new(core), id, msg);
                 rest = rest.get(used..).unwrap_or_default();
-                if !core.is_open(id) {
-                    return false;
-                }
-                if over_high(core, id) {
-                    hold(core, rest, carry);
-                    return true;
+                match after_message(core, id) {
+                    After::Continue => {}
+                    After::Hold => {
+                        hold(core, rest, carry);
+                        return true;
+                    }
+                    After::Stop => return false,
                 }
             }
             Ok(None) => {

@@ -23,7 +23,7 @@ USAGE:
         --depth N          frames in flight per connection, throughput mode (default 16)
         --size BYTES       payload bytes per frame, at least 12 (default 64)
         --secs S           measured seconds (default 5), after --warmup S (default 1)
-        --threads N        client threads (default 1)
+        --threads N        client threads (default 1; pingpong: one per connection)
     frameloop help                    show this text
 ";
 

@@ -34,15 +34,31 @@ pub fn process_cpu_ns(pid: u32) -> Option<u64> {
             return Some(sum);
         }
     }
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    user_system_ns(Some(pid)).map(|(user, system)| user + system)
+}
+
+/// User and system CPU time of process `pid` (all its threads), or of the
+/// calling thread when `pid` is `None`, in nanoseconds: `utime` and `stime`
+/// of `/proc/PID/stat` (or `/proc/thread-self/stat`), kept by the kernel in
+/// ticks of 10 ms (`USER_HZ` is 100 on Linux), so only a run of seconds
+/// splits them precisely.
+pub fn user_system_ns(pid: Option<u32>) -> Option<(u64, u64)> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/thread-self/stat".to_owned(),
+    };
+    let stat = fs::read_to_string(path).ok()?;
     // The command name (field 2) may hold spaces; fields after its ')' are
     // plain: state is field 3, utime and stime fields 14 and 15.
     let after_name = stat.rsplit_once(')')?.1;
     let mut fields = after_name.split_whitespace().skip(11);
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) * 10_000_000)
+    Some((utime * TICK_NS, stime * TICK_NS))
 }
+
+/// Nanoseconds in one clock tick of `/proc/*/stat`.
+const TICK_NS: u64 = 10_000_000;
 
 /// Resident memory of process `pid` in bytes (`VmRSS` of
 /// `/proc/PID/status`); `None` means this process.
@@ -81,6 +97,8 @@ mod tests {
         std::hint::black_box(x);
         assert!(thread_cpu_ns().is_some_and(|ns| ns > 0));
         assert!(process_cpu_ns(std::process::id()).is_some_and(|ns| ns > 0));
+        assert!(user_system_ns(None).is_some());
+        assert!(user_system_ns(Some(std::process::id())).is_some());
         assert!(rss_bytes(None).is_some_and(|b| b > 0));
         assert!(max_open_files().is_some_and(|n| n > 0));
     }

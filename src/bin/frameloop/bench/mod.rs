@@ -7,17 +7,25 @@
 //! thread's CPU time and counters; with `--server-pid` it reads a separate
 //! server process's CPU time (and memory, in `--mode idle`) from `/proc`.
 //!
+//! In throughput mode one `mio` client thread (or `--threads N`) drives all
+//! the connections; in ping-pong mode each connection has a blocking thread
+//! of its own, so a round trip is timed without a poller in the way.
+//!
 //! Client and server share the machine: on 2 cores, one client thread and
 //! one server thread each have a core. The server's CPU time per message is
 //! measured on the server alone, but how busy the server is (and so how
-//! many messages each of its wake-ups finds) depends on how fast the client
-//! feeds it; the report shows the client's own CPU time per message so a
-//! client-bound run is visible.
+//! many messages each of its wake-ups finds, and how often the kernel must
+//! wake a sleeping peer) depends on how fast the client feeds it. The client
+//! costs about what the server does per message, so with one client thread
+//! the two are usually both near a full core; the report shows the client's
+//! own CPU time per message so a client-bound run is visible. Compare servers
+//! with the same client, in the same run, as ratios.
 
 mod client;
 mod cpu;
 mod histogram;
 mod idle;
+mod pingpong;
 mod report;
 mod server;
 
@@ -135,17 +143,19 @@ enum Server {
 #[derive(Default)]
 struct ServerWindow {
     cpu_ns: Option<u64>,
+    user_system_ns: Option<(u64, u64)>,
     stats: Option<Stats>,
 }
 
 impl Server {
-    fn sample(&self) -> Result<(Option<u64>, Option<Stats>), String> {
+    fn sample(&self) -> Result<Sample, String> {
         match self {
-            Server::InProcess(s) => {
-                let Sample { cpu_ns, stats } = s.sample()?;
-                Ok((cpu_ns, Some(stats)))
-            }
-            Server::Remote { pid } => Ok((pid.and_then(cpu::process_cpu_ns), None)),
+            Server::InProcess(s) => s.sample(),
+            Server::Remote { pid } => Ok(Sample {
+                cpu_ns: pid.and_then(cpu::process_cpu_ns),
+                user_system_ns: pid.and_then(|p| cpu::user_system_ns(Some(p))),
+                stats: Stats::default(),
+            }),
         }
     }
 }
@@ -170,31 +180,49 @@ fn load(opts: &Options) -> Result<(), String> {
         (Server::Remote { .. }, Some(pid)) => println!("server: {addr} (process {pid})"),
         (Server::Remote { .. }, None) => println!("server: {addr} (give --server-pid PID to measure its CPU time)"),
     }
-    println!("client: {} thread(s), mio, one write per connection per loop turn", opts.threads);
+    if opts.mode == Mode::PingPong {
+        println!("client: a blocking thread per connection, one frame at a time");
+    } else {
+        println!("client: {} thread(s), mio, one write per connection per loop turn", opts.threads);
+    }
 
     let streams = connect_all(addr, opts.conns)?;
     let shared = Arc::new(Shared::default());
-    let load = Load { depth: opts.depth, size: opts.size };
-    let mut per_thread: Vec<Vec<(u32, mio::net::TcpStream)>> = (0..opts.threads).map(|_| Vec::new()).collect();
-    for (i, s) in streams.into_iter().enumerate() {
-        if let Some(bucket) = per_thread.get_mut(i % opts.threads) {
-            bucket.push((i as u32, s));
-        }
-    }
     let mut threads = Vec::new();
-    for (t, streams) in per_thread.into_iter().enumerate() {
-        let shared = Arc::clone(&shared);
-        let handle = std::thread::Builder::new()
-            .name(format!("bench-client-{t}"))
-            .spawn(move || client::run(streams, load, shared))
-            .map_err(|e| format!("cannot start a client thread: {e}"))?;
-        threads.push(handle);
+    if opts.mode == Mode::PingPong {
+        // A blocking thread per connection: the round trip, not a poller's.
+        let size = opts.size;
+        for (i, stream) in streams.into_iter().enumerate() {
+            let shared = Arc::clone(&shared);
+            let handle = std::thread::Builder::new()
+                .name(format!("bench-pingpong-{i}"))
+                .spawn(move || pingpong::run(i as u32, stream, size, shared))
+                .map_err(|e| format!("cannot start a client thread: {e}"))?;
+            threads.push(handle);
+        }
+    } else {
+        let load = Load { depth: opts.depth, size: opts.size };
+        let mut per_thread: Vec<Vec<(u32, mio::net::TcpStream)>> = (0..opts.threads).map(|_| Vec::new()).collect();
+        for (i, s) in streams.into_iter().enumerate() {
+            s.set_nonblocking(true).map_err(|e| e.to_string())?;
+            if let Some(bucket) = per_thread.get_mut(i % opts.threads) {
+                bucket.push((i as u32, mio::net::TcpStream::from_std(s)));
+            }
+        }
+        for (t, streams) in per_thread.into_iter().enumerate() {
+            let shared = Arc::clone(&shared);
+            let handle = std::thread::Builder::new()
+                .name(format!("bench-client-{t}"))
+                .spawn(move || client::run(streams, load, shared))
+                .map_err(|e| format!("cannot start a client thread: {e}"))?;
+            threads.push(handle);
+        }
     }
 
     let start = Instant::now();
     let mut progress = Progress::new(0);
     wait_showing(&shared, &mut progress, "warm-up", start, Duration::from_secs_f64(opts.warmup));
-    let (cpu0, stats0) = server.sample()?;
+    let first = server.sample()?;
     let count0 = shared.received.load(Ordering::Relaxed);
     let t0 = Instant::now();
     shared.phase.store(MEASURE, Ordering::Release);
@@ -202,7 +230,7 @@ fn load(opts: &Options) -> Result<(), String> {
     shared.phase.store(DRAIN, Ordering::Release);
     let count1 = shared.received.load(Ordering::Relaxed);
     let elapsed = t0.elapsed();
-    let (cpu1, stats1) = server.sample()?;
+    let last = server.sample()?;
     progress.finish();
 
     let mut reports: Vec<ThreadReport> = Vec::new();
@@ -210,8 +238,12 @@ fn load(opts: &Options) -> Result<(), String> {
         reports.push(t.join().map_err(|_| "a client thread panicked".to_owned())?);
     }
     let window = ServerWindow {
-        cpu_ns: cpu0.zip(cpu1).map(|(a, b)| b.saturating_sub(a)),
-        stats: stats0.zip(stats1).map(|(a, b)| diff(&b, &a)),
+        cpu_ns: first.cpu_ns.zip(last.cpu_ns).map(|(a, b)| b.saturating_sub(a)),
+        user_system_ns: first
+            .user_system_ns
+            .zip(last.user_system_ns)
+            .map(|((u0, s0), (u1, s1))| (u1.saturating_sub(u0), s1.saturating_sub(s0))),
+        stats: matches!(server, Server::InProcess(_)).then(|| diff(&last.stats, &first.stats)),
     };
     print_report(opts, count1.saturating_sub(count0), elapsed, &reports, &window);
     if let Server::InProcess(s) = server {
@@ -226,15 +258,14 @@ fn load(opts: &Options) -> Result<(), String> {
 
 /// Connects `n` connections one after another, so the load starts with all
 /// of them established.
-fn connect_all(addr: SocketAddr, n: usize) -> Result<Vec<mio::net::TcpStream>, String> {
+fn connect_all(addr: SocketAddr, n: usize) -> Result<Vec<TcpStream>, String> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
             .map_err(|e| format!("connection {i} to {addr}: {e}"))?;
         // Latency, not bandwidth: frames leave as soon as they are written.
         s.set_nodelay(true).map_err(|e| e.to_string())?;
-        s.set_nonblocking(true).map_err(|e| e.to_string())?;
-        out.push(mio::net::TcpStream::from_std(s));
+        out.push(s);
     }
     Ok(out)
 }
@@ -302,16 +333,23 @@ fn print_report(opts: &Options, count: u64, elapsed: Duration, reports: &[Thread
     // count when in-process, else the client's.
     let server_msgs = server.stats.map_or(count, |s| s.frames_in);
     match server.cpu_ns {
-        Some(ns) if server_msgs > 0 => println!(
-            "server CPU   {:.0} ns/msg   ({:.0} % of one core)",
-            ns as f64 / server_msgs as f64,
-            ns as f64 / 1e9 / secs * 100.0
-        ),
-        _ => println!("server CPU   not measured (in-process, or give --server-pid)"),
+        Some(ns) if server_msgs > 0 => {
+            let per = |ns: u64| ns as f64 / server_msgs as f64;
+            let split = match server.user_system_ns {
+                Some((user, system)) => format!(": user {:.0} + system {:.0}", per(user), per(system)),
+                None => String::new(),
+            };
+            println!(
+                "server CPU   {:.0} ns/msg   ({:.0} % of one core{split})",
+                per(ns),
+                ns as f64 / 1e9 / secs * 100.0
+            );
+        }
+        _ => println!("server CPU   not measured (give --server-pid PID for a server of your own)"),
     }
     let client_ns: Option<u64> = reports.iter().map(|r| r.cpu_ns).sum();
     if let Some(ns) = client_ns.filter(|_| count > 0) {
-        let busy = ns as f64 / 1e9 / secs / opts.threads as f64 * 100.0;
+        let busy = ns as f64 / 1e9 / secs / reports.len().max(1) as f64 * 100.0;
         println!(
             "client CPU   {:.0} ns/msg   ({busy:.0} % of each client thread's core{})",
             ns as f64 / count as f64,

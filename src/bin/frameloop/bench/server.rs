@@ -19,6 +19,8 @@ use super::cpu;
 pub struct Sample {
     /// The server thread's CPU time so far, in nanoseconds (if readable).
     pub cpu_ns: Option<u64>,
+    /// The same, split into user and system time (coarser: 10 ms ticks).
+    pub user_system_ns: Option<(u64, u64)>,
     /// The reactor's counters.
     pub stats: Stats,
 }
@@ -40,7 +42,9 @@ impl Handler for BenchEcho {
             return;
         }
         // Read on the server thread itself: its own CPU time, not the process's.
-        let _ = self.samples.send(Sample { cpu_ns: cpu::thread_cpu_ns(), stats: ctx.stats() });
+        let sample =
+            Sample { cpu_ns: cpu::thread_cpu_ns(), user_system_ns: cpu::user_system_ns(None), stats: ctx.stats() };
+        let _ = self.samples.send(sample);
     }
 }
 
