@@ -23,9 +23,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use frameloop::{ConnId, Ctx, Handler, Reactor};
-use futures::{FutureExt, SinkExt, StreamExt};
-use tokio_util::bytes::Bytes;
-use tokio_util::codec::{Framed, LengthDelimitedCodec};
+
+/// The measurement peers; the bench runs the very same framed server.
+#[path = "../examples/tokio_echo.rs"]
+mod tokio_echo;
 
 const PAYLOAD: usize = 64;
 
@@ -58,22 +59,7 @@ fn tokio_framed_server() -> SocketAddr {
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(async move {
-                    let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
-                    while let Some(Ok(frame)) = framed.next().await {
-                        if framed.feed(frame.freeze()).await.is_err() {
-                            return;
-                        }
-                        while let Some(Some(Ok(frame))) = framed.next().now_or_never() {
-                            if framed.feed(frame.freeze()).await.is_err() {
-                                return;
-                            }
-                        }
-                        if SinkExt::<Bytes>::flush(&mut framed).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+                tokio::spawn(tokio_echo::echo_framed(stream));
             }
         });
     });

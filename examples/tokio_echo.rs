@@ -28,6 +28,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::bytes::Bytes;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
+#[allow(dead_code)] // when benches/echo.rs includes this file for `echo_framed`
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let kind = args.next().unwrap_or_else(|| "framed".to_owned());
@@ -59,24 +60,28 @@ async fn framed(addr: SocketAddr) -> std::io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
-        tokio::spawn(async move {
-            let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
-            while let Some(Ok(frame)) = framed.next().await {
-                if framed.feed(frame.freeze()).await.is_err() {
-                    return;
-                }
-                // Feed whatever else is already decoded, without waiting:
-                // one flush (one write) for the whole batch.
-                while let Some(Some(Ok(frame))) = framed.next().now_or_never() {
-                    if framed.feed(frame.freeze()).await.is_err() {
-                        return;
-                    }
-                }
-                if SinkExt::<Bytes>::flush(&mut framed).await.is_err() {
-                    return;
-                }
+        tokio::spawn(echo_framed(stream));
+    }
+}
+
+/// One connection of the `framed` server (also what `benches/echo.rs`
+/// measures): every frame already decoded is fed, then one flush, so a
+/// batch of frames costs one write.
+pub async fn echo_framed(stream: tokio::net::TcpStream) {
+    let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
+    while let Some(Ok(frame)) = framed.next().await {
+        if framed.feed(frame.freeze()).await.is_err() {
+            return;
+        }
+        // Feed whatever else is already decoded, without waiting.
+        while let Some(Some(Ok(frame))) = framed.next().now_or_never() {
+            if framed.feed(frame.freeze()).await.is_err() {
+                return;
             }
-        });
+        }
+        if SinkExt::<Bytes>::flush(&mut framed).await.is_err() {
+            return;
+        }
     }
 }
 

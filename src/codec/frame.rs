@@ -145,34 +145,8 @@ mod tests {
         Ok((items, buf.len()))
     }
 
-    /// Feeds `wire` in pieces cut at `cuts`, the way the reactor does: a
-    /// carry-over buffer for the straddling frame, the rest decoded in place.
     fn decode_split(wire: &[u8], cuts: &[usize], max: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
-        let mut items = Vec::new();
-        let mut carry: Vec<u8> = Vec::new();
-        let mut start = 0;
-        for &end in cuts.iter().chain(std::iter::once(&wire.len())) {
-            let mut chunk = &wire[start..end];
-            start = end;
-            while !carry.is_empty() && !chunk.is_empty() {
-                let take = bytes_to_complete(&carry, chunk);
-                carry.extend_from_slice(&chunk[..take]);
-                chunk = &chunk[take..];
-                if let Some((payload, used)) = decode(&carry, max)? {
-                    assert_eq!(used, carry.len());
-                    items.push(payload.to_vec());
-                    carry.clear();
-                }
-            }
-            while let Some((payload, used)) = decode(chunk, max)? {
-                items.push(payload.to_vec());
-                chunk = &chunk[used..];
-            }
-            carry.extend_from_slice(chunk);
-            // What is carried is always a valid prefix.
-            decode(&carry, max)?;
-        }
-        Ok(items)
+        crate::codec::tests::decode_split(crate::codec::Framing::Frames { max_len: max }, wire, cuts)
     }
 
     #[test]

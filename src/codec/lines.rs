@@ -125,30 +125,7 @@ mod tests {
     use super::*;
 
     fn decode_split(wire: &[u8], cuts: &[usize], max: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
-        let mut items = Vec::new();
-        let mut carry: Vec<u8> = Vec::new();
-        let mut start = 0;
-        for &end in cuts.iter().chain(std::iter::once(&wire.len())) {
-            let mut chunk = &wire[start..end];
-            start = end;
-            while !carry.is_empty() && !chunk.is_empty() {
-                let take = bytes_to_complete(&carry, chunk);
-                carry.extend_from_slice(&chunk[..take]);
-                chunk = &chunk[take..];
-                if let Some((line, used)) = decode(&carry, max)? {
-                    assert_eq!(used, carry.len());
-                    items.push(line.to_vec());
-                    carry.clear();
-                }
-            }
-            while let Some((line, used)) = decode(chunk, max)? {
-                items.push(line.to_vec());
-                chunk = &chunk[used..];
-            }
-            carry.extend_from_slice(chunk);
-            decode(&carry, max)?;
-        }
-        Ok(items)
+        crate::codec::tests::decode_split(crate::codec::Framing::Lines { max_len: max }, wire, cuts)
     }
 
     #[test]

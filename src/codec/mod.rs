@@ -62,3 +62,39 @@ pub enum DecodeError {
     #[error("malformed message: {0}")]
     Malformed(&'static str),
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::{DecodeError, Framing};
+
+    /// Feeds `wire` in pieces cut at `cuts`, the way the reactor does: a
+    /// carry-over buffer for the message that straddles a cut, the rest
+    /// decoded in place. Returns the messages, or the first error.
+    pub(crate) fn decode_split(framing: Framing, wire: &[u8], cuts: &[usize]) -> Result<Vec<Vec<u8>>, DecodeError> {
+        let mut items = Vec::new();
+        let mut carry: Vec<u8> = Vec::new();
+        let mut start = 0;
+        for &end in cuts.iter().chain(std::iter::once(&wire.len())) {
+            let mut chunk = &wire[start..end];
+            start = end;
+            while !carry.is_empty() && !chunk.is_empty() {
+                let take = framing.bytes_to_complete(&carry, chunk);
+                carry.extend_from_slice(&chunk[..take]);
+                chunk = &chunk[take..];
+                if let Some((msg, used)) = framing.decode(&carry)? {
+                    assert_eq!(used, carry.len(), "the carry-over holds exactly one message");
+                    items.push(msg.to_vec());
+                    carry.clear();
+                }
+            }
+            while let Some((msg, used)) = framing.decode(chunk)? {
+                items.push(msg.to_vec());
+                chunk = &chunk[used..];
+            }
+            carry.extend_from_slice(chunk);
+            // What is carried is always a valid prefix.
+            framing.decode(&carry)?;
+        }
+        Ok(items)
+    }
+}

@@ -11,9 +11,7 @@ use super::client::ClientShared;
 use super::events::ClientEvent;
 use super::runtime::{duplicate, next_command, Drained, Engine};
 use super::Reconnect;
-use super::{ClientCtx, ClientHandler, Format, Message};
-use crate::codec::packet::PacketRef;
-use crate::codec::DecodeError;
+use super::{ClientCtx, ClientHandler};
 use crate::error::Error;
 use crate::handler::{CloseReason, ConnId, Handler, TimerId};
 use crate::reactor::Ctx;
@@ -211,20 +209,12 @@ impl Handler for ClientEngine {
         if self.current.map(|(id, _)| id) != Some(conn) {
             return;
         }
-        let msg = if self.shared.format == Format::Packets {
-            match PacketRef::parse(frame) {
-                Ok(packet) => Message::from_packet(packet),
-                Err(e) => {
-                    let why = match e {
-                        DecodeError::Malformed(why) => why,
-                        _ => "not a packet",
-                    };
-                    let _ = ctx.reject(conn, why);
-                    return;
-                }
+        let msg = match self.shared.format.message(frame) {
+            Ok(msg) => msg,
+            Err(why) => {
+                let _ = ctx.reject(conn, why);
+                return;
             }
-        } else {
-            Message::from_bytes(frame)
         };
         match &mut self.handler {
             Some(handler) => {

@@ -8,6 +8,8 @@ use crate::codec::DecodeError;
 use crate::error::Error;
 use crate::reactor::Builder;
 
+use super::Message;
+
 /// How messages are cut out of the byte stream and carried: the same on a
 /// server and on the clients that talk to it.
 ///
@@ -55,6 +57,20 @@ impl Format {
     ///
     /// Checked here, on the caller's thread, so that a message that cannot
     /// be sent is refused at once with a clear error.
+    /// The message a received frame carries in this format, or why it is
+    /// not one (a packet that does not parse): the connection that sent it
+    /// is then rejected with that reason.
+    pub(crate) fn message(self, frame: &[u8]) -> Result<Message<'_>, &'static str> {
+        if self != Format::Packets {
+            return Ok(Message::from_bytes(frame));
+        }
+        match PacketRef::parse(frame) {
+            Ok(packet) => Ok(Message::from_packet(packet)),
+            Err(DecodeError::Malformed(why)) => Err(why),
+            Err(_) => Err("not a packet"),
+        }
+    }
+
     pub(crate) fn body(self, data: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
         match self {
             Format::Frames => {

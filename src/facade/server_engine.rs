@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use super::runtime::{lock, next_command, Drained, Engine};
 use super::server::ServerShared;
-use super::{ClientId, Format, Message, ServerCtx, ServerHandler};
-use crate::codec::packet::PacketRef;
-use crate::codec::DecodeError;
+use super::{ClientId, ServerCtx, ServerHandler};
 use crate::error::Error;
 use crate::handler::{CloseReason, ConnId, Handler};
 use crate::reactor::Ctx;
@@ -82,22 +80,14 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
     }
 
     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
-        let msg = if self.shared.format == Format::Packets {
-            match PacketRef::parse(frame) {
-                Ok(packet) => Message::from_packet(packet),
-                Err(e) => {
-                    let why = match e {
-                        DecodeError::Malformed(why) => why,
-                        _ => "not a packet",
-                    };
-                    // The handler and the poller see it as the disconnect
-                    // reason; the other clients are not affected.
-                    let _ = ctx.reject(conn, why);
-                    return;
-                }
+        let msg = match self.shared.format.message(frame) {
+            Ok(msg) => msg,
+            Err(why) => {
+                // The handler and the poller see it as the disconnect
+                // reason; the other clients are not affected.
+                let _ = ctx.reject(conn, why);
+                return;
             }
-        } else {
-            Message::from_bytes(frame)
         };
         let result = self.handler.on_receive(&mut ServerCtx::new(ctx, &self.shared), conn, msg);
         self.report(result);
