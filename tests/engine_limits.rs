@@ -291,3 +291,22 @@ fn the_idle_timeout_closes_an_idle_connection_while_an_active_one_survives_it() 
     assert!(server.closes.try_recv().is_err(), "the active connection was closed too");
     round_trip(&mut active, b"still here");
 }
+
+#[test]
+fn replies_to_valid_frames_before_a_bad_header_are_delivered_before_the_close() {
+    let server = echo_server(Reactor::builder().max_frame_len(1024));
+    let mut s = connect(server.addr);
+    // Three good frames and an oversized header, in one write: one read.
+    let mut burst = Vec::new();
+    for payload in [&b"one"[..], b"two", b"three"] {
+        burst.extend_from_slice(&frame(payload));
+    }
+    burst.extend_from_slice(&2000u32.to_be_bytes());
+    s.write_all(&burst).unwrap();
+    for payload in [&b"one"[..], b"two", b"three"] {
+        assert_eq!(read_frame(&mut s), payload);
+    }
+    assert!(read_to_close(&mut s).is_empty(), "nothing after the replies but the close");
+    server.wait_close(|r| matches!(r, CloseReason::FrameTooLarge { len: 2000, max: 1024 }));
+    assert_serves(server.addr);
+}

@@ -184,12 +184,20 @@ fn deliver_held<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, carry:
             }
             Ok(None) => break,
             Err(e) => {
-                core.mark_closed(id.index(), e.into());
+                reject_stream(core, id, e.into(), carry);
                 break;
             }
         }
     }
     carry.drain(..start.min(carry.len()));
+}
+
+/// The stream can never decode: stop reading it, drop what was buffered of
+/// it, and close once the replies to its earlier, valid messages are
+/// written (accepted messages are not lost because a later one was bad).
+fn reject_stream(core: &mut Core, id: ConnId, reason: CloseReason, carry: &mut Vec<u8>) {
+    carry.clear();
+    core.begin_closing(id.index(), reason);
 }
 
 /// Keeps `rest` in `carry`: an incomplete tail, or whole messages held back
@@ -231,7 +239,7 @@ fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: 
             Ok(None) if take == 0 => break,
             Ok(None) => {}
             Err(e) => {
-                core.mark_closed(id.index(), e.into());
+                reject_stream(core, id, e.into(), carry);
                 return false;
             }
         }
@@ -256,7 +264,7 @@ fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: 
                 return true;
             }
             Err(e) => {
-                core.mark_closed(id.index(), e.into());
+                reject_stream(core, id, e.into(), carry);
                 return false;
             }
         }
