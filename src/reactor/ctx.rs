@@ -74,7 +74,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// Closes `conn` once its queued output has been written. Nothing more
-    /// is read from it.
+    /// is read from it; the handler hears `on_close` once the output is out.
+    /// The socket then shuts its sending side and lingers (at most 2 s),
+    /// discarding input, until the peer closes too: closing with unread input
+    /// would make the kernel reset the connection and lose the last bytes.
     ///
     /// # Errors
     ///
