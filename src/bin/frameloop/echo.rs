@@ -29,7 +29,11 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     let builder = if args.flag("lines") { builder.lines() } else { builder };
     let mut reactor = builder.build().map_err(|e| e.to_string())?;
     let bound = reactor.listen(addr).map_err(|e| e.to_string())?;
-    let format = if args.flag("lines") { "lines (try: nc 127.0.0.1 PORT)" } else { "frames" };
+    let format = if args.flag("lines") {
+        format!("lines (try: nc {} {})", bound.ip(), bound.port())
+    } else {
+        "frames".to_owned()
+    };
     println!("echo server on {bound}, speaking {format}; Ctrl-C stops it");
     reactor.run(&mut Echo).map_err(|e| e.to_string())
 }
