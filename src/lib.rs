@@ -58,8 +58,9 @@ mod reactor;
 pub use codec::packet::{Packet, PacketRef};
 pub use error::Error;
 pub use facade::{
-    request, request_timeout, Client, ClientBuilder, ClientCtx, ClientEvent, ClientHandler, ClientId, Event, Format,
-    Message, PollingServer, Reconnect, ReplyMode, Server, ServerBuilder, ServerCtx, ServerHandler,
+    request, request_timeout, Client, ClientBuilder, ClientCtx, ClientEvent, ClientEvents, ClientHandler, ClientId,
+    Event, Events, Format, Message, PollingServer, Reconnect, ReplyMode, Server, ServerBuilder, ServerCtx,
+    ServerHandler,
 };
 pub use handler::{CloseReason, ConnId, Handler, TimerId};
 pub use reactor::{Builder, Ctx, Notifier, Reactor, Stats};

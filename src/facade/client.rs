@@ -127,7 +127,8 @@ enum Incoming {
 }
 
 impl Client {
-    /// Connects to `addr` with frames and default settings.
+    /// Connects to `addr` with frames and default settings; gives up with
+    /// [`Error::ConnectTimedOut`] if nothing answers within 10 s.
     ///
     /// ```
     /// use frameloop::{Client, Error};
@@ -150,6 +151,16 @@ impl Client {
 
     /// Connects to `addr`, giving up after `timeout`.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect_timeout(server.local_addr(), Duration::from_secs(3))?;
+    /// assert!(client.is_connected());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`ClientBuilder::connect`].
@@ -158,12 +169,34 @@ impl Client {
     }
 
     /// Settings: format, timeouts, automatic reconnection, callbacks.
+    ///
+    /// ```
+    /// use frameloop::{Client, Format, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.lines().start_polling()?;
+    /// let client = Client::builder().lines().connect(server.local_addr())?;
+    /// assert_eq!(client.format(), Format::Lines);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
 
     /// Sends `data` to the server as one message (with packets: as a
     /// packet's text).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ReplyMode, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |req: &[u8]| req.to_ascii_uppercase())?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// client.send("hello")?; // &str, String, &[u8], Vec<u8>...
+    /// client.send(vec![b'b', b'y', b'e'])?;
+    /// assert_eq!(client.recv_timeout(Duration::from_secs(5))?, b"HELLO");
+    /// assert_eq!(client.recv_timeout(Duration::from_secs(5))?, b"BYE");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -176,6 +209,24 @@ impl Client {
     }
 
     /// Sends one packet (pyspeak's `send(integer, real, boolean, string)`).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use frameloop::{Client, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.packets().start_polling()?;
+    /// let client = Client::builder().packets().connect(server.local_addr())?;
+    /// client.send_packet(7, 2.5, true, "jump")?;
+    /// let packet = loop {
+    ///     match server.wait_event(Duration::from_secs(5)) {
+    ///         Some(Event::Packet { packet, .. }) => break packet,
+    ///         Some(_) => {} // Connected comes first
+    ///         None => panic!("no packet"),
+    ///     }
+    /// };
+    /// assert_eq!((packet.integer, packet.boolean, packet.text.as_str()), (7, true, "jump"));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -198,6 +249,18 @@ impl Client {
     }
 
     /// Waits for the next message (with packets: its text).
+    ///
+    /// ```
+    /// use frameloop::{Client, Error, ReplyMode, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Once, |req: &[u8]| req.to_ascii_uppercase())?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// client.send("hi")?;
+    /// assert_eq!(client.recv()?, b"HI");
+    /// // That server answers once, then hangs up: recv says so instead of waiting.
+    /// assert!(matches!(client.recv(), Err(Error::Disconnected(_))));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -230,6 +293,25 @@ impl Client {
 
     /// The next message if one is waiting; never blocks.
     ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// # use frameloop::{Client, ReplyMode, Server};
+    /// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |req: &[u8]| req.to_ascii_uppercase())?;
+    ///
+    /// let client = Client::connect(server.local_addr())?;
+    /// client.send("hi")?;
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// let reply = loop {
+    ///     if let Some(reply) = client.try_recv()? {
+    ///         break reply;
+    ///     }
+    ///     assert!(Instant::now() < deadline, "no reply");
+    ///     std::thread::sleep(Duration::from_millis(1)); // a game would draw a frame here
+    /// };
+    /// assert_eq!(reply, b"HI");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`recv`](Self::recv).
@@ -243,6 +325,18 @@ impl Client {
 
     /// Waits for the next packet (packets format).
     ///
+    /// ```
+    /// use frameloop::{Client, ReplyMode, Server};
+    ///
+    /// // A reply server answers a packet's text with a packet of its own.
+    /// let server = Server::bind("127.0.0.1:0")?.packets().reply(ReplyMode::Once, |text: &[u8]| text.to_ascii_uppercase())?;
+    /// let client = Client::builder().packets().connect(server.local_addr())?;
+    /// client.send_packet(3, 1.5, true, "hi")?;
+    /// let packet = client.recv_packet()?;
+    /// assert_eq!(packet.text, "HI");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Config`] unless the client uses packets; as
@@ -252,6 +346,21 @@ impl Client {
     }
 
     /// [`recv_packet`](Self::recv_packet), waiting at most `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Error, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.packets().start_polling()?;
+    /// let client = Client::builder().packets().connect(server.local_addr())?;
+    /// assert!(matches!(client.recv_packet_timeout(Duration::from_millis(10)), Err(Error::TimedOut)));
+    /// if let Some(Event::Connected { client: id, .. }) = server.wait_event(Duration::from_secs(5)) {
+    ///     server.send_packet(id, 42, 0.5, true, "score")?;
+    /// }
+    /// let packet = client.recv_packet_timeout(Duration::from_secs(5))?;
+    /// assert_eq!((packet.integer, packet.text.as_str()), (42, "score"));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -287,22 +396,76 @@ impl Client {
     ///
     /// `recv` and `events` take from the same queue: `recv` skips (and so
     /// drops) the connection events, `events` hands out the messages.
+    ///
+    /// ```
+    /// use frameloop::{Client, ClientEvent, ReplyMode, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Once, |_: &[u8]| "bye")?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// client.send("hi")?;
+    /// for event in client.events() { // ends when the server hangs up
+    ///     match event {
+    ///         ClientEvent::Received(data) => assert_eq!(data, b"bye"),
+    ///         ClientEvent::Disconnected { reason } => println!("server gone: {reason}"),
+    ///         other => println!("{other:?}"),
+    ///     }
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn events(&self) -> ClientEvents<'_> {
         ClientEvents { client: self }
     }
 
     /// Waits at most `timeout` for the next event.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ClientEvent, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// match client.wait_event(Duration::from_secs(5)) {
+    ///     Some(ClientEvent::Connected { addr }) => assert_eq!(addr, server.local_addr()),
+    ///     other => panic!("expected Connected, got {other:?}"),
+    /// }
+    /// assert!(client.wait_event(Duration::from_millis(10)).is_none()); // nothing more
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn wait_event(&self, timeout: Duration) -> Option<ClientEvent> {
         self.shared.queue.wait_for(Some(deadline_after(timeout)), next_event).flatten()
     }
 
     /// The next event if one is waiting; never blocks.
+    ///
+    /// ```
+    /// # use frameloop::{Client, Server};
+    /// # let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// // Once per frame of a game loop: take what came, never wait.
+    /// while let Some(event) = client.try_event() {
+    ///     println!("{event:?}");
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn try_event(&self) -> Option<ClientEvent> {
         self.shared.queue.wait_for(Some(Instant::now()), next_event).flatten()
     }
 
     /// Takes every waiting event; never blocks (simplesockets'
     /// `return_recved_data`).
+    ///
+    /// ```
+    /// use frameloop::{Client, ClientEvent};
+    /// # let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
+    ///
+    /// let client = Client::connect(server.local_addr())?;
+    /// for event in client.drain_events() {
+    ///     if let ClientEvent::Received(data) = event {
+    ///         println!("got {} bytes", data.len());
+    ///     }
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn drain_events(&self) -> Vec<ClientEvent> {
         self.shared.queue.drain()
     }
@@ -346,6 +509,19 @@ impl Client {
     /// stays usable for [`reconnect`](Self::reconnect). No automatic
     /// reconnection follows.
     ///
+    /// ```
+    /// use frameloop::{Client, Error, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// client.disconnect()?;
+    /// assert!(!client.is_connected());
+    /// assert!(matches!(client.send("hi"), Err(Error::Disconnected(_))));
+    /// client.reconnect()?; // the same server again
+    /// assert!(client.is_connected());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Stopped`] after [`stop`](Self::stop).
@@ -365,21 +541,61 @@ impl Client {
 
     /// Whether the client is connected (as far as it knows: a server that
     /// vanished without a word is noticed at the next send or read).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// assert!(client.is_connected());
+    /// server.stop()?;
+    /// while client.wait_event(Duration::from_secs(5)).is_some() {} // until the news arrives
+    /// assert!(!client.is_connected());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn is_connected(&self) -> bool {
         self.shared.queue.state(|link| link.connected)
     }
 
     /// The server's address.
+    ///
+    /// ```
+    /// use frameloop::{Client, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// assert_eq!(client.server_addr(), Some(server.local_addr()));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn server_addr(&self) -> Option<SocketAddr> {
         self.shared.server_addr()
     }
 
     /// The message format.
+    ///
+    /// ```
+    /// use frameloop::{Client, Format, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.packets().start_polling()?;
+    /// let client = Client::builder().packets().connect(server.local_addr())?;
+    /// assert_eq!(client.format(), Format::Packets);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn format(&self) -> Format {
         self.shared.format
     }
 
     /// Takes the errors seen so far (simplesockets' `return_exceptions`).
+    ///
+    /// ```
+    /// # let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// # let client = frameloop::Client::connect(server.local_addr())?;
+    /// for error in client.errors() {
+    ///     eprintln!("the client met: {error}");
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn errors(&self) -> Vec<Error> {
         std::mem::take(&mut *lock(&self.shared.errors))
     }
@@ -387,6 +603,17 @@ impl Client {
     /// Closes the connection (after writing what was sent) and ends the
     /// network thread, waiting for it. Later calls return
     /// [`Error::Stopped`]; stopping twice is harmless.
+    ///
+    /// ```
+    /// use frameloop::{Client, Error, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// client.stop()?;
+    /// assert!(matches!(client.send("late"), Err(Error::Stopped)));
+    /// client.stop()?; // stopping twice is harmless
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -449,6 +676,19 @@ fn next_event(inner: &mut Inner<ClientEvent, Link>) -> Option<Option<ClientEvent
 }
 
 /// A blocking iterator over a client's events; made by [`Client::events`].
+///
+/// ```
+/// use frameloop::facade::ClientEvents;
+/// use frameloop::{Client, ClientEvent, ReplyMode, Server};
+///
+/// let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Once, |_: &[u8]| "done")?;
+/// let client = Client::connect(server.local_addr())?;
+/// client.send("go")?;
+/// let events: ClientEvents<'_> = client.events();
+/// let all: Vec<ClientEvent> = events.collect(); // ends when the server hangs up
+/// assert!(matches!(all.last(), Some(ClientEvent::Disconnected { .. })));
+/// # Ok::<(), frameloop::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ClientEvents<'a> {
     client: &'a Client,

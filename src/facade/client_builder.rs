@@ -78,12 +78,17 @@ impl std::fmt::Debug for ClientBuilder {
     }
 }
 
+/// How long a connect waits for an answer unless told otherwise.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
             format: Format::Frames,
             max_len: None,
-            connect_timeout: None,
+            // The system's own timeout is often minutes: far too long for a
+            // beginner to learn that nothing answers.
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             reconnect: None,
             handler: None,
             reactor: Builder::default(),
@@ -93,21 +98,41 @@ impl Default for ClientBuilder {
 
 impl ClientBuilder {
     /// Length-prefixed frames (the default).
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().frames(); // the default
+    /// # drop(builder);
+    /// ```
     pub fn frames(self) -> Self {
         self.format(Format::Frames)
     }
 
     /// Text lines.
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().lines();
+    /// # drop(builder);
+    /// ```
     pub fn lines(self) -> Self {
         self.format(Format::Lines)
     }
 
     /// pyspeak's packets.
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().packets();
+    /// # drop(builder);
+    /// ```
     pub fn packets(self) -> Self {
         self.format(Format::Packets)
     }
 
     /// Any [`Format`]; it must be the server's.
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().format(frameloop::Format::Lines);
+    /// # drop(builder);
+    /// ```
     pub fn format(mut self, format: Format) -> Self {
         self.format = format;
         self
@@ -115,19 +140,36 @@ impl ClientBuilder {
 
     /// Longest message accepted from the server. Default: 8 MiB (64 KiB
     /// for lines).
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().max_frame_len(64 * 1024);
+    /// # drop(builder);
+    /// ```
     pub fn max_frame_len(mut self, max: usize) -> Self {
         self.max_len = Some(max);
         self
     }
 
     /// Give up connecting after `timeout` ([`Error::ConnectTimedOut`]).
-    /// Default: the system's (often minutes).
+    /// Default: 10 s (the system's own is often minutes).
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().connect_timeout(std::time::Duration::from_secs(3));
+    /// # drop(builder);
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
 
     /// Reconnect by itself when the connection drops.
+    ///
+    /// ```
+    /// use frameloop::{Client, Reconnect};
+    ///
+    /// let builder = Client::builder().auto_reconnect(Reconnect { max_attempts: Some(5), ..Reconnect::default() });
+    /// # drop(builder);
+    /// ```
     pub fn auto_reconnect(mut self, policy: Reconnect) -> Self {
         self.reconnect = Some(policy);
         self
@@ -135,12 +177,38 @@ impl ClientBuilder {
 
     /// Hand messages to `handler`'s callbacks (on the network thread)
     /// instead of keeping them for [`Client::recv`].
+    ///
+    /// ```
+    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// # use std::time::Duration;
+    /// # use frameloop::{ReplyMode, Server};
+    ///
+    /// struct Forward(std::sync::mpsc::Sender<String>);
+    /// impl ClientHandler for Forward {
+    ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error> {
+    ///         let _ = self.0.send(msg.text().into_owned()); // to the main thread
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |req: &[u8]| req.to_ascii_uppercase())?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let client = Client::builder().callbacks(Forward(tx)).connect(server.local_addr())?;
+    /// client.send("hi")?;
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(5)).expect("a reply"), "HI");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn callbacks<H: ClientHandler + Send + 'static>(mut self, handler: H) -> Self {
         self.handler = Some(Box::new(handler));
         self
     }
 
     /// Any other engine setting.
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().configure(|engine| engine.hard_cap(1 << 20));
+    /// # drop(builder);
+    /// ```
     pub fn configure(mut self, f: impl FnOnce(Builder) -> Builder) -> Self {
         self.reactor = f(self.reactor);
         self
@@ -148,6 +216,20 @@ impl ClientBuilder {
 
     /// Connects (on this thread, so errors come back at once), then starts
     /// the client's network thread.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ReplyMode, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.lines().reply(ReplyMode::Concurrent, |line: &[u8]| line.to_ascii_uppercase())?;
+    /// let client = Client::builder()
+    ///     .lines()
+    ///     .connect_timeout(Duration::from_secs(3))
+    ///     .connect(server.local_addr())?;
+    /// client.send("hello")?;
+    /// assert_eq!(client.recv_timeout(Duration::from_secs(5))?, b"HELLO");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -75,6 +75,31 @@ impl<H: ClientHandler + ?Sized> ClientHandler for Box<H> {
 }
 
 /// What a [`ClientHandler`] callback acts through.
+///
+/// ```
+/// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+/// # use std::time::{Duration, Instant};
+/// # use frameloop::{ReplyMode, Server};
+///
+/// /// Counts to 3 with an echo server, then hangs up.
+/// struct Counter;
+/// impl ClientHandler for Counter {
+///     fn on_receive(&mut self, client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error> {
+///         let n: u32 = msg.text().parse().unwrap_or(0);
+///         if n < 3 { client.send((n + 1).to_string()) } else { client.disconnect() }
+///     }
+/// }
+///
+/// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |req: &[u8]| req.to_vec())?;
+/// let client = Client::builder().callbacks(Counter).connect(server.local_addr())?;
+/// client.send("0")?;
+/// # let start = Instant::now();
+/// # while client.is_connected() && start.elapsed() < Duration::from_secs(5) {
+/// #     std::thread::sleep(Duration::from_millis(1));
+/// # }
+/// assert!(!client.is_connected()); // the callback hung up at 3
+/// # Ok::<(), frameloop::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ClientCtx<'a> {
     ctx: Ctx<'a>,
@@ -94,6 +119,30 @@ impl<'a> ClientCtx<'a> {
     /// Sends `data` to the server as one message (with packets: as a
     /// packet's text).
     ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// # use frameloop::{Event, Server};
+    ///
+    /// struct Hello;
+    /// impl ClientHandler for Hello {
+    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, _server: SocketAddr) -> Result<(), Error> {
+    ///         client.send("hello from a callback")
+    ///     }
+    ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::builder().callbacks(Hello).connect(server.local_addr())?;
+    /// # let got = std::iter::from_fn(|| server.wait_event(std::time::Duration::from_secs(5)))
+    /// #     .find_map(|e| match e { Event::Received { data, .. } => Some(data), _ => None });
+    /// # assert_eq!(got.as_deref(), Some(&b"hello from a callback"[..]));
+    /// # drop(client);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Disconnected`] when not connected; [`Error::Codec`] if
@@ -105,6 +154,30 @@ impl<'a> ClientCtx<'a> {
     }
 
     /// Sends one packet (pyspeak's `send(integer, real, boolean, string)`).
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// # use frameloop::{Event, Server};
+    ///
+    /// struct Ready;
+    /// impl ClientHandler for Ready {
+    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, _server: SocketAddr) -> Result<(), Error> {
+    ///         client.send_packet(1, 0.0, true, "ready")
+    ///     }
+    ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.packets().start_polling()?;
+    /// let client = Client::builder().packets().callbacks(Ready).connect(server.local_addr())?;
+    /// # let got = std::iter::from_fn(|| server.wait_event(std::time::Duration::from_secs(5)))
+    /// #     .find_map(|e| match e { Event::Packet { packet, .. } => Some(packet), _ => None });
+    /// # assert_eq!(got.map(|p| (p.integer, p.text)), Some((1, "ready".to_owned())));
+    /// # drop(client);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -119,6 +192,32 @@ impl<'a> ClientCtx<'a> {
     /// Closes the connection once what was sent is written (no automatic
     /// reconnection follows).
     ///
+    /// ```
+    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// # use std::time::{Duration, Instant};
+    /// # use frameloop::{ReplyMode, Server};
+    ///
+    /// struct Polite;
+    /// impl ClientHandler for Polite {
+    ///     fn on_receive(&mut self, client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error> {
+    ///         if msg.bytes() == b"bye" {
+    ///             client.disconnect()?; // leaves when the server says goodbye
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |_: &[u8]| "bye")?;
+    /// let client = Client::builder().callbacks(Polite).connect(server.local_addr())?;
+    /// client.send("hi")?;
+    /// # let start = Instant::now();
+    /// # while client.is_connected() && start.elapsed() < Duration::from_secs(5) {
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # }
+    /// # assert!(!client.is_connected());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Disconnected`] when not connected.
@@ -128,21 +227,106 @@ impl<'a> ClientCtx<'a> {
     }
 
     /// Stops the client once this callback returns.
+    ///
+    /// ```
+    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// # use std::time::{Duration, Instant};
+    /// # use frameloop::{ReplyMode, Server};
+    ///
+    /// struct Quitter;
+    /// impl ClientHandler for Quitter {
+    ///     fn on_receive(&mut self, client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error> {
+    ///         if msg.bytes() == b"bye" {
+    ///             client.stop(); // the whole client, once this callback returns
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |_: &[u8]| "bye")?;
+    /// let client = Client::builder().callbacks(Quitter).connect(server.local_addr())?;
+    /// client.send("hi")?;
+    /// # let start = Instant::now();
+    /// # while !matches!(client.send("hi"), Err(Error::Stopped)) {
+    /// #     assert!(start.elapsed() < Duration::from_secs(5), "the callback did not stop the client");
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # }
+    /// # client.stop()?; // returns at once: the callback stopped it already
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn stop(&mut self) {
         self.ctx.stop();
     }
 
     /// Whether the connection is open.
+    ///
+    /// ```
+    /// use frameloop::{Client, ClientCtx, ClientHandler, CloseReason, Error, Message};
+    /// # use frameloop::Server;
+    ///
+    /// struct Watcher;
+    /// impl ClientHandler for Watcher {
+    ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    ///     fn on_disconnect(&mut self, client: &mut ClientCtx<'_>, _reason: &CloseReason) -> Result<(), Error> {
+    ///         assert!(!client.is_connected()); // gone: sends would fail
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::builder().callbacks(Watcher).connect(server.local_addr())?;
+    /// # assert!(client.is_connected());
+    /// # server.stop()?;
+    /// # client.stop()?; // a panicking callback would make this an error
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn is_connected(&self) -> bool {
         self.conn.is_some_and(|c| self.ctx.is_open(c))
     }
 
     /// The server's address.
+    ///
+    /// ```
+    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// # use frameloop::Server;
+    ///
+    /// struct Where;
+    /// impl ClientHandler for Where {
+    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, addr: std::net::SocketAddr) -> Result<(), Error> {
+    ///         assert_eq!(client.server_addr(), Some(addr));
+    ///         Ok(())
+    ///     }
+    ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::builder().callbacks(Where).connect(server.local_addr())?;
+    /// # client.stop()?; // a panicking callback would make this an error
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn server_addr(&self) -> Option<SocketAddr> {
         self.shared.server_addr()
     }
 
     /// The engine's own context, for what the facade does not offer.
+    ///
+    /// ```
+    /// use frameloop::{ClientCtx, ClientHandler, Error, Message};
+    ///
+    /// struct Counting;
+    /// impl ClientHandler for Counting {
+    ///     fn on_receive(&mut self, client: &mut ClientCtx<'_>, _msg: Message<'_>) -> Result<(), Error> {
+    ///         let stats = client.engine().stats();
+    ///         println!("{} messages in, {} out", stats.frames_in, stats.frames_out);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # let _ = Counting;
+    /// ```
     pub fn engine(&mut self) -> &mut Ctx<'a> {
         &mut self.ctx
     }

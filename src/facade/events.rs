@@ -76,6 +76,25 @@ pub enum Event {
 }
 
 /// What happened on a [`Client`](super::Client)'s connection.
+///
+/// ```
+/// use frameloop::{Client, ClientEvent};
+/// # use frameloop::{ReplyMode, Server};
+/// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Once, |req: &[u8]| req.to_vec())?;
+///
+/// let client = Client::connect(server.local_addr())?;
+/// client.send("echo")?;
+/// for event in client.events() {
+///     match event {
+///         ClientEvent::Connected { addr } => println!("connected to {addr}"),
+///         ClientEvent::Received(data) => assert_eq!(data, b"echo"),
+///         ClientEvent::Packet(packet) => println!("packet: {packet:?}"),
+///         ClientEvent::Disconnected { reason } => println!("disconnected: {reason}"),
+///         ClientEvent::Error(e) => eprintln!("error: {e}"),
+///     }
+/// }
+/// # Ok::<(), frameloop::Error>(())
+/// ```
 #[derive(Debug)]
 pub enum ClientEvent {
     /// Connected (or reconnected) to the server.
@@ -100,6 +119,21 @@ pub enum ClientEvent {
 /// A blocking iterator over a polling server's events: it waits for each
 /// one, and ends once the server has stopped and every event was taken.
 /// Made by [`PollingServer::events`](super::PollingServer::events).
+///
+/// ```
+/// use frameloop::facade::Events;
+/// use frameloop::{Client, Server};
+///
+/// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+/// let client = Client::connect(server.local_addr())?;
+/// client.send("hi")?;
+/// server.stop()?; // here at once, so that the loop below ends
+/// let events: Events<'_> = server.events();
+/// for event in events { // takes what is left, then ends
+///     println!("{event:?}");
+/// }
+/// # Ok::<(), frameloop::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Events<'a> {
     pub(crate) queue: &'a Queue<Event>,

@@ -53,6 +53,20 @@ impl ServerBuilder {
     /// [`try_event`](PollingServer::try_event) or
     /// [`drain_events`](PollingServer::drain_events).
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// match server.wait_event(Duration::from_secs(5)) {
+    ///     Some(Event::Connected { addr, .. }) => println!("a client from {addr}"),
+    ///     other => panic!("expected a connection, got {other:?}"),
+    /// }
+    /// # drop(client);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`start`](Self::start).
@@ -96,12 +110,45 @@ pub struct PollingServer {
 impl PollingServer {
     /// A blocking iterator over the events: each `next` waits for one. It
     /// ends once the server has stopped and every event was taken.
+    ///
+    /// ```
+    /// use frameloop::{Client, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// client.send("hi")?;
+    /// server.stop()?; // here at once, so that the loop below ends
+    /// for event in server.events() { // takes what is left, then ends
+    ///     println!("{event:?}");
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn events(&self) -> Events<'_> {
         Events { queue: &self.events }
     }
 
     /// Waits for the next event; `None` once the server has stopped and
     /// every event was taken.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use frameloop::{Client, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// # let start = Instant::now();
+    /// # while server.client_count() == 0 {
+    /// #     assert!(start.elapsed() < Duration::from_secs(5), "not accepted");
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # }
+    /// server.stop()?; // here at once, so that the loop below ends
+    /// assert!(matches!(server.next_event(), Some(Event::Connected { .. })));
+    /// while let Some(event) = server.next_event() {
+    ///     println!("{event:?}");
+    /// }
+    /// # drop(client);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn next_event(&self) -> Option<Event> {
         self.events.wait_for(None, next_item).flatten()
     }
@@ -121,6 +168,15 @@ impl PollingServer {
     }
 
     /// The next event if one is waiting; never blocks.
+    ///
+    /// ```
+    /// let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// // Once per frame of a game loop: take what came, never wait.
+    /// while let Some(event) = server.try_event() {
+    ///     println!("{event:?}");
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn try_event(&self) -> Option<Event> {
         self.events.wait_for(Some(Instant::now()), next_item).flatten()
     }

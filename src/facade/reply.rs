@@ -8,6 +8,18 @@ use crate::error::Error;
 use crate::handler::CloseReason;
 
 /// How a request / reply server takes its clients.
+///
+/// ```
+/// use std::time::Duration;
+/// use frameloop::{request_timeout, ReplyMode, Server};
+///
+/// // One client at a time, one reply per connection.
+/// let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::OneAtATime, |req: &[u8]| req.len().to_string())?;
+/// let wait = Duration::from_secs(5);
+/// assert_eq!(request_timeout(server.local_addr(), "four", wait)?, b"4");
+/// assert_eq!(request_timeout(server.local_addr(), "three", wait)?, b"5");
+/// # Ok::<(), frameloop::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyMode {
     /// Answer one request, then stop (tcp-client-serv's `Server`).

@@ -38,6 +38,18 @@ pub fn request<A: ToSocketAddrs + std::fmt::Debug>(addr: A, message: impl AsRef<
 /// [`request`], giving up after `timeout` (connecting, sending and
 /// receiving together).
 ///
+/// ```
+/// use std::time::Duration;
+/// use frameloop::{Error, Server};
+///
+/// let server = Server::bind("127.0.0.1:0")?.start_polling()?; // takes requests, never answers
+/// match frameloop::request_timeout(server.local_addr(), "anyone?", Duration::from_millis(50)) {
+///     Err(Error::TimedOut) => println!("no answer in time"),
+///     other => panic!("expected a time-out, got {other:?}"),
+/// }
+/// # Ok::<(), frameloop::Error>(())
+/// ```
+///
 /// # Errors
 ///
 /// As [`request`]; [`Error::ConnectTimedOut`] if connecting takes too long,

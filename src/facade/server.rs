@@ -66,21 +66,45 @@ pub struct ServerBuilder {
 
 impl ServerBuilder {
     /// Length-prefixed frames (the default).
+    ///
+    /// ```
+    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.frames(); // the default
+    /// # drop(builder);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn frames(self) -> Self {
         self.format(Format::Frames)
     }
 
     /// Text lines, for `nc`, `telnet` and `socat`.
+    ///
+    /// ```
+    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.lines();
+    /// # drop(builder);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn lines(self) -> Self {
         self.format(Format::Lines)
     }
 
     /// pyspeak's packets: integer, real, boolean and text.
+    ///
+    /// ```
+    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.packets();
+    /// # drop(builder);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn packets(self) -> Self {
         self.format(Format::Packets)
     }
 
     /// Any [`Format`].
+    ///
+    /// ```
+    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.format(frameloop::Format::Lines);
+    /// # drop(builder);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn format(mut self, format: Format) -> Self {
         self.format = format;
         self
@@ -88,6 +112,12 @@ impl ServerBuilder {
 
     /// Most clients connected at once; past it, newcomers are disconnected
     /// at once. Default: 16384.
+    ///
+    /// ```
+    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.max_connections(1000);
+    /// # drop(builder);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn max_connections(mut self, max: usize) -> Self {
         self.reactor = self.reactor.max_connections(max);
         self
@@ -95,12 +125,24 @@ impl ServerBuilder {
 
     /// Longest message accepted, in bytes; a client that sends a longer one
     /// is disconnected. Default: 8 MiB (64 KiB for lines).
+    ///
+    /// ```
+    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.max_frame_len(64 * 1024);
+    /// # drop(builder);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn max_frame_len(mut self, max: usize) -> Self {
         self.max_len = Some(max);
         self
     }
 
     /// Disconnect clients that send nothing for this long. Default: never.
+    ///
+    /// ```
+    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.idle_timeout(std::time::Duration::from_secs(60));
+    /// # drop(builder);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.reactor = self.reactor.idle_timeout(Some(timeout));
         self
@@ -122,12 +164,42 @@ impl ServerBuilder {
 
     /// The address the server is bound to (with port 0, the port the system
     /// chose).
+    ///
+    /// ```
+    /// use frameloop::Server;
+    ///
+    /// let builder = Server::bind("127.0.0.1:0")?;
+    /// let addr = builder.local_addr(); // known before the server starts
+    /// assert_ne!(addr.port(), 0);
+    /// let server = builder.start_polling()?;
+    /// assert_eq!(server.local_addr(), addr);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// Starts serving on a new network thread, calling `handler`'s
     /// callbacks there.
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// # use frameloop::Client;
+    ///
+    /// struct Echo;
+    /// impl ServerHandler for Echo {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         server.send(client, msg)
+    ///     }
+    /// }
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start(Echo)?;
+    /// assert!(server.is_running());
+    /// # let client = Client::connect(server.local_addr())?;
+    /// # client.send("hi")?;
+    /// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, b"hi");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -229,6 +301,19 @@ impl Server {
     /// Sends `data` to `client` as one message (with packets: as a
     /// packet's text).
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// if let Some(Event::Connected { client: id, .. }) = server.wait_event(Duration::from_secs(5)) {
+    ///     server.send(id, "welcome")?;
+    /// }
+    /// assert_eq!(client.recv_timeout(Duration::from_secs(5))?, b"welcome");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::UnknownConnection`] if no such client is connected,
@@ -260,6 +345,20 @@ impl Server {
     /// Sends one packet to `client` (pyspeak's `send(client, integer, real,
     /// boolean, string)`).
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.packets().start_polling()?;
+    /// let client = Client::builder().packets().connect(server.local_addr())?;
+    /// if let Some(Event::Connected { client: id, .. }) = server.wait_event(Duration::from_secs(5)) {
+    ///     server.send_packet(id, 1, 0.25, true, "your turn")?;
+    /// }
+    /// let packet = client.recv_packet_timeout(Duration::from_secs(5))?;
+    /// assert_eq!((packet.integer, packet.real, packet.text.as_str()), (1, 0.25, "your turn"));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Config`] unless the server uses packets; as
@@ -278,6 +377,24 @@ impl Server {
 
     /// Sends `data` to every connected client.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Server};
+    /// # use std::time::Instant;
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let (alice, bob) = (Client::connect(server.local_addr())?, Client::connect(server.local_addr())?);
+    /// # let start = Instant::now();
+    /// # while server.client_count() < 2 {
+    /// #     assert!(start.elapsed() < Duration::from_secs(5), "not accepted");
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # }
+    /// server.broadcast("news for everyone")?;
+    /// assert_eq!(alice.recv_timeout(Duration::from_secs(5))?, b"news for everyone");
+    /// assert_eq!(bob.recv_timeout(Duration::from_secs(5))?, b"news for everyone");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Codec`] if `data` does not fit the format,
@@ -289,6 +406,26 @@ impl Server {
 
     /// Sends `data` to every connected client except `except`.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Error, Event, Server};
+    /// # use std::time::Instant;
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let alice = Client::connect(server.local_addr())?;
+    /// let Some(Event::Connected { client: alice_id, .. }) = server.wait_event(Duration::from_secs(5)) else { panic!() };
+    /// let bob = Client::connect(server.local_addr())?;
+    /// # let start = Instant::now();
+    /// # while server.client_count() < 2 {
+    /// #     assert!(start.elapsed() < Duration::from_secs(5), "not accepted");
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # }
+    /// server.broadcast_except(alice_id, "alice has news")?;
+    /// assert_eq!(bob.recv_timeout(Duration::from_secs(5))?, b"alice has news");
+    /// assert!(matches!(alice.recv_timeout(Duration::from_millis(20)), Err(Error::TimedOut)));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`broadcast`](Self::broadcast).
@@ -298,6 +435,19 @@ impl Server {
     }
 
     /// Disconnects `client` once what was sent to it is written.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Error, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// if let Some(Event::Connected { client: id, .. }) = server.wait_event(Duration::from_secs(5)) {
+    ///     server.disconnect(id)?;
+    /// }
+    /// assert!(matches!(client.recv_timeout(Duration::from_secs(5)), Err(Error::Disconnected(_))));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -309,17 +459,67 @@ impl Server {
     }
 
     /// The connected clients and their addresses (pyspeak's `getClients`).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use frameloop::{Client, Server};
+    /// # let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// # server.wait_event(Duration::from_secs(5)); // until it is accepted
+    /// for (id, addr) in server.clients() {
+    ///     println!("{id} is connected from {addr}");
+    /// }
+    /// assert_eq!(server.clients().len(), 1);
+    /// # drop(client);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn clients(&self) -> Vec<(ClientId, SocketAddr)> {
         lock(&self.shared.clients).iter().map(|(c, a)| (*c, *a)).collect()
     }
 
     /// How many clients are connected.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use frameloop::{Client, Server};
+    /// # let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// assert_eq!(server.client_count(), 0);
+    /// let client = Client::connect(server.local_addr())?;
+    /// # server.wait_event(Duration::from_secs(5)); // until it is accepted
+    /// assert_eq!(server.client_count(), 1);
+    /// # drop(client);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn client_count(&self) -> usize {
         lock(&self.shared.clients).len()
     }
 
     /// Leaves new clients waiting in the system's backlog (simplesockets'
     /// `stop`); clients already connected are still served.
+    ///
+    /// Like every command of the handle, it takes effect on the network
+    /// thread, in order with the other commands: a client that connects at
+    /// the very moment of the call may still be accepted. From a callback,
+    /// [`ServerCtx::pause_accepting`](super::ServerCtx::pause_accepting) takes effect at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// # let first = Client::connect(server.local_addr())?;
+    /// # let Some(Event::Connected { client: id, .. }) = server.wait_event(Duration::from_secs(5)) else { panic!() };
+    /// server.pause_accepting()?;
+    /// # // Commands run in order: once this message arrives, the pause is in effect.
+    /// # server.send(id, "sync")?;
+    /// # assert_eq!(first.recv_timeout(Duration::from_secs(5))?, b"sync");
+    /// let waiting = Client::connect(server.local_addr())?; // succeeds: it waits in the backlog
+    /// assert!(server.wait_event(Duration::from_millis(20)).is_none()); // not accepted
+    /// server.resume_accepting()?;
+    /// assert!(matches!(server.wait_event(Duration::from_secs(5)), Some(Event::Connected { .. })));
+    /// # drop(waiting);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -329,6 +529,19 @@ impl Server {
     }
 
     /// Accepts new clients again (simplesockets' `start`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// server.pause_accepting()?; // e.g. while reloading settings
+    /// server.resume_accepting()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// assert!(matches!(server.wait_event(Duration::from_secs(5)), Some(Event::Connected { .. })));
+    /// # drop(client);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -353,16 +566,43 @@ impl Server {
     }
 
     /// The address the server listens on.
+    ///
+    /// ```
+    /// use frameloop::{Client, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let addr = server.local_addr(); // with port 0: the port the system chose
+    /// assert_ne!(addr.port(), 0);
+    /// let client = Client::connect(addr)?;
+    /// # drop(client);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local_addr
     }
 
     /// The message format.
+    ///
+    /// ```
+    /// use frameloop::{Format, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.lines().start_polling()?;
+    /// assert_eq!(server.format(), Format::Lines);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn format(&self) -> Format {
         self.shared.format
     }
 
     /// Whether the network thread still runs.
+    ///
+    /// ```
+    /// let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// assert!(server.is_running());
+    /// server.stop()?;
+    /// assert!(!server.is_running());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn is_running(&self) -> bool {
         !self.shared.life.is_finished()
     }
@@ -371,6 +611,18 @@ impl Server {
     /// written, every client is disconnected, the network thread ends
     /// (this waits for it). Calls made after `stop` return
     /// [`Error::Stopped`]. Stopping twice is harmless.
+    ///
+    /// ```
+    /// use frameloop::{Client, Error, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// server.stop()?;
+    /// assert!(matches!(server.broadcast("anyone?"), Err(Error::Stopped)));
+    /// server.stop()?; // stopping twice is harmless
+    /// # drop(client);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -384,6 +636,16 @@ impl Server {
     /// Waits until the server stops by itself (a callback called
     /// [`ServerCtx::stop`](super::ServerCtx::stop), or a one-request server
     /// answered) or another thread calls [`stop`](Self::stop).
+    ///
+    /// ```
+    /// let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| server.stop()); // e.g. an admin command, on another thread
+    ///     server.wait() // serves until then
+    /// })?;
+    /// assert!(!server.is_running());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -101,6 +101,25 @@ impl<H: ServerHandler + ?Sized> ServerHandler for Box<H> {
 ///
 /// Every method returns at once: messages are queued and written after the
 /// callback, all of one client's messages in one write.
+///
+/// ```
+/// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+/// # use frameloop::{Client, Server};
+///
+/// /// Acknowledges each message, and passes it on to everyone else.
+/// struct Relay;
+/// impl ServerHandler for Relay {
+///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+///         let others = server.broadcast_except(client, msg);
+///         server.send(client, format!("passed on to {others}"))
+///     }
+/// }
+/// # let server = Server::bind("127.0.0.1:0")?.start(Relay)?;
+/// # let client = Client::connect(server.local_addr())?;
+/// # client.send("hi")?;
+/// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, b"passed on to 0");
+/// # Ok::<(), frameloop::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ServerCtx<'a> {
     ctx: Ctx<'a>,
@@ -115,6 +134,26 @@ impl<'a> ServerCtx<'a> {
     /// Sends `data` to `client` as one message (with packets: as the text
     /// of a packet, like pyspeak's `send(client, string=...)`).
     ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// struct Greeter;
+    /// impl ServerHandler for Greeter {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
+    ///         server.send(client, "welcome!")
+    ///     }
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         server.send(client, msg) // echo
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.start(Greeter)?;
+    /// # let client = Client::connect(server.local_addr())?;
+    /// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, b"welcome!");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`] if the
@@ -127,6 +166,28 @@ impl<'a> ServerCtx<'a> {
 
     /// Sends one packet: pyspeak's `send(client, integer, real, boolean,
     /// string)`.
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// /// Tells each newcomer its player number.
+    /// struct Lobby;
+    /// impl ServerHandler for Lobby {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _: std::net::SocketAddr) -> Result<(), Error> {
+    ///         let players = server.client_count() as i64;
+    ///         server.send_packet(client, players, 0.0, true, "welcome")
+    ///     }
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.packets().start(Lobby)?;
+    /// # let client = Client::builder().packets().connect(server.local_addr())?;
+    /// # let packet = client.recv_packet_timeout(std::time::Duration::from_secs(5))?;
+    /// # assert_eq!((packet.integer, packet.text.as_str()), (1, "welcome"));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -149,6 +210,26 @@ impl<'a> ServerCtx<'a> {
 
     /// Sends `data` to every connected client; returns how many. Data that
     /// does not fit the format reaches nobody (0).
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// /// Sends every message to every client, the sender too.
+    /// struct Loudspeaker;
+    /// impl ServerHandler for Loudspeaker {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, _client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         let reached = server.broadcast(msg);
+    ///         println!("heard by {reached} clients");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.start(Loudspeaker)?;
+    /// # let client = Client::connect(server.local_addr())?;
+    /// # client.send("hi all")?;
+    /// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, b"hi all");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn broadcast(&mut self, data: impl AsRef<[u8]>) -> usize {
         match self.shared.format.body(data.as_ref()) {
             Ok(body) => self.ctx.broadcast(&body),
@@ -158,6 +239,29 @@ impl<'a> ServerCtx<'a> {
 
     /// Sends `data` to every connected client except `except` (usually the
     /// sender); returns how many.
+    ///
+    /// ```
+    /// use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// # use std::time::{Duration, Instant};
+    ///
+    /// struct ChatBox;
+    /// impl ServerHandler for ChatBox {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         server.broadcast_except(client, msg); // everyone but the sender
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let server = Server::bind("127.0.0.1:0")?.start(ChatBox)?;
+    /// let (alice, bob) = (Client::connect(server.local_addr())?, Client::connect(server.local_addr())?);
+    /// # let start = Instant::now();
+    /// # while server.client_count() < 2 {
+    /// #     assert!(start.elapsed() < Duration::from_secs(5), "not accepted");
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # }
+    /// alice.send("hi bob")?;
+    /// assert_eq!(bob.recv_timeout(Duration::from_secs(5))?, b"hi bob");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn broadcast_except(&mut self, except: ClientId, data: impl AsRef<[u8]>) -> usize {
         match self.shared.format.body(data.as_ref()) {
             Ok(body) => self.ctx.broadcast_except(except, &body),
@@ -168,6 +272,34 @@ impl<'a> ServerCtx<'a> {
     /// Sends one packet to every client except `except` (use
     /// [`broadcast_packet`](Self::broadcast_packet) for all); returns how
     /// many. With another format it reaches nobody.
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use std::time::{Duration, Instant};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// /// Passes each player's move on to the other players.
+    /// struct Moves;
+    /// impl ServerHandler for Moves {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         if let Some(p) = msg.packet() {
+    ///             server.broadcast_packet_except(client, p.integer, p.real, p.boolean, p.text);
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.packets().start(Moves)?;
+    /// # let alice = Client::builder().packets().connect(server.local_addr())?;
+    /// # let bob = Client::builder().packets().connect(server.local_addr())?;
+    /// # let start = Instant::now();
+    /// # while server.client_count() < 2 {
+    /// #     assert!(start.elapsed() < Duration::from_secs(5), "not accepted");
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # }
+    /// # alice.send_packet(3, 0.5, true, "e2e4")?;
+    /// # assert_eq!(bob.recv_packet_timeout(Duration::from_secs(5))?.text, "e2e4");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn broadcast_packet_except(
         &mut self,
         except: ClientId,
@@ -183,6 +315,28 @@ impl<'a> ServerCtx<'a> {
     }
 
     /// Sends one packet to every client; returns how many.
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// /// Tells everyone how many players there are now.
+    /// struct Lobby;
+    /// impl ServerHandler for Lobby {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, _: ClientId, _: std::net::SocketAddr) -> Result<(), Error> {
+    ///         server.broadcast_packet(server.client_count() as i64, 0.0, true, "players");
+    ///         Ok(())
+    ///     }
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.packets().start(Lobby)?;
+    /// # let client = Client::builder().packets().connect(server.local_addr())?;
+    /// # let packet = client.recv_packet_timeout(std::time::Duration::from_secs(5))?;
+    /// # assert_eq!((packet.integer, packet.text.as_str()), (1, "players"));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn broadcast_packet(&mut self, integer: i64, real: f64, boolean: bool, text: &str) -> usize {
         if self.shared.format != Format::Packets {
             return 0;
@@ -215,17 +369,79 @@ impl<'a> ServerCtx<'a> {
     }
 
     /// How many clients are connected.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// struct Census;
+    /// impl ServerHandler for Census {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
+    ///         let online = server.client_count(); // this client included
+    ///         server.send(client, format!("{online} online"))
+    ///     }
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.start(Census)?;
+    /// # let client = Client::connect(server.local_addr())?;
+    /// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, b"1 online");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn client_count(&self) -> usize {
         lock(&self.shared.clients).len()
     }
 
     /// The address of `client`, if it is connected.
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// struct WhoAmI;
+    /// impl ServerHandler for WhoAmI {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         let addr = server.addr(client).map_or("?".to_owned(), |a| a.to_string());
+    ///         server.send(client, format!("you are {addr}"))
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.start(WhoAmI)?;
+    /// # let client = Client::connect(server.local_addr())?;
+    /// # client.send("who am I?")?;
+    /// # assert!(client.recv_timeout(std::time::Duration::from_secs(5))?.starts_with(b"you are 127.0.0.1:"));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn addr(&self, client: ClientId) -> Option<SocketAddr> {
         lock(&self.shared.clients).get(&client).copied()
     }
 
     /// Closes `client`'s connection once what was sent to it is written;
     /// its [`on_disconnect`](ServerHandler::on_disconnect) follows.
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use std::time::Duration;
+    /// # use frameloop::{Client, Server};
+    ///
+    /// struct Doorman;
+    /// impl ServerHandler for Doorman {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         if msg.bytes() == b"quit" {
+    ///             server.send(client, "bye")?; // written before the connection closes
+    ///             return server.disconnect(client);
+    ///         }
+    ///         server.send(client, msg)
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.start(Doorman)?;
+    /// # let client = Client::connect(server.local_addr())?;
+    /// # client.send("quit")?;
+    /// # assert_eq!(client.recv_timeout(Duration::from_secs(5))?, b"bye");
+    /// # assert!(matches!(client.recv_timeout(Duration::from_secs(5)), Err(Error::Disconnected(_))));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -237,11 +453,62 @@ impl<'a> ServerCtx<'a> {
 
     /// New clients wait (in the system's backlog) until
     /// [`resume_accepting`](Self::resume_accepting).
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use std::time::{Duration, Instant};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// struct Doors;
+    /// impl ServerHandler for Doors {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, _client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         match msg.bytes() {
+    ///             b"close" => server.pause_accepting(), // newcomers wait in the backlog
+    ///             b"open" => server.resume_accepting(),
+    ///             _ => {}
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.start(Doors)?;
+    /// # let operator = Client::connect(server.local_addr())?;
+    /// # operator.send("close")?;
+    /// # operator.send("open")?;
+    /// # let newcomer = Client::connect(server.local_addr())?;
+    /// # let start = Instant::now();
+    /// # while server.client_count() < 2 {
+    /// #     assert!(start.elapsed() < Duration::from_secs(5), "not accepted");
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # }
+    /// # drop(newcomer);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn pause_accepting(&mut self) {
         self.ctx.pause_accept();
     }
 
     /// Accepts new clients again.
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// /// Lets newcomers in again when an operator's client says so.
+    /// struct Gate;
+    /// impl ServerHandler for Gate {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         if msg.bytes() == b"open" {
+    ///             server.resume_accepting();
+    ///         }
+    ///         server.send(client, "ok")
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.start(Gate)?;
+    /// # let operator = Client::connect(server.local_addr())?;
+    /// # operator.send("open")?;
+    /// # assert_eq!(operator.recv_timeout(std::time::Duration::from_secs(5))?, b"ok");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn resume_accepting(&mut self) {
         self.ctx.resume_accept();
     }
@@ -249,22 +516,109 @@ impl<'a> ServerCtx<'a> {
     /// Stops the server gracefully once this callback returns: what was
     /// sent is written, every client is disconnected, the network thread
     /// ends.
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// # use std::time::{Duration, Instant};
+    /// # use frameloop::Client;
+    ///
+    /// struct Stoppable;
+    /// impl ServerHandler for Stoppable {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, _client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         if msg.bytes() == b"shutdown" {
+    ///             server.stop();
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let server = Server::bind("127.0.0.1:0")?.start(Stoppable)?;
+    /// # let client = Client::connect(server.local_addr())?;
+    /// # client.send("shutdown")?;
+    /// # let start = Instant::now();
+    /// # while server.is_running() {
+    /// #     assert!(start.elapsed() < Duration::from_secs(5), "still running");
+    /// #     std::thread::sleep(Duration::from_millis(1));
+    /// # }
+    /// server.wait()?; // returns once a client has sent "shutdown"
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn stop(&mut self) {
         self.ctx.stop();
     }
 
     /// The address the server listens on.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// struct Welcome;
+    /// impl ServerHandler for Welcome {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
+    ///         let here = server.local_addr();
+    ///         server.send(client, format!("welcome to {here}"))
+    ///     }
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.start(Welcome)?;
+    /// # let client = Client::connect(server.local_addr())?;
+    /// # let expected = format!("welcome to {}", server.local_addr());
+    /// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, expected.as_bytes());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local_addr
     }
 
     /// The message format.
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Format, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// /// Says "ok" in whatever format the server was started with.
+    /// struct SayOk;
+    /// impl ServerHandler for SayOk {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         match server.format() {
+    ///             Format::Packets => server.send_packet(client, 1, 0.0, true, "ok"),
+    ///             _ => server.send(client, "ok"),
+    ///         }
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.packets().start(SayOk)?;
+    /// # let client = Client::builder().packets().connect(server.local_addr())?;
+    /// # client.send("hi")?;
+    /// # assert_eq!(client.recv_packet_timeout(std::time::Duration::from_secs(5))?.integer, 1);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn format(&self) -> Format {
         self.shared.format
     }
 
     /// The engine's own context, for what the facade does not offer
     /// (timers, queued-byte counts, statistics).
+    ///
+    /// ```
+    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// # use frameloop::{Client, Server};
+    ///
+    /// struct Ticket;
+    /// impl ServerHandler for Ticket {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         let accepted = server.engine().stats().accepted;
+    ///         server.send(client, format!("you were client number {accepted}"))
+    ///     }
+    /// }
+    /// # let server = Server::bind("127.0.0.1:0")?.start(Ticket)?;
+    /// # let client = Client::connect(server.local_addr())?;
+    /// # client.send("hi")?;
+    /// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, b"you were client number 1");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn engine(&mut self) -> &mut Ctx<'a> {
         &mut self.ctx
     }
