@@ -11,10 +11,9 @@ mod common;
 
 use std::io::{BufRead, BufReader, Cursor, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use common::PATIENCE;
+use common::{SharedOutput, PATIENCE};
 
 /// A member seen from the outside: a line-speaking TCP connection.
 struct Member {
@@ -146,26 +145,12 @@ fn newcomers_past_the_limit_are_told_the_room_is_full_and_closed() {
     drop(alice);
 }
 
-/// A `Write` the test can read back.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn the_terminal_client_joins_chats_and_leaves_when_its_input_ends() {
     let room = chat_room::start("127.0.0.1:0", 10).unwrap();
     let addr = room.local_addr();
     let (mut alice, _) = Member::join_as(addr, "alice");
-    let out = Shared::default();
+    let out = SharedOutput::default();
     let typed = Cursor::new("dave\nhello alice\n");
     let start = Instant::now();
     chat_client::run(&addr.to_string(), typed, out.clone()).unwrap();
@@ -173,7 +158,7 @@ fn the_terminal_client_joins_chats_and_leaves_when_its_input_ends() {
     assert_eq!(alice.hear(), "* dave joined the room");
     assert_eq!(alice.hear(), "dave: hello alice");
     assert_eq!(alice.hear(), "* dave left the room");
-    let printed = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let printed = String::from_utf8(out.bytes()).unwrap();
     let lines: Vec<&str> = printed.lines().collect();
     assert!(lines[0].contains("What is your name?"), "{printed}");
     assert!(lines[1].starts_with("Hello dave!"), "{printed}");

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::PATIENCE;
+use common::{wait_until, PATIENCE};
 use frameloop::{
     Client, ClientCtx, ClientEvent, ClientHandler, CloseReason, Error, Event, Message, Reconnect, ReplyMode, Server,
 };
@@ -31,14 +31,6 @@ fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static)
         let _ = tx.send(f());
     });
     rx.recv_timeout(PATIENCE).unwrap_or_else(|_| panic!("{what} blocked"))
-}
-
-fn wait_until(what: &str, pred: impl Fn() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !pred() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 use std::io::Write;
 use std::sync::mpsc::{self, Sender};
 
-use common::{connect, frame, read_frame, read_to_close, write_frame, PATIENCE};
+use common::{connect, frame, read_frame, read_to_close, write_frame, SharedOutput, PATIENCE};
 use frameloop::codec::packet::{Packet, PacketRef};
 use frameloop::{Client, ClientId, CloseReason, Error, Event, Message, Server, ServerCtx, ServerHandler};
 
@@ -177,36 +177,16 @@ fn a_client_closes_on_a_malformed_packet_from_its_server() {
 #[allow(dead_code)]
 mod chat_box;
 
-/// A `Write` the test can read back.
-#[derive(Clone, Default)]
-struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    /// Waits until the printed text contains `what`.
-    fn wait_for(&self, what: &str) -> String {
-        let deadline = std::time::Instant::now() + PATIENCE;
-        loop {
-            let text = self.text();
-            if text.contains(what) {
-                return text;
-            }
-            assert!(std::time::Instant::now() < deadline, "never printed {what:?}; printed: {text:?}");
-            std::thread::sleep(std::time::Duration::from_millis(2));
+/// Waits until what `out` printed contains `what`.
+fn wait_printed(out: &SharedOutput, what: &str) -> String {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let text = out.text();
+        if text.contains(what) {
+            return text;
         }
+        assert!(std::time::Instant::now() < deadline, "never printed {what:?}; printed: {text:?}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 
@@ -214,7 +194,7 @@ impl Shared {
 fn the_chat_box_example_sends_each_line_to_every_other_client() {
     let server = chat_box::start_server("127.0.0.1:0").unwrap();
     let addr = server.local_addr().to_string();
-    let outs: Vec<Shared> = (0..3).map(|_| Shared::default()).collect();
+    let outs: Vec<SharedOutput> = (0..3).map(|_| SharedOutput::default()).collect();
     let clients: Vec<Client> = outs.iter().map(|o| chat_box::connect_client(&addr, o.clone()).unwrap()).collect();
     let deadline = std::time::Instant::now() + PATIENCE;
     while server.client_count() < 3 {
@@ -222,12 +202,12 @@ fn the_chat_box_example_sends_each_line_to_every_other_client() {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     clients[0].send("hi from 0").unwrap();
-    outs[1].wait_for("> hi from 0");
-    outs[2].wait_for("> hi from 0");
+    wait_printed(&outs[1], "> hi from 0");
+    wait_printed(&outs[2], "> hi from 0");
     clients[1].send("hi from 1").unwrap();
-    let zero = outs[0].wait_for("> hi from 1");
+    let zero = wait_printed(&outs[0], "> hi from 1");
     assert!(!zero.contains("> hi from 0"), "the sender got its own line: {zero}");
     clients[2].stop().unwrap();
     server.stop().unwrap();
-    outs[0].wait_for("connection closed");
+    wait_printed(&outs[0], "connection closed");
 }

@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
 use common::hostile::enough_fds;
-use common::{connect, read_frame, read_to_close, write_frame, PATIENCE};
+use common::{connect, read_frame, read_to_close, wait_until, write_frame, PATIENCE};
 use frameloop::{ClientId, CloseReason, Error, Event, Message, PollingServer, Server, ServerCtx, ServerHandler};
 
 /// Echoes, and tells the test every message it saw, with the sender.
@@ -39,15 +39,6 @@ fn burst_and_check(mut s: TcpStream, client: usize, count: usize) {
     std::io::Write::write_all(&mut s, &out).unwrap();
     for i in 0..count {
         assert_eq!(read_frame(&mut s), numbered(client, i), "client {client} echo {i}");
-    }
-}
-
-/// Waits until `pred` holds, failing the test after the patience.
-fn wait_until(what: &str, pred: impl Fn() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !pred() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(2));
     }
 }
 

@@ -201,3 +201,38 @@ pub fn assert_silent(s: &mut TcpStream, wait: Duration) {
     }
     s.set_read_timeout(Some(PATIENCE)).unwrap();
 }
+
+/// Waits until `pred` holds, failing the test after the patience.
+pub fn wait_until(what: &str, pred: impl Fn() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !pred() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A `Write` the test can read back: what an example prints, captured.
+#[derive(Clone, Default)]
+pub struct SharedOutput(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for SharedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedOutput {
+    /// Everything written so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
