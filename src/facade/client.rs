@@ -88,7 +88,7 @@ impl ClientShared {
                 inner.state.last_reason = Some(reason.clone());
             }
             if !callbacks {
-                inner.items.push_back(ClientEvent::Disconnected { reason });
+                inner.push_back(ClientEvent::Disconnected { reason });
             }
         });
     }
@@ -645,11 +645,11 @@ fn ended(inner: &Inner<ClientEvent, Link>) -> bool {
 /// For [`Queue::wait_for`]: the next message, skipping other events; an
 /// error once nothing more can arrive.
 fn next_message(inner: &mut Inner<ClientEvent, Link>) -> Option<Result<Incoming, Error>> {
-    while let Some(event) = inner.items.pop_front() {
+    while let Some(event) = inner.pop_front() {
         match event {
             ClientEvent::Received(data) => return Some(Ok(Incoming::Bytes(data))),
             ClientEvent::Packet(packet) => return Some(Ok(Incoming::Packet(packet))),
-            ClientEvent::Disconnected { reason } if inner.items.is_empty() && ended(inner) && !inner.closed => {
+            ClientEvent::Disconnected { reason } if inner.is_empty() && ended(inner) && !inner.closed => {
                 return Some(Err(Error::Disconnected(reason)));
             }
             _ => {}
@@ -668,7 +668,7 @@ fn next_message(inner: &mut Inner<ClientEvent, Link>) -> Option<Result<Incoming,
 /// For [`Queue::wait_for`]: the next event, or `Some(None)` once nothing
 /// more can arrive.
 fn next_event(inner: &mut Inner<ClientEvent, Link>) -> Option<Option<ClientEvent>> {
-    match inner.items.pop_front() {
+    match inner.pop_front() {
         Some(event) => Some(Some(event)),
         None if ended(inner) => Some(None),
         None => None,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::client::{Client, ClientShared, Link};
 use super::client_engine::{ClientCommand, ClientEngine};
-use super::queue::Queue;
+use super::queue::{Queue, DEFAULT_MAX_QUEUED};
 use super::request::{connect_any, resolve_all};
 use super::runtime::{self, Commands};
 use super::{ClientHandler, Format};
@@ -60,6 +60,7 @@ impl Default for Reconnect {
 pub struct ClientBuilder {
     format: Format,
     max_len: Option<usize>,
+    max_queued: usize,
     connect_timeout: Option<Duration>,
     reconnect: Option<Reconnect>,
     handler: Option<Box<dyn ClientHandler + Send>>,
@@ -71,6 +72,7 @@ impl std::fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("format", &self.format)
             .field("max_len", &self.max_len)
+            .field("max_queued", &self.max_queued)
             .field("connect_timeout", &self.connect_timeout)
             .field("reconnect", &self.reconnect)
             .field("callbacks", &self.handler.is_some())
@@ -86,6 +88,7 @@ impl Default for ClientBuilder {
         ClientBuilder {
             format: Format::Frames,
             max_len: None,
+            max_queued: DEFAULT_MAX_QUEUED,
             // The system's own timeout is often minutes: far too long for a
             // beginner to learn that nothing answers.
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
@@ -147,6 +150,23 @@ impl ClientBuilder {
     /// ```
     pub fn max_frame_len(mut self, max: usize) -> Self {
         self.max_len = Some(max);
+        self
+    }
+
+    /// How many bytes of received messages may wait for
+    /// [`recv`](super::Client::recv) and the other ways of taking events
+    /// (without callbacks). Past it, the client stops reading from the
+    /// server (TCP then makes the server wait; nothing is dropped) until
+    /// enough has been taken to bring the queue down to half. Each event
+    /// counts its message's bytes plus under 100 for the event itself; the queue can
+    /// go over by at most one message. Default: 16 MiB.
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().max_queued_bytes(1 << 20);
+    /// # drop(builder);
+    /// ```
+    pub fn max_queued_bytes(mut self, max: usize) -> Self {
+        self.max_queued = max;
         self
     }
 
@@ -247,7 +267,7 @@ impl ClientBuilder {
         let link = Link { connected: true, reconnecting: false, last_reason: None, epoch: 1, server };
         let shared = Arc::new(ClientShared {
             commands,
-            queue: Queue::with_state(link),
+            queue: Queue::new(link, self.max_queued),
             errors: Mutex::default(),
             life: Arc::default(),
             format: self.format,
@@ -256,6 +276,7 @@ impl ClientBuilder {
             reconnect: self.reconnect,
             callbacks: self.handler.is_some(),
         });
+        shared.queue.set_notifier(reactor.notifier());
         let engine = ClientEngine::new(self.handler, Arc::clone(&shared), rx);
         runtime::spawn("frameloop-client", reactor, engine, Arc::clone(&shared.life))?;
         Ok(Client { shared })

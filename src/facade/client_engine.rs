@@ -221,10 +221,17 @@ impl Handler for ClientEngine {
                 let result = handler.on_receive(&mut ClientCtx::new(ctx, Some(conn), &self.shared), msg);
                 self.report(result);
             }
-            None => self.shared.queue.push(match msg.packet() {
-                Some(packet) => ClientEvent::Packet(packet.to_owned()),
-                None => ClientEvent::Received(msg.to_vec()),
-            }),
+            None => {
+                let event = match msg.packet() {
+                    Some(packet) => ClientEvent::Packet(packet.to_owned()),
+                    None => ClientEvent::Received(msg.to_vec()),
+                };
+                // Flow control: over the queue's limit, the server waits
+                // (see `ClientBuilder::max_queued_bytes`).
+                if self.shared.queue.push_from(conn, event) {
+                    let _ = ctx.pause_reading(conn);
+                }
+            }
         }
     }
 
@@ -271,6 +278,11 @@ impl Handler for ClientEngine {
 
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
         self.shared.commands.woken();
+        // The caller drained the queue: read the server again. (After a
+        // reconnect the paused connection may be gone: nothing to do.)
+        for conn in self.shared.queue.take_resumable() {
+            let _ = ctx.resume_reading(conn);
+        }
         loop {
             match next_command(&self.rx) {
                 Drained::Command(command) => self.execute(ctx, command),

@@ -27,10 +27,15 @@ impl ServerHandler for Poller {
 
     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
         let addr = server.addr(client).unwrap_or(server.local_addr());
-        self.events.push(match msg.packet() {
+        let event = match msg.packet() {
             Some(packet) => Event::Packet { client, addr, packet: packet.to_owned() },
             None => Event::Received { client, addr, data: msg.to_vec() },
-        });
+        };
+        // Flow control: over the queue's limit, this client waits (see
+        // `ServerBuilder::max_queued_bytes`).
+        if self.events.push_from(client, event) {
+            server.pause_reading(client);
+        }
         Ok(())
     }
 
@@ -71,7 +76,7 @@ impl ServerBuilder {
     ///
     /// As [`start`](Self::start).
     pub fn start_polling(self) -> Result<PollingServer, Error> {
-        let events: Arc<Queue<Event>> = Arc::default();
+        let events: Arc<Queue<Event>> = Arc::new(Queue::new((), self.max_queued));
         let server = self.launch(Poller { events: Arc::clone(&events) }, Some(Arc::clone(&events)))?;
         Ok(PollingServer { server, events })
     }
@@ -99,8 +104,11 @@ impl ServerBuilder {
 /// # Ok::<(), frameloop::Error>(())
 /// ```
 ///
-/// Events are kept until taken: a program that never takes them lets them
-/// pile up in memory.
+/// Events are kept until taken, but not without bound: once they weigh
+/// more than [`max_queued_bytes`](ServerBuilder::max_queued_bytes) (16 MiB
+/// by default), the server stops reading the client whose message went over
+/// until the queue is taken down to half. Nothing is dropped: TCP makes
+/// that client wait.
 #[derive(Debug)]
 pub struct PollingServer {
     server: Server,

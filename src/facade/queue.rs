@@ -1,12 +1,52 @@
 //! The queue events wait in between the network thread and the caller: a
 //! mutex-guarded deque and a condition variable, so a waiting caller sleeps
 //! (no busy polling) and wakes the moment an event arrives.
+//!
+//! It is bounded by flow control rather than by dropping: once the events
+//! waiting weigh more than the limit, the network thread pauses reading the
+//! connection whose message crossed it (TCP then makes that peer wait);
+//! once the caller has taken enough that they weigh half the limit or less,
+//! the network thread is woken to resume every connection it paused.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
+use super::events::{ClientEvent, Event};
 use super::runtime::lock;
+use crate::handler::ConnId;
+use crate::reactor::Notifier;
+
+/// The default bound on the bytes of events waiting in a queue.
+pub(crate) const DEFAULT_MAX_QUEUED: usize = 16 * 1024 * 1024;
+
+/// What an event weighs against the queue's limit: the bytes it carries,
+/// plus its own size, so that a flood of empty messages is bounded too.
+pub(crate) trait Weigh {
+    fn weight(&self) -> usize;
+}
+
+impl Weigh for Event {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Event>()
+            + match self {
+                Event::Received { data, .. } => data.len(),
+                Event::Packet { packet, .. } => packet.text.len(),
+                _ => 0,
+            }
+    }
+}
+
+impl Weigh for ClientEvent {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<ClientEvent>()
+            + match self {
+                ClientEvent::Received(data) => data.len(),
+                ClientEvent::Packet(packet) => packet.text.len(),
+                _ => 0,
+            }
+    }
+}
 
 /// Events of type `T`, plus some state `S` that waiting callers look at
 /// under the same lock (the client's connection status).
@@ -14,33 +54,99 @@ use super::runtime::lock;
 pub(crate) struct Queue<T, S = ()> {
     inner: Mutex<Inner<T, S>>,
     cv: Condvar,
+    /// Above this many bytes of events, connections are paused.
+    limit: usize,
+    /// Wakes the network thread to resume paused connections; set once the
+    /// reactor exists.
+    notifier: OnceLock<Notifier>,
 }
 
 /// What a waiting caller sees.
 #[derive(Debug)]
 pub(crate) struct Inner<T, S> {
-    pub(crate) items: VecDeque<T>,
+    items: VecDeque<T>,
+    /// What `items` weigh.
+    bytes: usize,
+    /// Connections paused because the queue was over its limit.
+    paused: Vec<ConnId>,
+    /// The network thread was woken to resume them and has not yet.
+    resume_asked: bool,
     /// The network thread has ended: nothing more will arrive.
     pub(crate) closed: bool,
     pub(crate) state: S,
 }
 
-impl<T, S: Default> Default for Queue<T, S> {
-    fn default() -> Self {
-        Queue::with_state(S::default())
+impl<T: Weigh, S> Inner<T, S> {
+    pub(crate) fn push_back(&mut self, item: T) {
+        self.bytes += item.weight();
+        self.items.push_back(item);
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<T> {
+        let item = self.items.pop_front()?;
+        self.bytes = self.bytes.saturating_sub(item.weight());
+        Some(item)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
     }
 }
 
-impl<T, S> Queue<T, S> {
-    /// An empty queue whose waiters look at `state`.
-    pub(crate) fn with_state(state: S) -> Self {
-        Queue { inner: Mutex::new(Inner { items: VecDeque::new(), closed: false, state }), cv: Condvar::new() }
+impl<T: Weigh, S: Default> Default for Queue<T, S> {
+    fn default() -> Self {
+        Queue::new(S::default(), DEFAULT_MAX_QUEUED)
+    }
+}
+
+impl<T: Weigh, S> Queue<T, S> {
+    /// An empty queue whose waiters look at `state`, pausing connections
+    /// above `limit` bytes of events.
+    pub(crate) fn new(state: S, limit: usize) -> Self {
+        let inner =
+            Inner { items: VecDeque::new(), bytes: 0, paused: Vec::new(), resume_asked: false, closed: false, state };
+        Queue { inner: Mutex::new(inner), cv: Condvar::new(), limit, notifier: OnceLock::new() }
+    }
+
+    /// Tells the queue how to wake the network thread.
+    pub(crate) fn set_notifier(&self, notifier: Notifier) {
+        let _ = self.notifier.set(notifier);
     }
 
     /// Appends an event and wakes the waiters.
     pub(crate) fn push(&self, item: T) {
-        lock(&self.inner).items.push_back(item);
+        lock(&self.inner).push_back(item);
         self.cv.notify_all();
+    }
+
+    /// Appends an event that `conn` sent and wakes the waiters. Returns
+    /// whether the queue is now over its limit: the caller (the network
+    /// thread) must then pause reading `conn`, which is resumed once the
+    /// queue has drained to half the limit.
+    #[must_use = "over the limit, the connection must be paused"]
+    pub(crate) fn push_from(&self, conn: ConnId, item: T) -> bool {
+        let over = {
+            let mut inner = lock(&self.inner);
+            inner.push_back(item);
+            let over = inner.bytes > self.limit;
+            if over {
+                inner.paused.push(conn);
+            }
+            over
+        };
+        self.cv.notify_all();
+        over
+    }
+
+    /// The connections to resume, if the caller has drained the queue
+    /// since they were paused (called by the network thread when woken).
+    pub(crate) fn take_resumable(&self) -> Vec<ConnId> {
+        let mut inner = lock(&self.inner);
+        if !inner.resume_asked {
+            return Vec::new();
+        }
+        inner.resume_asked = false;
+        std::mem::take(&mut inner.paused)
     }
 
     /// Changes the state (and maybe the items) and wakes the waiters.
@@ -66,6 +172,7 @@ impl<T, S> Queue<T, S> {
         let mut inner = lock(&self.inner);
         loop {
             if let Some(r) = f(&mut inner) {
+                self.taken(inner);
                 return Some(r);
             }
             match deadline {
@@ -83,19 +190,45 @@ impl<T, S> Queue<T, S> {
 
     /// Takes every queued item without waiting.
     pub(crate) fn drain(&self) -> Vec<T> {
-        lock(&self.inner).items.drain(..).collect()
+        let mut inner = lock(&self.inner);
+        let items: Vec<T> = inner.items.drain(..).collect();
+        inner.bytes = 0;
+        self.taken(inner);
+        items
+    }
+
+    /// After the caller took events: if that brought the queue down to half
+    /// its limit and connections are paused, wake the network thread (once)
+    /// to resume them.
+    fn taken(&self, mut inner: MutexGuard<'_, Inner<T, S>>) {
+        let resume = !inner.paused.is_empty() && !inner.resume_asked && inner.bytes <= self.limit / 2 && !inner.closed;
+        if resume {
+            inner.resume_asked = true;
+        }
+        drop(inner);
+        if resume && self.notifier.get().is_none_or(|n| n.notify().is_err()) {
+            // Not woken: let the next take ask again.
+            lock(&self.inner).resume_asked = false;
+        }
     }
 
     /// Reads the state.
     pub(crate) fn state<R>(&self, f: impl FnOnce(&S) -> R) -> R {
         f(&lock(&self.inner).state)
     }
+
+    /// Bytes of events waiting, and how many connections are paused.
+    #[cfg(test)]
+    pub(crate) fn load(&self) -> (usize, usize) {
+        let inner = lock(&self.inner);
+        (inner.bytes, inner.paused.len())
+    }
 }
 
 /// The next item, or `Some(None)` once the queue is closed and empty:
 /// the `f` for [`Queue::wait_for`] that plain event readers use.
-pub(crate) fn next_item<T, S>(inner: &mut Inner<T, S>) -> Option<Option<T>> {
-    match inner.items.pop_front() {
+pub(crate) fn next_item<T: Weigh, S>(inner: &mut Inner<T, S>) -> Option<Option<T>> {
+    match inner.pop_front() {
         Some(item) => Some(Some(item)),
         None if inner.closed => Some(None),
         None => None,
@@ -108,6 +241,37 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::handler::ConnId;
+    use crate::Reactor;
+
+    impl Weigh for u32 {
+        fn weight(&self) -> usize {
+            *self as usize
+        }
+    }
+
+    #[test]
+    fn over_the_limit_the_sender_is_paused_and_resumed_once_half_is_taken() {
+        let q: Queue<u32> = Queue::new((), 100);
+        let reactor = Reactor::new().unwrap();
+        q.set_notifier(reactor.notifier());
+        let (a, b) = (ConnId { index: 1, generation: 0 }, ConnId { index: 2, generation: 0 });
+        assert!(!q.push_from(a, 60));
+        assert!(!q.push_from(b, 40), "at the limit is not over it");
+        assert!(q.push_from(b, 30));
+        assert!(q.push_from(a, 10));
+        assert_eq!(q.load(), (140, 2));
+        assert!(q.take_resumable().is_empty(), "nothing taken yet");
+        assert_eq!(q.wait_for(None, next_item), Some(Some(60)));
+        assert!(q.take_resumable().is_empty(), "80 bytes is more than half the limit");
+        assert_eq!(q.wait_for(None, next_item), Some(Some(40)));
+        assert_eq!(q.take_resumable(), [b, a]);
+        assert!(q.take_resumable().is_empty(), "resumed once");
+        assert_eq!(q.load(), (40, 0));
+        q.push(1000); // not from a connection: never pauses anyone
+        assert_eq!(q.drain(), [30, 10, 1000]);
+        assert_eq!(q.load(), (0, 0));
+    }
 
     #[test]
     fn a_waiter_wakes_when_an_item_arrives_and_sees_the_close_after_the_items() {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::events::Event;
-use super::queue::Queue;
+use super::queue::{Queue, DEFAULT_MAX_QUEUED};
 use super::runtime::{self, duplicate, lock, Commands, Life};
 use super::server_engine::{Command, ServerEngine};
 use super::{ClientId, Format, ServerHandler};
@@ -61,6 +61,7 @@ pub struct ServerBuilder {
     local_addr: SocketAddr,
     format: Format,
     max_len: Option<usize>,
+    pub(super) max_queued: usize,
     reactor: Builder,
 }
 
@@ -148,6 +149,26 @@ impl ServerBuilder {
         self
     }
 
+    /// For a [polling server](Self::start_polling): how many bytes of
+    /// events may wait in its queue for the caller to take them. Past it,
+    /// the server stops reading from the client whose message went over
+    /// (TCP then makes that client wait; nothing is dropped) until the
+    /// caller has taken enough to bring the queue down to half; then every
+    /// client paused this way is read again. Each event counts its message's
+    /// bytes plus under 100 for the event itself. The queue can go over by at most one
+    /// message per client. Default: 16 MiB. (Callbacks need no queue: a
+    /// callback server ignores this.)
+    ///
+    /// ```
+    /// let server = frameloop::Server::bind("127.0.0.1:0")?.max_queued_bytes(1 << 20).start_polling()?;
+    /// # drop(server);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn max_queued_bytes(mut self, max: usize) -> Self {
+        self.max_queued = max;
+        self
+    }
+
     /// Any other engine setting (write-buffer limits, read budget...).
     ///
     /// ```
@@ -228,6 +249,9 @@ fn spawn_server<H: ServerHandler + Send + 'static>(
     format: Format,
 ) -> Result<Arc<ServerShared>, Error> {
     let (commands, rx) = Commands::new(reactor.notifier());
+    if let Some(events) = &events {
+        events.set_notifier(reactor.notifier());
+    }
     let shared = Arc::new(ServerShared {
         commands,
         clients: Mutex::default(),
@@ -295,7 +319,14 @@ impl Server {
         let listener = crate::reactor::bind_listener(addr, crate::reactor::DEFAULT_BACKLOG)
             .map_err(|e| Error::from_bind(addr, e))?;
         let local_addr = listener.local_addr()?;
-        Ok(ServerBuilder { listener, local_addr, format: Format::Frames, max_len: None, reactor: Builder::default() })
+        Ok(ServerBuilder {
+            listener,
+            local_addr,
+            format: Format::Frames,
+            max_len: None,
+            max_queued: DEFAULT_MAX_QUEUED,
+            reactor: Builder::default(),
+        })
     }
 
     /// Sends `data` to `client` as one message (with packets: as a

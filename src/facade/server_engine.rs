@@ -101,6 +101,13 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
 
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
         self.shared.commands.woken();
+        // A polling server's caller drained its queue: read the clients
+        // paused for it again.
+        if let Some(events) = &self.shared.events {
+            for client in events.take_resumable() {
+                let _ = ctx.resume_reading(client);
+            }
+        }
         loop {
             match next_command(&self.rx) {
                 Drained::Command(command) => self.execute(ctx, command),

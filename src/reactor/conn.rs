@@ -72,6 +72,9 @@ pub(crate) struct Conn {
     pub(crate) read_closed: bool,
     /// Reading is paused because the output passed the high watermark.
     pub(crate) backpressured: bool,
+    /// Reading is paused because the handler asked
+    /// ([`Ctx::pause_reading`](crate::Ctx::pause_reading)).
+    pub(crate) read_paused: bool,
     /// Already in the reactor's list of connections to flush.
     pub(crate) dirty: bool,
     /// Already in the list of connections to read again next turn.
@@ -107,6 +110,7 @@ impl Conn {
             out: WriteBuf::default(),
             read_closed: false,
             backpressured: false,
+            read_paused: false,
             dirty: false,
             in_ready: false,
             read_turn: 0,
@@ -121,6 +125,14 @@ impl Conn {
     #[inline]
     pub(crate) fn is_open(&self) -> bool {
         self.state == State::Open
+    }
+
+    /// Messages read from it are held back rather than handed to the
+    /// handler: its output is over the high watermark, or the handler
+    /// paused its reading.
+    #[inline]
+    pub(crate) fn holds_back(&self, high_watermark: usize) -> bool {
+        self.read_paused || self.out.len() > high_watermark
     }
 
     /// Still accepts messages to send (open, or connecting).

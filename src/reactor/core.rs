@@ -339,6 +339,58 @@ impl Core {
         self.to_reap.push(key);
     }
 
+    // ---- pausing reads -------------------------------------------------------------
+
+    /// The handler pauses reading `id`: messages already read stay held
+    /// until [`resume_reading`](Self::resume_reading).
+    pub(crate) fn pause_reading(&mut self, id: ConnId) -> Result<(), Error> {
+        let conn = self.open_conn(id)?;
+        conn.read_paused = true;
+        Ok(())
+    }
+
+    /// The handler resumes reading `id`. Neither its idle timeout nor its
+    /// message deadline ran while it was paused (the wait was this side's
+    /// choice, not the peer's): both start afresh.
+    pub(crate) fn resume_reading(&mut self, id: ConnId) -> Result<(), Error> {
+        let now = self.now;
+        let conn = self.open_conn(id)?;
+        if !conn.read_paused {
+            return Ok(());
+        }
+        conn.read_paused = false;
+        conn.last_active = now;
+        if conn.frame_started.is_some() {
+            conn.frame_started = Some(now);
+        }
+        self.reading_may_resume(id.index());
+        self.arm_conn_timer(id.index());
+        Ok(())
+    }
+
+    /// A hold on reading `key` ended. Unless another still holds it, read it
+    /// next turn without waiting for an event: bytes that arrived while it
+    /// was held raised their (edge-triggered) event already, and messages
+    /// held back wait in its carry-over buffer.
+    pub(crate) fn reading_may_resume(&mut self, key: usize) {
+        let Some(conn) = self.conns.get_mut(key) else { return };
+        if conn.read_paused || conn.backpressured || conn.in_ready {
+            return;
+        }
+        conn.in_ready = true;
+        self.ready.push(key);
+    }
+
+    /// `id`, if it is open or still connecting (neither closing nor closed).
+    fn open_conn(&mut self, id: ConnId) -> Result<&mut Conn, Error> {
+        let conn = self.get_mut(id).ok_or(Error::UnknownConnection(id))?;
+        if conn.accepts_output() {
+            Ok(conn)
+        } else {
+            Err(Error::ConnectionClosed(id))
+        }
+    }
+
     // ---- accepting and stopping -------------------------------------------------
 
     /// Pauses accepting for the next back-off interval, after a resource
@@ -393,6 +445,8 @@ impl Core {
             }
         };
         match conn.state {
+            // Paused by the handler: the wait is this side's, not the peer's.
+            State::Open | State::Connecting if conn.read_paused => {}
             State::Open | State::Connecting => {
                 if let Some(t) = self.config.idle_timeout {
                     consider(conn.last_active + t, Some(CloseReason::IdleTimeout));

@@ -143,6 +143,80 @@ impl<'a> Ctx<'a> {
         Ok(self.core.live(conn)?.out.len())
     }
 
+    /// Stops reading `conn` until [`resume_reading`](Self::resume_reading):
+    /// flow control for a handler that cannot take more from it yet (its
+    /// messages go to a queue that is full, say). Nothing more is read from
+    /// the socket, so the kernel's receive buffer fills and TCP makes the
+    /// peer wait; messages that had already been read (the rest of the
+    /// current read, when called from `on_frame`) are held and handed over,
+    /// in order, before anything newer once reading resumes. Sending to
+    /// `conn` goes on as usual.
+    ///
+    /// While paused, neither the idle timeout nor the message deadline runs
+    /// against `conn`: the wait is this side's. Pausing twice is the same
+    /// as once. A graceful stop does not wait for paused connections.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::time::Duration;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor, TimerId};
+    ///
+    /// /// Takes at most one message per connection every 10 ms, however
+    /// /// fast they come: the rest wait, in order, and then wait in TCP.
+    /// struct Paced {
+    ///     waiting: Vec<(TimerId, ConnId)>,
+    ///     seen: Vec<u8>,
+    /// }
+    /// impl Handler for Paced {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+    ///         self.seen.extend_from_slice(frame);
+    ///         if self.seen.len() == 3 {
+    ///             return ctx.stop();
+    ///         }
+    ///         let _ = ctx.pause_reading(conn); // the rest of this read waits too
+    ///         self.waiting.push((ctx.set_timer(Duration::from_millis(10)), conn));
+    ///     }
+    ///     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: TimerId) {
+    ///         if let Some(i) = self.waiting.iter().position(|&(t, _)| t == timer) {
+    ///             let _ = ctx.resume_reading(self.waiting.swap_remove(i).1);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"\0\0\0\x01a\0\0\0\x01b\0\0\0\x01c")?; // three frames, one write
+    /// let mut paced = Paced { waiting: Vec::new(), seen: Vec::new() };
+    /// reactor.run(&mut paced)?; // returns after the third message
+    /// assert_eq!(paced.seen, b"abc");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`].
+    pub fn pause_reading(&mut self, conn: ConnId) -> Result<(), Error> {
+        self.core.pause_reading(conn)
+    }
+
+    /// Reads `conn` again after [`pause_reading`](Self::pause_reading):
+    /// the messages held back are handed over first, on the next loop turn.
+    /// Its idle timeout and message deadline start afresh. Resuming a
+    /// connection that is not paused does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`].
+    pub fn resume_reading(&mut self, conn: ConnId) -> Result<(), Error> {
+        self.core.resume_reading(conn)
+    }
+
+    /// Whether the handler paused reading `conn` (`false` once it is gone).
+    pub fn is_reading_paused(&self, conn: ConnId) -> bool {
+        self.core.get(conn).is_some_and(|c| c.read_paused)
+    }
+
     /// Calls [`Handler::on_timer`](crate::Handler::on_timer) once, after
     /// `after`.
     pub fn set_timer(&mut self, after: Duration) -> TimerId {

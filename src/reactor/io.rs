@@ -49,6 +49,9 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
         let Some(conn) = slot(&mut core.conns, id).filter(|c| c.is_open()) else {
             break ReadEnd::Stopped;
         };
+        if conn.read_paused {
+            break ReadEnd::Stopped;
+        }
         if conn.out.len() > high {
             if !conn.backpressured {
                 conn.backpressured = true;
@@ -84,10 +87,11 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
                 }
                 // A short read emptied the socket: anything arriving later
                 // raises a new edge, so a read that would block is saved.
-                // Unless the output passed the high watermark: then the top
-                // of the loop pauses reading, so that the messages held
-                // back are delivered once it drains.
-                if short && !over_high(core, id) {
+                // Unless messages are being held back (the output passed
+                // the high watermark, or the handler paused reading): then
+                // the top of the loop stops, and they are delivered first
+                // once reading resumes.
+                if short && !holds_back(core, id) {
                     break ReadEnd::Drained;
                 }
             }
@@ -114,9 +118,9 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
                 conn.frame_started = None;
             } else {
                 conn.carry = carry;
-                // Whole messages held back by backpressure are not a slow
-                // sender's: the clock starts once reading resumes.
-                if conn.frame_started.is_none() && !conn.backpressured {
+                // Whole messages held back by backpressure or a pause are
+                // not a slow sender's: the clock starts once reading resumes.
+                if conn.frame_started.is_none() && !conn.backpressured && !conn.read_paused {
                     conn.frame_started = Some(now);
                     started = true;
                 }
@@ -133,17 +137,19 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
     }
 }
 
-/// Whether `id`'s queued output is above the high watermark: no more of its
-/// messages are handed to the handler until it drains (backpressure).
-fn over_high(core: &Core, id: ConnId) -> bool {
-    core.get(id).is_some_and(|c| c.out.len() > core.config.high_watermark)
+/// Whether `id`'s messages are held back: its queued output is above the
+/// high watermark (backpressure, until it drains), or the handler paused
+/// its reading (until it resumes it).
+fn holds_back(core: &Core, id: ConnId) -> bool {
+    core.get(id).is_some_and(|c| c.holds_back(core.config.high_watermark))
 }
 
 /// What reading `id` does after handing the handler a message.
 enum After {
     /// Go on with the next message.
     Continue,
-    /// The output passed the high watermark: hold the rest back.
+    /// The output passed the high watermark, or the handler paused
+    /// reading: hold the rest back.
     Hold,
     /// The connection no longer reads (the handler closed it, or it failed).
     Stop,
@@ -155,7 +161,7 @@ enum After {
 fn after_message(core: &Core, id: ConnId) -> After {
     match core.get(id) {
         Some(c) if matches!(c.state, State::Open) => {
-            if c.out.len() > core.config.high_watermark {
+            if c.holds_back(core.config.high_watermark) {
                 After::Hold
             } else {
                 After::Continue
@@ -166,15 +172,16 @@ fn after_message(core: &Core, id: ConnId) -> After {
 }
 
 /// Hands the handler the whole messages at the front of `carry`: the ones
-/// held back when the output passed the high watermark in the middle of a
-/// read. Stops again if it passes it again; what remains stays in `carry`.
+/// held back in the middle of a read (the output passed the high watermark,
+/// or the handler paused reading). Stops again if that happens again; what
+/// remains stays in `carry`.
 fn deliver_held<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, carry: &mut Vec<u8>) {
     if carry.is_empty() {
         return;
     }
     let framing = core.config.framing;
     let mut start = 0;
-    while core.is_open(id) && !over_high(core, id) {
+    while core.is_open(id) && !holds_back(core, id) {
         let rest = carry.get(start..).unwrap_or_default();
         match framing.decode(rest) {
             Ok(Some((msg, used))) => {
@@ -201,7 +208,7 @@ fn reject_stream(core: &mut Core, id: ConnId, reason: CloseReason, carry: &mut V
 }
 
 /// Keeps `rest` in `carry`: an incomplete tail, or whole messages held back
-/// for [`deliver_held`] because the output passed the high watermark.
+/// for [`deliver_held`].
 fn hold(core: &mut Core, rest: &[u8], carry: &mut Vec<u8>) {
     if carry.capacity() == 0 && !rest.is_empty() {
         *carry = core.pool.take();
@@ -211,8 +218,9 @@ fn hold(core: &mut Core, rest: &[u8], carry: &mut Vec<u8>) {
 
 /// Cuts `data` (just read) into messages for the handler: first completing
 /// the one partial message in `carry`, then decoding in place, then keeping
-/// an incomplete tail in `carry`. Once the output passes the high watermark
-/// the rest is held in `carry` instead of being delivered. Returns `false`
+/// an incomplete tail in `carry`. Once messages are held back (the output
+/// passed the high watermark, or the handler paused reading) the rest is
+/// kept in `carry` instead of being delivered. Returns `false`
 /// once the connection stops reading.
 fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: &[u8], carry: &mut Vec<u8>) -> bool {
     let framing = core.config.framing;
@@ -313,12 +321,7 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
     }
     if conn.backpressured && conn.out.len() <= core.config.low_watermark {
         conn.backpressured = false;
-        // The socket may hold unread bytes that raised their edge while
-        // reading was paused: read it next turn without waiting.
-        if !conn.in_ready {
-            conn.in_ready = true;
-            core.ready.push(key);
-        }
+        core.reading_may_resume(key);
         handler.on_drain(&mut Ctx::new(core), id);
     }
 }

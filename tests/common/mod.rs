@@ -236,3 +236,36 @@ impl SharedOutput {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
+
+/// Writes the frames `make(0)`, `make(1)`, ... on a non-blocking socket
+/// until the peer stops taking them: a write is refused, and still refused
+/// after a pause long enough for a reading peer to make room. Fails the
+/// test if `cap` frames went through. Returns how many frames were started
+/// and the unsent rest of the last one (the socket is blocking again).
+pub fn flood_until_blocked(s: &mut TcpStream, cap: u32, make: impl Fn(u32) -> Vec<u8>) -> (u32, Vec<u8>) {
+    s.set_nonblocking(true).unwrap();
+    let mut pending = Vec::new();
+    let mut sent = 0;
+    let mut refused = false;
+    loop {
+        if pending.is_empty() {
+            assert!(sent < cap, "never made to wait: {sent} frames went to a peer that should take nothing");
+            pending = make(sent);
+            sent += 1;
+        }
+        match s.write(&pending) {
+            Ok(n) => {
+                pending.drain(..n);
+                refused = false;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && refused => break,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                refused = true;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => panic!("write: {e}"),
+        }
+    }
+    s.set_nonblocking(false).unwrap();
+    (sent, pending)
+}
