@@ -200,7 +200,7 @@ impl Reactor {
             } else {
                 core.timers.next_deadline().map(|at| at.saturating_duration_since(Instant::now()))
             };
-            if let Err(e) = poll.poll(events, timeout) {
+            if let Err(e) = wait(poll, events, timeout, core.config.busy_poll) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     return Err(Error::Io(e));
                 }
@@ -245,6 +245,40 @@ impl Reactor {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Waits for readiness for up to `timeout` (`None`: until something
+/// happens). With busy polling on (`spin`), it first polls without sleeping,
+/// again and again, for up to `spin` but never past `timeout`, and sleeps
+/// only if that found nothing: a message that arrives within `spin` then
+/// finds the thread awake instead of having to wake it.
+fn wait(
+    poll: &mut Poll,
+    events: &mut Events,
+    timeout: Option<Duration>,
+    spin: Option<Duration>,
+) -> std::io::Result<()> {
+    // A turn that already has work to do does not wait at all.
+    let Some(spin) = spin.filter(|s| !s.is_zero() && timeout != Some(Duration::ZERO)) else {
+        return poll.poll(events, timeout);
+    };
+    let start = Instant::now();
+    let spin = timeout.map_or(spin, |t| spin.min(t));
+    loop {
+        poll.poll(events, Some(Duration::ZERO))?;
+        if !events.is_empty() {
+            return Ok(());
+        }
+        let spent = start.elapsed();
+        if spent >= spin {
+            return poll.poll(events, timeout.map(|t| t.saturating_sub(spent)));
+        }
+        // Gives the core away if another thread waits for it (on a busy
+        // machine, maybe the very peer whose message this loop waits for):
+        // spinning through the time slice instead made the 99th percentile
+        // of round trips dozens of times worse there.
+        std::thread::yield_now();
     }
 }
 

@@ -1,5 +1,7 @@
 //! `frameloop echo`: an echo server to try clients against.
 
+use std::time::Duration;
+
 use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
 
 use crate::args::Args;
@@ -25,7 +27,8 @@ impl Handler for Echo {
 pub fn run(raw: &[String]) -> Result<(), String> {
     let args = Args::parse(raw, &["lines"])?;
     let addr = args.positional(0).unwrap_or("127.0.0.1:7000");
-    let builder = Reactor::builder();
+    let busy_poll_us: u64 = args.get("busy-poll-us", 0)?;
+    let builder = Reactor::builder().busy_poll((busy_poll_us > 0).then(|| Duration::from_micros(busy_poll_us)));
     let builder = if args.flag("lines") { builder.lines() } else { builder };
     let mut reactor = builder.build().map_err(|e| e.to_string())?;
     let bound = reactor.listen(addr).map_err(|e| e.to_string())?;

@@ -14,7 +14,9 @@ frameloop: message-based TCP servers and clients on one event loop
 
 USAGE:
     frameloop new DIR                 create a project: a server and a client to fill in
-    frameloop echo [ADDR] [--lines]   run an echo server (default 127.0.0.1:7000)
+    frameloop echo [ADDR] [--lines] [--busy-poll-us N]
+                                      run an echo server (default 127.0.0.1:7000); busy-poll
+                                      for up to N microseconds before sleeping (default 0: off)
     frameloop bench [OPTIONS]         load-test an echo server (default: the engine's, in-process)
         --addr ADDR        drive this server instead (any echo of 4-byte-length frames)
         --server-pid PID   read that server's CPU time (and memory, in idle mode) from /proc
@@ -24,6 +26,7 @@ USAGE:
         --size BYTES       payload bytes per frame, at least 12 (default 64)
         --secs S           measured seconds (default 5), after --warmup S (default 1)
         --threads N        client threads (default 1; pingpong: one per connection)
+        --busy-poll-us N   the in-process server busy-polls for up to N microseconds (default 0: off)
     frameloop help                    show this text
 ";
 

@@ -26,7 +26,7 @@ pub fn run(addr: Option<SocketAddr>, pid: Option<u32>, conns: usize, size: usize
     }
     let in_process = match addr {
         Some(_) => None,
-        None => Some(InProcess::start()?),
+        None => Some(InProcess::start(None)?),
     };
     let (addr, pid) = match (&in_process, addr) {
         (Some(s), _) => (s.addr, None),

@@ -66,6 +66,8 @@ struct Options {
     warmup: f64,
     threads: usize,
     server_pid: Option<u32>,
+    /// The in-process server's busy-poll window (see `Builder::busy_poll`).
+    busy_poll: Option<Duration>,
 }
 
 impl Options {
@@ -107,7 +109,14 @@ impl Options {
                 None => None,
                 Some(p) => Some(p.parse().map_err(|_| format!("--server-pid: cannot read '{p}'"))?),
             },
+            busy_poll: match args.get("busy-poll-us", 0)? {
+                0 => None,
+                us => Some(Duration::from_micros(us)),
+            },
         };
+        if opts.busy_poll.is_some() && (opts.addr.is_some() || mode == Mode::Idle) {
+            return Err("--busy-poll-us sets up the in-process server of the throughput and pingpong modes".into());
+        }
         if opts.conns == 0 || opts.depth == 0 || opts.threads == 0 {
             return Err("--conns, --depth and --threads must be at least 1".into());
         }
@@ -163,7 +172,7 @@ impl Server {
 fn load(opts: &Options) -> Result<(), String> {
     let server = match opts.addr {
         Some(_) => Server::Remote { pid: opts.server_pid },
-        None => Server::InProcess(InProcess::start()?),
+        None => Server::InProcess(InProcess::start(opts.busy_poll)?),
     };
     let addr = match (&server, opts.addr) {
         (Server::InProcess(s), _) => s.addr,
@@ -176,7 +185,13 @@ fn load(opts: &Options) -> Result<(), String> {
         opts.conns, opts.depth, opts.size, opts.secs, opts.warmup
     );
     match (&server, opts.server_pid) {
-        (Server::InProcess(_), _) => println!("server: frameloop echo, in-process on its own thread, {addr}"),
+        (Server::InProcess(_), _) => match opts.busy_poll {
+            None => println!("server: frameloop echo, in-process on its own thread, {addr}"),
+            Some(d) => println!(
+                "server: frameloop echo, in-process on its own thread, {addr}, busy-polling up to {} us",
+                d.as_micros()
+            ),
+        },
         (Server::Remote { .. }, Some(pid)) => println!("server: {addr} (process {pid})"),
         (Server::Remote { .. }, None) => println!("server: {addr} (give --server-pid PID to measure its CPU time)"),
     }

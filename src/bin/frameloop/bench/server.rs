@@ -59,9 +59,10 @@ pub struct InProcess {
 }
 
 impl InProcess {
-    /// Starts the engine's echo server on an ephemeral loopback port.
-    pub fn start() -> Result<Self, String> {
-        let mut reactor = Reactor::builder().build().map_err(|e| e.to_string())?;
+    /// Starts the engine's echo server on an ephemeral loopback port,
+    /// busy-polling for up to `busy_poll` before it sleeps.
+    pub fn start(busy_poll: Option<Duration>) -> Result<Self, String> {
+        let mut reactor = Reactor::builder().busy_poll(busy_poll).build().map_err(|e| e.to_string())?;
         let addr = reactor.listen("127.0.0.1:0").map_err(|e| e.to_string())?;
         let notifier = reactor.notifier();
         let stop = Arc::new(AtomicBool::new(false));
