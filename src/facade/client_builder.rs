@@ -158,8 +158,8 @@ impl ClientBuilder {
     /// (without callbacks). Past it, the client stops reading from the
     /// server (TCP then makes the server wait; nothing is dropped) until
     /// enough has been taken to bring the queue down to half. Each event
-    /// counts its message's bytes plus under 100 for the event itself; the queue can
-    /// go over by at most one message. Default: 16 MiB.
+    /// counts its message's bytes plus under 100 for the event itself; the
+    /// queue can go over by at most one message. Default: 16 MiB.
     ///
     /// ```
     /// let builder = frameloop::Client::builder().max_queued_bytes(1 << 20);

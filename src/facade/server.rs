@@ -155,9 +155,9 @@ impl ServerBuilder {
     /// (TCP then makes that client wait; nothing is dropped) until the
     /// caller has taken enough to bring the queue down to half; then every
     /// client paused this way is read again. Each event counts its message's
-    /// bytes plus under 100 for the event itself. The queue can go over by at most one
-    /// message per client. Default: 16 MiB. (Callbacks need no queue: a
-    /// callback server ignores this.)
+    /// bytes plus under 100 for the event itself. The queue can go over by at
+    /// most one message per client. Default: 16 MiB. (Callbacks need no
+    /// queue: a callback server ignores this.)
     ///
     /// ```
     /// let server = frameloop::Server::bind("127.0.0.1:0")?.max_queued_bytes(1 << 20).start_polling()?;
