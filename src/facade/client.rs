@@ -371,9 +371,7 @@ impl Client {
     }
 
     fn take_packet(&self, deadline: Option<Instant>) -> Result<Packet, Error> {
-        if self.shared.format != Format::Packets {
-            return Err(super::format::not_packets());
-        }
+        self.shared.format.require_packets()?;
         match self.take(deadline)? {
             Incoming::Packet(p) => Ok(p),
             Incoming::Bytes(_) => Err(super::format::not_packets()),

@@ -185,8 +185,8 @@ impl<'a> ClientCtx<'a> {
     /// [`send`](Self::send).
     pub fn send_packet(&mut self, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
         let conn = self.conn()?;
-        let body = self.shared.format.packet(integer, real, boolean, text)?;
-        self.ctx.send(conn, &body)
+        self.shared.format.require_packets()?;
+        self.ctx.send_packet(conn, crate::codec::packet::PacketRef { integer, real, boolean, text })
     }
 
     /// Closes the connection once what was sent is written (no automatic

@@ -100,10 +100,18 @@ impl Format {
     /// The body of a packet message, after checking that this format
     /// carries packets.
     pub(crate) fn packet(self, integer: i64, real: f64, boolean: bool, text: &str) -> Result<Vec<u8>, Error> {
-        if self != Format::Packets {
-            return Err(not_packets());
-        }
+        self.require_packets()?;
         Ok(packet_body(integer, real, boolean, text))
+    }
+
+    /// The check every packet call makes first: packets need the packets
+    /// format.
+    pub(crate) fn require_packets(self) -> Result<(), Error> {
+        if self == Format::Packets {
+            Ok(())
+        } else {
+            Err(not_packets())
+        }
     }
 }
 

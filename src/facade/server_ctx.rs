@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 
-use super::format::{not_packets, packet_body};
 use super::runtime::lock;
 use super::server::ServerShared;
 use super::{ClientId, Format, Message};
@@ -207,9 +206,7 @@ impl<'a> ServerCtx<'a> {
         boolean: bool,
         text: &str,
     ) -> Result<(), Error> {
-        if self.shared.format != Format::Packets {
-            return Err(not_packets());
-        }
+        self.shared.format.require_packets()?;
         let packet = crate::codec::packet::PacketRef { integer, real, boolean, text };
         self.ctx.send_packet(client, packet)
     }
@@ -314,10 +311,10 @@ impl<'a> ServerCtx<'a> {
         boolean: bool,
         text: &str,
     ) -> usize {
-        if self.shared.format != Format::Packets {
-            return 0;
+        match self.shared.format.packet(integer, real, boolean, text) {
+            Ok(body) => self.ctx.broadcast_except(except, &body),
+            Err(_) => 0,
         }
-        self.ctx.broadcast_except(except, &packet_body(integer, real, boolean, text))
     }
 
     /// Sends one packet to every client; returns how many.
@@ -344,10 +341,10 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast_packet(&mut self, integer: i64, real: f64, boolean: bool, text: &str) -> usize {
-        if self.shared.format != Format::Packets {
-            return 0;
+        match self.shared.format.packet(integer, real, boolean, text) {
+            Ok(body) => self.ctx.broadcast(&body),
+            Err(_) => 0,
         }
-        self.ctx.broadcast(&packet_body(integer, real, boolean, text))
     }
 
     /// The connected clients and their addresses, oldest id first
