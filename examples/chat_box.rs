@@ -6,14 +6,18 @@
 //! ```
 //!
 //! Type lines and press Enter; `/stop` quits (the client, or the server).
+//! The server also stops gracefully on Ctrl-C or SIGTERM.
 //! Messages are pyspeak's packets (integer, real, boolean, text); the chat
 //! uses the text.
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use frameloop::{
-    Client, ClientCtx, ClientHandler, ClientId, CloseReason, Error, Message, Server, ServerCtx, ServerHandler,
+    Client, ClientCtx, ClientHandler, ClientId, CloseReason, Error, Message, Server, ServerBuilder, ServerCtx,
+    ServerHandler,
 };
 
 /// The server side, pyspeak's `server_main.py` of the chat box.
@@ -76,7 +80,12 @@ impl<W: Write> ClientHandler for Printer<W> {
 /// pyspeak's `ServerExistsError` / `ServerIpError` / `ServerRunError` as
 /// [`Error::AddrInUse`] / [`Error::InvalidAddress`] / [`Error::ThreadSpawn`].
 pub fn start_server(addr: &str) -> Result<Server, Error> {
-    Server::bind(addr)?.packets().start(ChatBox)
+    start_server_with(Server::bind(addr)?)
+}
+
+/// Starts the chat box server on a bound server.
+fn start_server_with(builder: ServerBuilder) -> Result<Server, Error> {
+    builder.packets().start(ChatBox)
 }
 
 /// Connects a chat box client that prints to `out`.
@@ -102,22 +111,56 @@ fn typed_lines(input: impl BufRead, mut each: impl FnMut(&str) -> Result<(), Err
     Ok(())
 }
 
+/// Serves until `/stop` is typed or a signal stops the server, sending
+/// every other typed line to all clients.
+///
+/// The typing is read on a thread of its own, so that a signal ends the
+/// program even while a line is awaited (that thread is left behind).
+#[allow(dead_code)] // the tests use the parts, not `main`
+fn serve_typing(server: Server) -> Result<(), Error> {
+    let server = Arc::new(server);
+    let typed_stop = Arc::new(AtomicBool::new(false));
+    let typing = {
+        let (server, typed_stop) = (Arc::clone(&server), Arc::clone(&typed_stop));
+        std::thread::spawn(move || {
+            let typed = typed_lines(std::io::stdin().lock(), |line| {
+                server.broadcast(format!("[server] {line}"))?;
+                Ok(())
+            });
+            typed_stop.store(true, Ordering::SeqCst);
+            let stopped = server.stop();
+            typed.and(stopped)
+        })
+    };
+    let served = server.wait();
+    // Stopped from the terminal: that thread holds the rest of the story, an
+    // error of its own or the server's (only one of the two waits is told
+    // how the server ended).
+    if typed_stop.load(Ordering::SeqCst) {
+        let typed =
+            typing.join().unwrap_or_else(|_| Err(Error::Io(std::io::Error::other("the typing thread panicked"))));
+        return served.and(typed);
+    }
+    served
+}
+
 #[allow(dead_code)] // the tests use the parts, not `main`
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let addr = args.get(1).map_or("127.0.0.1:1996", String::as_str);
     let stdin = std::io::stdin();
     let result = match args.first().map(String::as_str) {
-        Some("server") => start_server(addr).and_then(|server| {
-            println!("chat box server on {}; /stop stops it", server.local_addr());
-            // "Write your code below": this thread is free while the
-            // server serves on its own.
-            typed_lines(stdin.lock(), |line| {
-                server.broadcast(format!("[server] {line}"))?;
-                Ok(())
-            })?;
-            server.stop()
-        }),
+        Some("server") => {
+            let builder = Server::bind(addr);
+            #[cfg(feature = "signals")]
+            let builder = builder.map(ServerBuilder::stop_on_signals);
+            builder.and_then(start_server_with).and_then(|server| {
+                println!("chat box server on {}; /stop or Ctrl-C stops it", server.local_addr());
+                // "Write your code below": the server serves on its own
+                // thread, leaving this program free to read the terminal.
+                serve_typing(server)
+            })
+        }
         Some("client") => connect_client(addr, std::io::stdout()).and_then(|client| {
             typed_lines(stdin.lock(), |line| client.send(line))?;
             client.stop()

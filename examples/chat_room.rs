@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use frameloop::{ClientId, CloseReason, Error, Message, Server, ServerCtx, ServerHandler};
+use frameloop::{ClientId, CloseReason, Error, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
 
 /// What a member types to leave.
 pub const QUIT: &str = "---quit---";
@@ -124,7 +124,12 @@ impl ServerHandler for Room {
 ///
 /// The address is in use or invalid, or the network thread cannot start.
 pub fn start(addr: &str, max_members: usize) -> Result<Server, Error> {
-    Server::bind(addr)?.lines().max_frame_len(MAX_LINE).start(Room::new(max_members))
+    start_with(Server::bind(addr)?, max_members)
+}
+
+/// Starts a chat room for at most `max_members` on a bound server.
+fn start_with(builder: ServerBuilder, max_members: usize) -> Result<Server, Error> {
+    builder.lines().max_frame_len(MAX_LINE).start(Room::new(max_members))
 }
 
 #[allow(dead_code)] // the tests use the room, not `main`
@@ -139,10 +144,15 @@ fn main() {
             std::process::exit(2);
         }
     };
-    match start(&addr, max) {
+    let builder = Server::bind(addr.as_str());
+    // Ctrl-C and SIGTERM close the room gracefully: the lines already said
+    // reach everyone, then `wait` returns.
+    #[cfg(feature = "signals")]
+    let builder = builder.map(ServerBuilder::stop_on_signals);
+    match builder.and_then(|b| start_with(b, max)) {
         Ok(server) => {
             println!("chat room on {} for up to {max} members; join with: nc {}", server.local_addr(), shown(&server));
-            println!("Ctrl-C stops it");
+            println!("Ctrl-C or SIGTERM stops it");
             if let Err(e) = server.wait() {
                 eprintln!("the room stopped: {e}");
             }

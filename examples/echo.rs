@@ -6,7 +6,9 @@
 //!
 //! Frames are a 4-byte big-endian length and the payload (tokio-util's
 //! `LengthDelimitedCodec` default), so `frameloop bench --addr 127.0.0.1:7000`
-//! or any tokio client can drive it. Stop it with Ctrl-C.
+//! or any tokio client can drive it. Ctrl-C or SIGTERM stops it gracefully:
+//! it stops accepting, writes every reply already queued, closes the
+//! connections and exits with status 0.
 
 use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
 
@@ -27,7 +29,7 @@ impl Handler for Echo {
 
 fn main() -> Result<(), frameloop::Error> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7000".to_owned());
-    let mut reactor = Reactor::builder().build()?;
+    let mut reactor = Reactor::builder().stop_on_signals().build()?;
     let bound = reactor.listen(addr.as_str())?;
     println!("echo server listening on {bound}");
     reactor.run(&mut Echo)

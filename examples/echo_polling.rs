@@ -41,14 +41,19 @@ pub fn serve(server: &PollingServer) -> Result<(), Error> {
 #[allow(dead_code)] // the tests call `serve`, not `main`
 fn main() {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9999".to_owned());
-    let server = match Server::bind(addr.as_str()).and_then(|b| b.start_polling()) {
+    let builder = Server::bind(addr.as_str());
+    // Ctrl-C and SIGTERM stop it gracefully: the replies queued go out,
+    // then `events()` ends and so does the program, with status 0.
+    #[cfg(feature = "signals")]
+    let builder = builder.map(frameloop::ServerBuilder::stop_on_signals);
+    let server = match builder.and_then(|b| b.start_polling()) {
         Ok(server) => server,
         Err(e) => {
             eprintln!("echo_polling: {e}");
             std::process::exit(1);
         }
     };
-    println!("echo server on {}; Ctrl-C stops it", server.local_addr());
+    println!("echo server on {}; Ctrl-C or SIGTERM stops it", server.local_addr());
     if let Err(e) = serve(&server) {
         eprintln!("echo_polling: {e}");
         std::process::exit(1);

@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use frameloop::{Error, ReplyMode, Server};
+use frameloop::{Error, ReplyMode, Server, ServerBuilder};
 
 /// The server's protocol: tcp-client-serv's `process_request`.
 pub fn process_request(request: &[u8]) -> Vec<u8> {
@@ -39,7 +39,12 @@ pub fn mode(word: &str) -> Option<ReplyMode> {
 ///
 /// The address is in use or invalid, or the network thread cannot start.
 pub fn start(mode: ReplyMode, addr: &str) -> Result<Server, Error> {
-    Server::bind(addr)?.reply(mode, process_request)
+    start_with(Server::bind(addr)?, mode)
+}
+
+/// Starts a request / reply server on a bound server.
+fn start_with(builder: ServerBuilder, mode: ReplyMode) -> Result<Server, Error> {
+    builder.reply(mode, process_request)
 }
 
 /// The client: one request, one reply (tcp-client-serv's
@@ -65,9 +70,14 @@ fn main() {
         let text = args.get(2).map_or("Hello Server!", String::as_str);
         ask(addr, text).map(|reply| println!("Response: {reply}"))
     } else if let Some(mode) = mode(word) {
-        start(mode, addr).and_then(|server| {
+        let builder = Server::bind(addr);
+        // Ctrl-C and SIGTERM stop it gracefully: the replies already due
+        // are sent, then `wait` returns.
+        #[cfg(feature = "signals")]
+        let builder = builder.map(ServerBuilder::stop_on_signals);
+        builder.and_then(|b| start_with(b, mode)).and_then(|server| {
             println!("{word} listening on {}", server.local_addr());
-            server.wait() // Once returns after its reply; the others run until Ctrl-C
+            server.wait() // Once returns after its reply; the others run until Ctrl-C or SIGTERM
         })
     } else {
         eprintln!("{USAGE}");

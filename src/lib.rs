@@ -42,6 +42,35 @@
 //! server.join().unwrap()?;
 //! # Ok::<(), frameloop::Error>(())
 //! ```
+//!
+//! # Features
+//!
+//! - `cli` (default): the `frameloop` command; turns on `log` and `signals`.
+//!   Depend with `default-features = false` for the library alone.
+//! - `signals`: a graceful stop on SIGINT and SIGTERM
+//!   (`Builder::stop_on_signals`, `ServerBuilder::stop_on_signals`).
+//! - `log`: operator logs, below. Without it every logging call compiles to
+//!   nothing and frameloop itself does not depend on `log`.
+//!
+//! ## Operator logs
+//!
+//! With the `log` feature, frameloop reports events through the
+//! [`log`](https://docs.rs/log) facade, with target `frameloop`: install
+//! any logger (with `env_logger`, `RUST_LOG=frameloop=debug`). It logs
+//! events, never one record per message:
+//!
+//! | Level | Event |
+//! |---|---|
+//! | `error` | The poller failed; [`Reactor::run`] returns the error. |
+//! | `warn` | A limit or bad input closed a connection: [`CloseReason::FrameTooLarge`], `LineTooLong`, `Malformed`, `SlowConsumer`, `IdleTimeout`, `FrameTimeout` (the record names the setting). A connection was refused because `max_connections` are open (one record per refused connection). The first failed accept of a run, with the back-off (for EMFILE/ENFILE, how to raise the limit). A bind failed (the [`Error`] text). A graceful stop was cut short with connections still open. |
+//! | `info` | A connection broke: `Reset`, `Io`, `PeerClosedMidFrame`, `ConnectFailed`. A listener is served. |
+//! | `debug` | An ordinary close: `PeerClosed`, `ClosedLocally`, `Aborted`, `Shutdown`. The further failed accepts of a run. |
+//!
+//! A close reads `connection #3 (peer 127.0.0.1:50412) closed: idle timeout
+//! (limit: idle_timeout)`. With no logger, or the level filtered out, a call
+//! costs one atomic load and formats nothing. `log` rather than `tracing`:
+//! these are discrete events that need no spans, `log` is one small crate
+//! with no dependencies, and `tracing` subscribers collect `log` records too.
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 // No unsafe code, and no local `allow` can bring it back.
 #![forbid(unsafe_code)]
@@ -53,6 +82,7 @@ pub mod facade;
 mod buffer;
 mod error;
 mod handler;
+mod log;
 mod reactor;
 
 pub use codec::packet::{Packet, PacketRef};

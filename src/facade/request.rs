@@ -104,20 +104,9 @@ pub(crate) fn connect<A: ToSocketAddrs + std::fmt::Debug>(
     connect_any(&addrs, deadline.map(|d| d.saturating_duration_since(Instant::now())))
 }
 
-/// Every address `addr` names.
-pub(crate) fn resolve_all<A: ToSocketAddrs + std::fmt::Debug>(addr: A) -> Result<Vec<SocketAddr>, Error> {
-    let shown = format!("{addr:?}").trim_matches('"').to_owned();
-    match addr.to_socket_addrs() {
-        Ok(addrs) => {
-            let addrs: Vec<SocketAddr> = addrs.collect();
-            if addrs.is_empty() {
-                return Err(Error::InvalidAddress { addr: shown, reason: "it names no address".into() });
-            }
-            Ok(addrs)
-        }
-        Err(e) => Err(Error::InvalidAddress { addr: shown, reason: e.to_string() }),
-    }
-}
+/// Every address `addr` names: the crate's one resolving rule, in
+/// [`crate::error`], re-exported for the client builder.
+pub(crate) use crate::error::resolve_all;
 
 /// Tries each address in turn (as `localhost` may name `::1` and
 /// `127.0.0.1`); the error is the last one's.

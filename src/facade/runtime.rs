@@ -9,7 +9,6 @@
 //! dropped silently.
 
 use std::any::Any;
-use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -225,30 +224,8 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 }
 
 /// A copy of `e` for a second reader (the error list and the event queue
-/// both get one). I/O errors keep their kind and message.
+/// both get one): [`Error::duplicate`], kept beside the enum so that a new
+/// variant cannot be missed.
 pub(crate) fn duplicate(e: &Error) -> Error {
-    fn io_copy(e: &io::Error) -> io::Error {
-        io::Error::new(e.kind(), e.to_string())
-    }
-    match e {
-        Error::AddrInUse { addr } => Error::AddrInUse { addr: addr.clone() },
-        Error::InvalidAddress { addr, reason } => Error::InvalidAddress { addr: addr.clone(), reason: reason.clone() },
-        Error::ConnectionRefused { addr } => Error::ConnectionRefused { addr: addr.clone() },
-        Error::Unreachable { addr } => Error::Unreachable { addr: addr.clone() },
-        Error::ConnectTimedOut { addr, after } => Error::ConnectTimedOut { addr: addr.clone(), after: *after },
-        Error::ThreadSpawn(e) => Error::ThreadSpawn(io_copy(e)),
-        Error::FrameTooLarge { len, max } => Error::FrameTooLarge { len: *len, max: *max },
-        Error::Codec(e) => Error::Codec(*e),
-        Error::UnknownConnection(c) => Error::UnknownConnection(*c),
-        Error::ConnectionClosed(c) => Error::ConnectionClosed(*c),
-        Error::SlowConsumer(c) => Error::SlowConsumer(*c),
-        Error::Stopped => Error::Stopped,
-        Error::TimedOut => Error::TimedOut,
-        Error::Disconnected(r) => Error::Disconnected(r.clone()),
-        Error::Panicked(m) => Error::Panicked(m.clone()),
-        Error::Config(m) => Error::Config(m.clone()),
-        Error::Io(e) => Error::Io(io_copy(e)),
-        #[allow(unreachable_patterns)] // variants other modules may add later
-        other => Error::Io(io::Error::other(other.to_string())),
-    }
+    e.duplicate()
 }

@@ -183,6 +183,40 @@ impl ServerBuilder {
         self
     }
 
+    /// Stops gracefully on SIGINT (Ctrl-C) and SIGTERM (what systemd,
+    /// `docker stop` and Kubernetes send), as [`Server::stop`] does: no new
+    /// clients, messages already sent are written (for at most the engine's
+    /// [shutdown timeout](Builder::shutdown_timeout), 5 s by default), every
+    /// client is disconnected. [`Server::wait`] then returns `Ok(())`, and a
+    /// polling server's events end (after a
+    /// [`Disconnected`](crate::Event::Disconnected) for each client). A
+    /// second signal during that stop disconnects the clients at once.
+    /// Requires the `signals` feature.
+    ///
+    /// Signal handlers belong to the whole process: ask this of one server
+    /// per process (see [`Builder::stop_on_signals`] for what happens when
+    /// several ask, and after the server is gone).
+    ///
+    /// ```no_run
+    /// use frameloop::{ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    ///
+    /// struct Echo;
+    /// impl ServerHandler for Echo {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         server.send(client, msg)
+    ///     }
+    /// }
+    ///
+    /// let server = Server::bind("127.0.0.1:7000")?.stop_on_signals().start(Echo)?;
+    /// server.wait()?; // returns after Ctrl-C, once the replies are out
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    #[cfg(feature = "signals")]
+    pub fn stop_on_signals(mut self) -> Self {
+        self.reactor = self.reactor.stop_on_signals();
+        self
+    }
+
     /// The address the server is bound to (with port 0, the port the system
     /// chose).
     ///

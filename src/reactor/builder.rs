@@ -24,6 +24,9 @@ pub(crate) struct Config {
     pub(crate) nodelay: bool,
     pub(crate) listen_backlog: u32,
     pub(crate) busy_poll: Option<Duration>,
+    /// Stop gracefully on SIGINT and SIGTERM (see `signals.rs`).
+    #[cfg(feature = "signals")]
+    pub(crate) stop_on_signals: bool,
 }
 
 impl Default for Config {
@@ -44,6 +47,8 @@ impl Default for Config {
             nodelay: true,
             listen_backlog: crate::reactor::DEFAULT_BACKLOG,
             busy_poll: None,
+            #[cfg(feature = "signals")]
+            stop_on_signals: false,
         }
     }
 }
@@ -256,6 +261,50 @@ impl Builder {
     /// ```
     pub fn busy_poll(mut self, spin: Option<Duration>) -> Self {
         self.config.busy_poll = spin;
+        self
+    }
+
+    /// Stops gracefully on SIGINT (Ctrl-C) and SIGTERM (what systemd,
+    /// `docker stop` and Kubernetes send): the reactor then does what
+    /// [`Ctx::stop`](crate::Ctx::stop) does (listeners close, queued
+    /// output is written for at most the
+    /// [shutdown timeout](Self::shutdown_timeout), connections close with
+    /// [`CloseReason::Shutdown`](crate::CloseReason::Shutdown)) and
+    /// [`Reactor::run`] returns `Ok(())`. A second signal while that stop
+    /// is under way closes the connections at once, without waiting for
+    /// their output: the way out when a peer has stopped reading. Requires
+    /// the `signals` feature.
+    ///
+    /// The handlers are installed by [`build`](Self::build) (a signal that
+    /// arrives before [`run`](Reactor::run) stops the next run as soon as it
+    /// starts) and removed when the reactor is dropped. From then on the two
+    /// signals no longer end the process, unless something else handles
+    /// them: signal-hook cannot restore the default action.
+    ///
+    /// Signal handlers belong to the whole process: ask this of one reactor
+    /// per process, the one whose end should end the program. If several
+    /// ask (each reactor built from such a builder does), every one of them
+    /// is told of every signal and stops, and handlers installed by others
+    /// in the process keep getting the signals too: signal-hook chains them.
+    ///
+    /// ```no_run
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct Echo;
+    /// impl Handler for Echo {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+    ///         let _ = ctx.send(conn, frame);
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().stop_on_signals().build()?;
+    /// reactor.listen("127.0.0.1:7000")?;
+    /// reactor.run(&mut Echo)?; // returns after Ctrl-C, once the replies are out
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    #[cfg(feature = "signals")]
+    pub fn stop_on_signals(mut self) -> Self {
+        self.config.stop_on_signals = true;
         self
     }
 

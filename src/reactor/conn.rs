@@ -23,6 +23,10 @@ pub(crate) const LISTENER_BIT: usize = 1 << (usize::BITS - 1);
 pub(crate) const LINGER_BIT: usize = 1 << (usize::BITS - 2);
 /// The waker's token.
 pub(crate) const WAKER: Token = Token(usize::MAX);
+/// The signal pipe's token (feature `signals`). Like the waker's, it has
+/// both top bits set, so the loop checks for it before lingering sockets.
+#[cfg(feature = "signals")]
+pub(crate) const SIGNALS: Token = Token(usize::MAX - 1);
 /// Most connections a reactor can index.
 pub(crate) const MAX_CONNECTIONS: usize = INDEX_MASK;
 

@@ -222,6 +222,7 @@ impl Core {
         let entry = self.listeners.vacant_entry();
         self.registry.register(&mut socket, Token(conn::LISTENER_BIT | entry.key()), Interest::READABLE)?;
         entry.insert(Listener { socket, addr: local });
+        crate::log::listening(local);
         Ok(local)
     }
 
@@ -302,7 +303,18 @@ impl Core {
     pub(crate) fn begin_closing(&mut self, key: usize, reason: CloseReason) {
         let Some(conn) = self.conns.get_mut(key) else { return };
         if conn.out.is_empty() {
-            self.mark_closed(key, reason);
+            // Nothing left to write here, but the kernel may still hold
+            // output written earlier. If the peer has sent bytes not yet
+            // read, closing now would make the kernel reset the connection
+            // and drop that output: close as once a queue has drained,
+            // lingering. Otherwise close at once, so that a stop does not
+            // wait on peers that have nothing at stake.
+            let mut byte = [0u8; 1];
+            if matches!(conn.stream.peek(&mut byte), Ok(n) if n > 0) {
+                self.close_flushed(key, reason);
+            } else {
+                self.mark_closed(key, reason);
+            }
             return;
         }
         conn.state = State::Closing(reason);
@@ -311,6 +323,16 @@ impl Core {
             self.dirty.push(key);
         }
         self.arm_conn_timer(key);
+    }
+
+    /// A graceful close whose output is all with the kernel now. Unless the
+    /// peer's end of stream was read (nothing unread can remain), the peer
+    /// may still be sending: linger (see `linger.rs`), so that closing with
+    /// its input unread cannot reset away what the kernel has yet to send.
+    pub(crate) fn close_flushed(&mut self, key: usize, reason: CloseReason) {
+        let Some(conn) = self.conns.get_mut(key) else { return };
+        conn.linger = !matches!(reason, CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. });
+        self.mark_closed(key, reason);
     }
 
     /// The connection is gone for the handler: its buffers are released and
@@ -333,6 +355,7 @@ impl Core {
             CloseReason::ClosedLocally | CloseReason::Aborted | CloseReason::Shutdown => s.closed_locally += 1,
             CloseReason::ConnectFailed(_) => s.connect_failed += 1,
         }
+        crate::log::closed(Core::id_of(key, conn), conn.peer, &reason);
         conn.state = State::Closed(reason);
         conn.out.clear(&mut self.pool);
         self.pool.give(std::mem::take(&mut conn.carry));
@@ -432,6 +455,18 @@ impl Core {
         }
         self.stops += 1;
         self.timers.insert(self.now + self.config.shutdown_timeout, TimerKind::StopDeadline(self.stops));
+    }
+
+    /// The end of a graceful stop that cannot wait any longer (its deadline
+    /// passed, or a second signal came): every connection closes now,
+    /// whatever output it still holds.
+    pub(crate) fn stop_now(&mut self) {
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        crate::log::stopping_now(keys.len());
+        for key in keys {
+            self.mark_closed(key, CloseReason::Shutdown);
+        }
+        self.lingering.clear();
     }
 
     // ---- deadlines --------------------------------------------------------------

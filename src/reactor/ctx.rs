@@ -278,7 +278,11 @@ impl<'a> Ctx<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::AddrInUse`], [`Error::InvalidAddress`], [`Error::Io`].
+    /// [`Error::AddrInUse`] (another socket listens there),
+    /// [`Error::AddrNotAvailable`] (not an address of this machine),
+    /// [`Error::PrivilegedPort`] (a port below 1024 without root),
+    /// [`Error::InvalidAddress`] (malformed, or the host cannot be
+    /// resolved), [`Error::Io`].
     pub fn listen<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<SocketAddr, Error> {
         let addr = resolve(addr)?;
         self.core.listen(addr)

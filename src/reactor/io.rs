@@ -311,11 +311,7 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
     if conn.out.is_empty() {
         if let State::Closing(reason) = &conn.state {
             let reason = reason.clone();
-            // Unless its end of stream was read (nothing unread can remain),
-            // the peer may still be sending: linger, so that closing cannot
-            // reset away what was just written.
-            conn.linger = !matches!(reason, CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. });
-            core.mark_closed(key, reason);
+            core.close_flushed(key, reason);
             return;
         }
     }
@@ -346,6 +342,7 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
                     // Closing at once tells the peer "no" (end of stream)
                     // instead of leaving it hanging in the backlog.
                     core.stats.rejected_over_limit += 1;
+                    crate::log::refused_over_limit(peer, core.config.max_connections, core.stats.rejected_over_limit);
                     drop(stream);
                     continue;
                 }
@@ -354,7 +351,10 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
                         core.stats.accepted += 1;
                         handler.on_open(&mut Ctx::new(core), id);
                     }
-                    Err(_) => core.stats.rejected_over_limit += 1,
+                    Err(e) => {
+                        core.stats.rejected_over_limit += 1;
+                        crate::log::not_taken(peer, &e);
+                    }
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -362,8 +362,10 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
             Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted) => {}
             // EMFILE, ENFILE, ENOBUFS, ENOMEM and anything unexpected: the
             // error would repeat at once, so wait on a timer instead.
-            Err(_) => {
+            Err(e) => {
+                let (at, first) = (listener.addr, core.accept_backoff.is_none());
                 core.back_off_accepting();
+                crate::log::accept_failed(at, &e, core.accept_backoff.unwrap_or_default(), first);
                 return;
             }
         }

@@ -65,8 +65,14 @@ pub(crate) fn start(core: &mut Core, mut stream: TcpStream) {
 
 /// Reads and discards what the peer sent; drops the socket at end of
 /// stream, on an error, or once the peer sent more than a read budget.
+///
+/// During a graceful stop the budget does not apply, only the deadline: a
+/// client that pipelined megabytes of requests before the stop (the server
+/// stopped reading them above its high watermark) is still reading the
+/// replies to the ones before, and dropping the socket with its requests
+/// unread would reset away the replies still in the kernel's send buffer.
 pub(crate) fn drain(core: &mut Core, key: usize) {
-    let budget = core.config.read_budget;
+    let budget = if core.stopping { usize::MAX } else { core.config.read_budget };
     let Some(l) = core.lingering.get_mut(key) else { return };
     let mut buf = [0u8; 4096];
     let done = loop {

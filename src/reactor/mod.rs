@@ -6,6 +6,8 @@ mod core;
 mod ctx;
 mod io;
 mod linger;
+#[cfg(feature = "signals")]
+mod signals;
 mod stats;
 mod timer;
 
@@ -76,6 +78,9 @@ pub struct Reactor {
     /// the handler straight out of it.
     scratch: Vec<u8>,
     waker: Arc<Waker>,
+    /// SIGINT/SIGTERM handlers, if the builder asked for them.
+    #[cfg(feature = "signals")]
+    signals: Option<signals::SignalStop>,
     core: Core,
 }
 
@@ -116,6 +121,10 @@ impl Reactor {
     pub(crate) fn with_config(config: Config) -> Result<Self, Error> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        // Installed now rather than in `run`, so that a signal between the
+        // two is not lost (nor ends the process): the next run sees it.
+        #[cfg(feature = "signals")]
+        let signals = if config.stop_on_signals { Some(signals::SignalStop::register(poll.registry())?) } else { None };
         let registry = poll.registry().try_clone()?;
         let scratch = vec![0; config.read_buffer_size];
         Ok(Reactor {
@@ -123,6 +132,8 @@ impl Reactor {
             events: Events::with_capacity(EVENTS_CAPACITY),
             scratch,
             waker,
+            #[cfg(feature = "signals")]
+            signals,
             core: Core::new(registry, config),
         })
     }
@@ -132,7 +143,11 @@ impl Reactor {
     ///
     /// # Errors
     ///
-    /// [`Error::AddrInUse`], [`Error::InvalidAddress`], [`Error::Io`].
+    /// [`Error::AddrInUse`] (another socket listens there),
+    /// [`Error::AddrNotAvailable`] (not an address of this machine),
+    /// [`Error::PrivilegedPort`] (a port below 1024 without root),
+    /// [`Error::InvalidAddress`] (malformed, or the host cannot be
+    /// resolved), [`Error::Io`].
     pub fn listen<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<SocketAddr, Error> {
         let addr = resolve(addr)?;
         self.core.listen(addr)
@@ -181,7 +196,9 @@ impl Reactor {
     }
 
     /// Runs the loop on this thread, calling `handler`, until a callback
-    /// calls [`Ctx::stop`] and the graceful stop completes.
+    /// calls [`Ctx::stop`] (or, with `Builder::stop_on_signals` and the
+    /// `signals` feature, the process gets SIGINT or SIGTERM) and the
+    /// graceful stop completes.
     ///
     /// # Errors
     ///
@@ -189,6 +206,9 @@ impl Reactor {
     /// connections close those connections and are reported to
     /// [`Handler::on_close`].
     pub fn run<H: Handler>(&mut self, handler: &mut H) -> Result<(), Error> {
+        #[cfg(feature = "signals")]
+        let Reactor { poll, events, scratch, core, signals, .. } = self;
+        #[cfg(not(feature = "signals"))]
         let Reactor { poll, events, scratch, core, .. } = self;
         core.stop_requested = false;
         core.stopping = false;
@@ -202,6 +222,7 @@ impl Reactor {
             };
             if let Err(e) = wait(poll, events, timeout, core.config.busy_poll) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
+                    crate::log::poll_failed(&e);
                     return Err(Error::Io(e));
                 }
             }
@@ -220,6 +241,15 @@ impl Reactor {
             }
             let accept_more = std::mem::take(&mut core.accept_more);
             for event in events.iter() {
+                // Before `dispatch`: the signal token would pass there for a
+                // lingering socket's.
+                #[cfg(feature = "signals")]
+                if event.token() == conn::SIGNALS {
+                    if let Some(signals) = signals.as_mut() {
+                        signals.on_ready(core);
+                    }
+                    continue;
+                }
                 dispatch(core, scratch, handler, event);
             }
             for key in ready {
@@ -332,11 +362,7 @@ fn fire_timers<H: Handler>(core: &mut Core, handler: &mut H) {
             }
             TimerKind::StopDeadline(stop) => {
                 if core.stopping && stop == core.stops {
-                    let keys: Vec<usize> = core.conns.iter().map(|(k, _)| k).collect();
-                    for key in keys {
-                        core.mark_closed(key, crate::handler::CloseReason::Shutdown);
-                    }
-                    core.lingering.clear();
+                    core.stop_now();
                 }
             }
             TimerKind::Linger(key) => linger::expire(core, key),
