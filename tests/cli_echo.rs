@@ -1,11 +1,31 @@
 //! `frameloop echo`, the command line's echo server, run as a real process:
 //! it reports the address it bound, echoes frames (or lines with `--lines`),
-//! and reports each connection's close.
+//! and reports each connection's close; with `-v` the library's operator
+//! logs show on stderr, and without it nothing does.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// How long the server may take to print a line it owes.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The lines `out` carries, read on a thread so that every wait for one is
+/// bounded.
+fn lines_of(out: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
 
 /// The echo server as a child process, killed when dropped.
 struct EchoProcess {
@@ -13,7 +33,8 @@ struct EchoProcess {
     addr: SocketAddr,
     /// The first line it printed.
     banner: String,
-    stdout: BufReader<std::process::ChildStdout>,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
 }
 
 impl EchoProcess {
@@ -22,18 +43,21 @@ impl EchoProcess {
             .arg("echo")
             .arg("127.0.0.1:0")
             .args(extra)
+            // Only -v asks for a logger here, whatever the test's environment says.
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start frameloop echo");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("first line");
+        let stdout = lines_of(child.stdout.take().expect("stdout"));
+        let stderr = lines_of(child.stderr.take().expect("stderr"));
+        let first = stdout.recv_timeout(PATIENCE).expect("frameloop echo printed no banner");
         let addr = first
             .split_whitespace()
             .find_map(|w| w.trim_end_matches(',').parse().ok())
             .unwrap_or_else(|| panic!("no address in {first:?}"));
-        EchoProcess { child, addr, banner: first, stdout }
+        EchoProcess { child, addr, banner: first, stdout, stderr }
     }
 
     fn connect(&self) -> TcpStream {
@@ -43,10 +67,23 @@ impl EchoProcess {
     }
 
     /// The next line the server printed.
-    fn next_line(&mut self) -> String {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).expect("server output");
-        line
+    fn next_line(&self) -> String {
+        self.stdout.recv_timeout(PATIENCE).expect("the server printed nothing more")
+    }
+
+    /// The lines written to stderr within `wait`, or up to the first that
+    /// contains `until`.
+    fn stderr_lines(&self, wait: Duration, until: &str) -> Vec<String> {
+        let deadline = Instant::now() + wait;
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stderr.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            let done = line.contains(until);
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
     }
 }
 
@@ -59,7 +96,7 @@ impl Drop for EchoProcess {
 
 #[test]
 fn frameloop_echo_returns_frames_and_reports_connections() {
-    let mut server = EchoProcess::start(&[]);
+    let server = EchoProcess::start(&[]);
     let mut s = server.connect();
     s.write_all(b"\0\0\0\x05hello\0\0\0\0").unwrap();
     let mut reply = [0u8; 13];
@@ -72,7 +109,7 @@ fn frameloop_echo_returns_frames_and_reports_connections() {
 
 #[test]
 fn frameloop_echo_lines_returns_lines_and_tells_how_to_try_it() {
-    let mut server = EchoProcess::start(&["--lines"]);
+    let server = EchoProcess::start(&["--lines"]);
     let hint = format!("try: nc 127.0.0.1 {}", server.addr.port());
     assert!(server.banner.contains(&hint), "{:?}", server.banner);
     let mut s = server.connect();
@@ -86,13 +123,68 @@ fn frameloop_echo_lines_returns_lines_and_tells_how_to_try_it() {
 #[test]
 fn frameloop_echo_refuses_a_busy_address_with_a_clear_message() {
     let server = EchoProcess::start(&[]);
-    let out = Command::new(env!("CARGO_BIN_EXE_frameloop"))
+    let mut second = Command::new(env!("CARGO_BIN_EXE_frameloop"))
         .arg("echo")
         .arg(server.addr.to_string())
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run frameloop echo");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("already in use"), "{err}");
+    let err = lines_of(second.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("a second echo server on {} is still running", server.addr);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let err: Vec<String> = err.iter().collect();
+    assert!(err.iter().any(|l| l.contains("already in use")), "{err:?}");
+}
+
+/// A frame header announcing more than any server accepts: a limit hit,
+/// which the library logs as it closes the connection.
+const HUGE_HEADER: &[u8] = b"\xff\xff\xff\xff";
+
+#[test]
+fn frameloop_echo_v_shows_the_library_logs_on_stderr() {
+    let server = EchoProcess::start(&["-v"]);
+    let mut s = server.connect();
+    s.write_all(HUGE_HEADER).unwrap();
+    assert!(server.next_line().contains("opened from"));
+    assert!(server.next_line().contains("closed:"), "the oversized frame did not close the connection");
+    // A close by a limit is logged at warn, so -v (info) shows it.
+    let logged = server.stderr_lines(Duration::from_secs(20), "closed");
+    let close = logged.iter().find(|l| l.contains("closed")).unwrap_or_else(|| panic!("no close logged: {logged:?}"));
+    assert!(close.contains("WARN") && close.contains("frameloop"), "{close}");
+}
+
+#[test]
+fn frameloop_echo_vv_shows_ordinary_closes_too() {
+    let server = EchoProcess::start(&["-vv"]);
+    drop(server.connect());
+    assert!(server.next_line().contains("opened from"));
+    assert!(server.next_line().contains("closed:"));
+    // An ordinary close is logged at debug: only -vv shows it.
+    let logged = server.stderr_lines(Duration::from_secs(20), "closed");
+    let close = logged.iter().find(|l| l.contains("closed")).unwrap_or_else(|| panic!("no close logged: {logged:?}"));
+    assert!(close.contains("DEBUG"), "{close}");
+}
+
+#[test]
+fn frameloop_echo_without_v_writes_nothing_to_stderr() {
+    let server = EchoProcess::start(&[]);
+    let mut s = server.connect();
+    s.write_all(HUGE_HEADER).unwrap();
+    assert!(server.next_line().contains("opened from"));
+    assert!(server.next_line().contains("closed:"));
+    let logged = server.stderr_lines(Duration::from_secs(1), "");
+    assert!(logged.is_empty(), "stderr without -v: {logged:?}");
 }

@@ -1,59 +1,54 @@
-//! A small argument reader: `--name value` options, `--flag` switches and
-//! positional words. The command line needs no more than this, so it costs
-//! no dependency.
+//! Value parsers the commands share, so that a bad value is refused by clap
+//! with an error that names its flag, the same way for every command.
 
-use std::str::FromStr;
+use std::net::{SocketAddr, ToSocketAddrs};
 
-/// Parsed arguments of one subcommand.
-#[derive(Debug, Default)]
-pub struct Args {
-    positional: Vec<String>,
-    options: Vec<(String, Option<String>)>,
+/// A socket address, `127.0.0.1:7000` or `localhost:7000` (the first
+/// address the name resolves to).
+pub fn socket_addr(s: &str) -> Result<SocketAddr, String> {
+    s.to_socket_addrs()
+        .map_err(|e| format!("{e} (expected IP:PORT, e.g. 127.0.0.1:7000)"))?
+        .next()
+        .ok_or_else(|| "the name resolves to no address".to_owned())
 }
 
-impl Args {
-    /// Splits `raw`; `switches` lists the options that take no value.
-    pub fn parse(raw: &[String], switches: &[&str]) -> Result<Self, String> {
-        let mut out = Args::default();
-        let mut it = raw.iter();
-        while let Some(word) = it.next() {
-            if let Some(name) = word.strip_prefix("--") {
-                if let Some((name, value)) = name.split_once('=') {
-                    out.options.push((name.to_owned(), Some(value.to_owned())));
-                } else if switches.contains(&name) {
-                    out.options.push((name.to_owned(), None));
-                } else {
-                    let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
-                    out.options.push((name.to_owned(), Some(value.clone())));
-                }
-            } else {
-                out.positional.push(word.clone());
-            }
-        }
-        Ok(out)
+/// A number of seconds, fractions allowed, zero or more.
+pub fn seconds(s: &str) -> Result<f64, String> {
+    let secs: f64 = s.parse().map_err(|_| "expected a number of seconds, e.g. 5 or 0.5".to_owned())?;
+    if secs.is_finite() && secs >= 0.0 {
+        Ok(secs)
+    } else {
+        Err("expected a number of seconds, zero or more".to_owned())
+    }
+}
+
+/// A number of seconds above zero.
+pub fn positive_seconds(s: &str) -> Result<f64, String> {
+    match seconds(s) {
+        Ok(secs) if secs > 0.0 => Ok(secs),
+        _ => Err("expected a number of seconds above zero, e.g. 5 or 0.5".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_refuse_what_is_not_a_duration() {
+        assert_eq!(seconds("0.5"), Ok(0.5));
+        assert_eq!(seconds("0"), Ok(0.0));
+        assert!(seconds("-1").is_err());
+        assert!(seconds("inf").is_err());
+        assert!(seconds("NaN").is_err());
+        assert!(positive_seconds("0").is_err());
+        assert!(positive_seconds("-2").unwrap_err().contains("above zero"));
+        assert_eq!(positive_seconds("3"), Ok(3.0));
     }
 
-    /// The `i`th positional word.
-    pub fn positional(&self, i: usize) -> Option<&str> {
-        self.positional.get(i).map(String::as_str)
-    }
-
-    /// Whether the switch `--name` was given.
-    pub fn flag(&self, name: &str) -> bool {
-        self.options.iter().any(|(n, _)| n == name)
-    }
-
-    /// The value of `--name`, parsed, or `default`.
-    pub fn get<T: FromStr>(&self, name: &str, default: T) -> Result<T, String> {
-        match self.options.iter().rev().find(|(n, _)| n == name) {
-            Some((_, Some(v))) => v.parse().map_err(|_| format!("--{name}: cannot read '{v}'")),
-            Some((_, None)) => Err(format!("--{name} needs a value")),
-            None => Ok(default),
-        }
-    }
-
-    /// The value of `--name` as text, if given.
-    pub fn text(&self, name: &str) -> Option<&str> {
-        self.options.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
+    #[test]
+    fn addresses_resolve_or_say_what_is_expected() {
+        assert_eq!(socket_addr("127.0.0.1:7000"), Ok("127.0.0.1:7000".parse().unwrap()));
+        assert!(socket_addr("nonsense").unwrap_err().contains("IP:PORT"));
     }
 }

@@ -1,10 +1,30 @@
 //! `frameloop echo`: an echo server to try clients against.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
 
-use crate::args::Args;
+use crate::{args, logging};
+
+/// The options of `frameloop echo`.
+#[derive(Debug, clap::Args)]
+pub struct EchoArgs {
+    /// Where to listen (port 0: the system picks one, and the banner says which).
+    #[arg(value_name = "ADDR", default_value = "127.0.0.1:7000", value_parser = args::socket_addr)]
+    addr: SocketAddr,
+    /// Speak text lines ending in \n (nc and telnet can talk to it) instead of
+    /// 4-byte-length frames.
+    #[arg(long)]
+    lines: bool,
+    /// Busy-poll for up to N microseconds before sleeping (0: off).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    busy_poll_us: u64,
+    /// Log closes with their reason and limits hit to stderr: -v info, -vv
+    /// debug.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
 
 struct Echo;
 
@@ -24,19 +44,19 @@ impl Handler for Echo {
     }
 }
 
-pub fn run(raw: &[String]) -> Result<(), String> {
-    let args = Args::parse(raw, &["lines"])?;
-    let addr = args.positional(0).unwrap_or("127.0.0.1:7000");
-    let busy_poll_us: u64 = args.get("busy-poll-us", 0)?;
-    let builder = Reactor::builder().busy_poll((busy_poll_us > 0).then(|| Duration::from_micros(busy_poll_us)));
-    let builder = if args.flag("lines") { builder.lines() } else { builder };
+/// Serves until SIGINT or SIGTERM, then stops gracefully: no new
+/// connections, what is queued is written, every connection closes.
+pub fn run(args: &EchoArgs) -> Result<(), String> {
+    logging::init(args.verbose);
+    let busy_poll = (args.busy_poll_us > 0).then(|| Duration::from_micros(args.busy_poll_us));
+    let builder = Reactor::builder().busy_poll(busy_poll).stop_on_signals();
+    let builder = if args.lines { builder.lines() } else { builder };
     let mut reactor = builder.build().map_err(|e| e.to_string())?;
-    let bound = reactor.listen(addr).map_err(|e| e.to_string())?;
-    let format = if args.flag("lines") {
-        format!("lines (try: nc {} {})", bound.ip(), bound.port())
-    } else {
-        "frames".to_owned()
-    };
+    let bound = reactor.listen(args.addr).map_err(|e| e.to_string())?;
+    let format =
+        if args.lines { format!("lines (try: nc {} {})", bound.ip(), bound.port()) } else { "frames".to_owned() };
     println!("echo server on {bound}, speaking {format}; Ctrl-C stops it");
-    reactor.run(&mut Echo).map_err(|e| e.to_string())
+    reactor.run(&mut Echo).map_err(|e| e.to_string())?;
+    println!("echo server stopped");
+    Ok(())
 }

@@ -1,48 +1,43 @@
 //! The `frameloop` command line: `new` (a project scaffold), `echo` (a
 //! server to try things against), `bench` (the load generator).
+//!
+//! clap reads the arguments: every command gets `--help`, a mistyped option
+//! gets a suggestion, and a bad value an error that names its flag.
 
-#[allow(dead_code)] // options used by the commands still to come
 mod args;
 mod bench;
 mod echo;
+mod logging;
 mod new;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-frameloop: message-based TCP servers and clients on one event loop
+use clap::{Parser, Subcommand};
 
-USAGE:
-    frameloop new DIR                 create a project: a server and a client to fill in
-    frameloop echo [ADDR] [--lines] [--busy-poll-us N]
-                                      run an echo server (default 127.0.0.1:7000); busy-poll
-                                      for up to N microseconds before sleeping (default 0: off)
-    frameloop bench [OPTIONS]         load-test an echo server (default: the engine's, in-process)
-        --addr ADDR        drive this server instead (any echo of 4-byte-length frames)
-        --server-pid PID   read that server's CPU time (and memory, in idle mode) from /proc
-        --mode MODE        throughput (default), pingpong, or idle (memory per idle connection)
-        --conns N          connections (default 100; pingpong 1; idle 10000)
-        --depth N          frames in flight per connection, throughput mode (default 16)
-        --size BYTES       payload bytes per frame, at least 12 (default 64)
-        --secs S           measured seconds (default 5), after --warmup S (default 1)
-        --threads N        client threads (default 1; pingpong: one per connection)
-        --busy-poll-us N   the in-process server busy-polls for up to N microseconds (default 0: off)
-    frameloop help                    show this text
-";
+/// frameloop: message-based TCP servers and clients on one event loop.
+#[derive(Debug, Parser)]
+#[command(name = "frameloop", version, propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a project: a server and a client to fill in.
+    New(new::NewArgs),
+    /// Run an echo server to try clients against.
+    Echo(echo::EchoArgs),
+    /// Load-test an echo server (default: the engine's, in-process).
+    Bench(bench::BenchArgs),
+}
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let command = args.next();
-    let rest: Vec<String> = args.collect();
-    let result = match command.as_deref() {
-        Some("new") => new::run(&rest),
-        Some("echo") => echo::run(&rest),
-        Some("bench") => bench::run(&rest),
-        None | Some("help" | "-h" | "--help") => {
-            print!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => Err(format!("unknown command '{other}'\n\n{USAGE}")),
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::New(args) => new::run(&args),
+        Command::Echo(args) => echo::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

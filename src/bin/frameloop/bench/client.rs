@@ -16,7 +16,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
 use super::cpu;
-use super::histogram::Histogram;
+use super::histogram::Latency;
 
 /// Bytes of a frame header: a big-endian `u32` payload length.
 const HEADER: usize = 4;
@@ -58,7 +58,7 @@ pub struct Load {
 #[derive(Clone, Default)]
 pub struct ThreadReport {
     /// Latencies of the echoes received while measuring.
-    pub latency: Histogram,
+    pub latency: Latency,
     /// The thread's CPU time while measuring, in ns.
     pub cpu_ns: Option<u64>,
     /// Errors counted.

@@ -25,117 +25,28 @@ mod client;
 mod cpu;
 mod histogram;
 mod idle;
+mod options;
 mod pingpong;
 mod report;
 mod server;
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use frameloop::Stats;
 
-use crate::args::Args;
 use client::{Load, Shared, ThreadReport, DRAIN, MEASURE};
-use histogram::Histogram;
+use histogram::Latency;
+pub use options::BenchArgs;
+use options::{Mode, Options};
 use report::{nanos, thousands, Progress};
 use server::{InProcess, Sample};
 
-/// What the bench measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Every connection keeps `depth` frames in flight.
-    Throughput,
-    /// One frame in flight per connection: round-trip latency.
-    PingPong,
-    /// Connections that exchange one frame and then stay idle: the server's
-    /// memory per connection.
-    Idle,
-}
-
-/// The options of `frameloop bench`.
-#[derive(Debug, Clone)]
-struct Options {
-    addr: Option<SocketAddr>,
-    mode: Mode,
-    conns: usize,
-    depth: usize,
-    size: usize,
-    secs: f64,
-    warmup: f64,
-    threads: usize,
-    server_pid: Option<u32>,
-    /// The in-process server's busy-poll window (see `Builder::busy_poll`).
-    busy_poll: Option<Duration>,
-}
-
-impl Options {
-    fn parse(raw: &[String]) -> Result<Self, String> {
-        let args = Args::parse(raw, &[])?;
-        if let Some(extra) = args.positional(0) {
-            return Err(format!("bench takes options only, not '{extra}'"));
-        }
-        let mode = match args.text("mode").unwrap_or("throughput") {
-            "throughput" => Mode::Throughput,
-            "pingpong" | "ping-pong" => Mode::PingPong,
-            "idle" => Mode::Idle,
-            other => return Err(format!("--mode: '{other}' is not throughput, pingpong or idle")),
-        };
-        let addr = match args.text("addr") {
-            None => None,
-            Some(a) => Some(
-                a.to_socket_addrs()
-                    .map_err(|e| format!("--addr {a}: {e}"))?
-                    .next()
-                    .ok_or_else(|| format!("--addr {a}: no address"))?,
-            ),
-        };
-        let (conns_default, depth_default) = match mode {
-            Mode::Throughput => (100, 16),
-            Mode::PingPong => (1, 1),
-            Mode::Idle => (10_000, 1),
-        };
-        let opts = Options {
-            addr,
-            mode,
-            conns: args.get("conns", conns_default)?,
-            depth: if mode == Mode::Throughput { args.get("depth", depth_default)? } else { 1 },
-            size: args.get("size", 64)?,
-            secs: args.get("secs", 5.0)?,
-            warmup: args.get("warmup", 1.0)?,
-            threads: args.get("threads", 1)?,
-            server_pid: match args.text("server-pid") {
-                None => None,
-                Some(p) => Some(p.parse().map_err(|_| format!("--server-pid: cannot read '{p}'"))?),
-            },
-            busy_poll: match args.get("busy-poll-us", 0)? {
-                0 => None,
-                us => Some(Duration::from_micros(us)),
-            },
-        };
-        if opts.busy_poll.is_some() && (opts.addr.is_some() || mode == Mode::Idle) {
-            return Err("--busy-poll-us sets up the in-process server of the throughput and pingpong modes".into());
-        }
-        if opts.conns == 0 || opts.depth == 0 || opts.threads == 0 {
-            return Err("--conns, --depth and --threads must be at least 1".into());
-        }
-        if opts.size < client::STAMP || opts.size > u32::MAX as usize {
-            return Err(format!(
-                "--size must be at least {} bytes (each frame carries its connection id and sequence number)",
-                client::STAMP
-            ));
-        }
-        if !(opts.secs > 0.0 && opts.warmup >= 0.0) {
-            return Err("--secs must be positive and --warmup not negative".into());
-        }
-        Ok(opts)
-    }
-}
-
-/// Runs `frameloop bench` with the words after `bench`.
-pub fn run(raw: &[String]) -> Result<(), String> {
-    let opts = Options::parse(raw)?;
+/// Runs `frameloop bench`.
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let opts = Options::new(args)?;
     match opts.mode {
         Mode::Idle => idle::run(opts.addr, opts.server_pid, opts.conns, opts.size),
         Mode::Throughput | Mode::PingPong => load(&opts),
@@ -234,14 +145,13 @@ fn load(opts: &Options) -> Result<(), String> {
         }
     }
 
-    let start = Instant::now();
-    let mut progress = Progress::new(0);
-    wait_showing(&shared, &mut progress, "warm-up", start, Duration::from_secs_f64(opts.warmup));
+    let mut progress = Progress::new();
+    wait_showing(&shared, &mut progress, "warm-up", Duration::from_secs_f64(opts.warmup));
     let first = server.sample()?;
     let count0 = shared.received.load(Ordering::Relaxed);
     let t0 = Instant::now();
     shared.phase.store(MEASURE, Ordering::Release);
-    wait_showing(&shared, &mut progress, "measuring", t0, Duration::from_secs_f64(opts.secs));
+    wait_showing(&shared, &mut progress, "measuring", Duration::from_secs_f64(opts.secs));
     shared.phase.store(DRAIN, Ordering::Release);
     let count1 = shared.received.load(Ordering::Relaxed);
     let elapsed = t0.elapsed();
@@ -285,17 +195,20 @@ fn connect_all(addr: SocketAddr, n: usize) -> Result<Vec<TcpStream>, String> {
     Ok(out)
 }
 
-/// Sleeps for `length`, updating the progress line.
-fn wait_showing(shared: &Shared, progress: &mut Progress, label: &str, from: Instant, length: Duration) {
+/// Sleeps for `length`, from now, showing the phase `label` on the
+/// progress line.
+fn wait_showing(shared: &Shared, progress: &mut Progress, label: &'static str, length: Duration) {
+    let from = Instant::now();
     let end = from + length;
+    progress.phase(label, length);
     loop {
         let now = Instant::now();
         if now >= end {
             return;
         }
-        std::thread::sleep(progress.tick().min(end - now));
+        std::thread::sleep(report::TICK.min(end - now));
         let count = shared.received.load(Ordering::Relaxed);
-        progress.update(label, from.elapsed(), count, shared.errors.load(Ordering::Relaxed));
+        progress.update(from.elapsed(), count, shared.errors.load(Ordering::Relaxed));
     }
 }
 
@@ -318,7 +231,7 @@ fn diff(b: &Stats, a: &Stats) -> Stats {
 fn print_report(opts: &Options, count: u64, elapsed: Duration, reports: &[ThreadReport], server: &ServerWindow) {
     let secs = elapsed.as_secs_f64();
     let rate = count as f64 / secs;
-    let mut latency = Histogram::default();
+    let mut latency = Latency::default();
     for r in reports {
         latency.merge(&r.latency);
     }
@@ -331,10 +244,12 @@ fn print_report(opts: &Options, count: u64, elapsed: Duration, reports: &[Thread
         rate * opts.size as f64 / 1e6
     );
     println!(
-        "latency      p50 {}   p99 {}   p99.9 {}   max {}   ({} samples)",
+        "latency      p50 {}   p99 {}   p99.9 {}   p99.99 {}   p99.999 {}   max {}   ({} samples)",
         nanos(latency.quantile(0.50)),
         nanos(latency.quantile(0.99)),
         nanos(latency.quantile(0.999)),
+        nanos(latency.quantile(0.9999)),
+        nanos(latency.quantile(0.99999)),
         nanos(latency.max()),
         thousands(latency.len())
     );

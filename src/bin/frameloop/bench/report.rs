@@ -1,43 +1,48 @@
-//! How `frameloop bench` shows numbers: the live progress line and the
-//! formatting of counts, rates and durations.
+//! How `frameloop bench` shows numbers: the live progress line (indicatif)
+//! and the formatting of durations.
 
-use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-/// The progress line on stderr: rewritten in place with `\r` on a terminal,
-/// a plain line per second otherwise (logs stay readable).
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How often the progress line is worth updating.
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// The progress line on stderr: a bar through the current phase with the
+/// live rate. indicatif draws it only when stderr is a terminal, so output
+/// piped to a file or read by a test is just the report.
 pub struct Progress {
-    terminal: bool,
-    last_line: Instant,
+    bar: ProgressBar,
     last_count: u64,
     last_at: Instant,
-    width: usize,
 }
 
 impl Progress {
-    /// A progress line starting now.
-    pub fn new(count: u64) -> Self {
-        let now = Instant::now();
-        Progress {
-            terminal: std::io::stderr().is_terminal(),
-            last_line: now,
-            last_count: count,
-            last_at: now,
-            width: 0,
+    /// A progress line, drawn at most 4 times a second.
+    pub fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+        // `wide_msg`: the message is cut to the terminal's width rather than
+        // wrapped onto a second line. The template is constant and valid;
+        // were it refused, the default style would do.
+        if let Ok(style) = ProgressStyle::with_template("{prefix:>9} [{bar:20}] {wide_msg}") {
+            bar.set_style(style.progress_chars("=> "));
         }
+        Progress { bar, last_count: 0, last_at: Instant::now() }
     }
 
-    /// How often [`update`](Self::update) is worth calling.
-    pub fn tick(&self) -> Duration {
-        if self.terminal {
-            Duration::from_millis(250)
-        } else {
-            Duration::from_secs(1)
-        }
+    /// Starts the phase `label`, which lasts `length`.
+    pub fn phase(&mut self, label: &'static str, length: Duration) {
+        // Label first: each of these calls may draw.
+        self.bar.set_prefix(label);
+        self.bar.set_message("");
+        self.bar.set_length(length.as_millis().try_into().unwrap_or(u64::MAX));
+        self.bar.reset();
+        self.last_at = Instant::now();
     }
 
-    /// Shows the rate since the last update; `label` says which phase.
-    pub fn update(&mut self, label: &str, elapsed: Duration, count: u64, errors: u64) {
+    /// Shows the rate since the last update: `count` echoes (and `errors`)
+    /// so far, `elapsed` into the phase.
+    pub fn update(&mut self, elapsed: Duration, count: u64, errors: u64) {
         let now = Instant::now();
         let dt = now.duration_since(self.last_at).as_secs_f64();
         if dt <= 0.0 {
@@ -46,47 +51,31 @@ impl Progress {
         let rate = count.saturating_sub(self.last_count) as f64 / dt;
         self.last_count = count;
         self.last_at = now;
-        let line = format!(
-            "{label:>9} {:>6.1} s  {:>12} msgs/s  {:>14} echoed  {errors} errors",
+        let msg = format!(
+            "{:>4.1} s  {:>9} msgs/s  {:>11} echoed  {errors} errors",
             elapsed.as_secs_f64(),
-            thousands(rate as u64),
-            thousands(count)
+            HumanCount(rate as u64).to_string(),
+            HumanCount(count).to_string()
         );
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            let pad = self.width.saturating_sub(line.len());
-            let _ = write!(err, "\r{line}{:pad$}", "");
-            self.width = line.len();
-        } else if now.duration_since(self.last_line) >= Duration::from_millis(900) {
-            let _ = writeln!(err, "{line}");
-            self.last_line = now;
-        }
-        let _ = err.flush();
+        // The message first: setting the position may draw.
+        self.bar.set_message(msg);
+        self.bar.set_position(elapsed.as_millis().try_into().unwrap_or(u64::MAX));
     }
 
-    /// Clears the line (on a terminal), so the report starts on a clean one.
-    pub fn finish(&mut self) {
-        if self.terminal && self.width > 0 {
-            let _ = write!(std::io::stderr(), "\r{:w$}\r", "", w = self.width);
-            self.width = 0;
-        }
+    /// Clears the line, so the report starts on a clean one.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
     }
 }
 
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    HumanCount(n).to_string()
 }
 
-/// A duration in nanoseconds, in the unit that suits it.
+/// A duration in nanoseconds, in the unit that suits it. Written here
+/// because indicatif's `HumanDuration` speaks in whole units ("2 seconds")
+/// and latencies need ns, µs and ms with decimals.
 pub fn nanos(ns: u64) -> String {
     match ns {
         0..=9_999 => format!("{ns} ns"),

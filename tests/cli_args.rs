@@ -1,0 +1,220 @@
+//! The `frameloop` command line as a user meets it: help for every command,
+//! a version, mistakes refused with a message that says what to type
+//! instead, and a refused command that does nothing (no server started, no
+//! folder created).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `frameloop` command line of this build.
+const FRAMELOOP: &str = env!("CARGO_BIN_EXE_frameloop");
+
+/// Longer than any refused command or help takes, even on a loaded machine;
+/// a command still running then has started to do something.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// What one run of the command printed and how it ended.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `frameloop args...` in `dir` (this directory if `None`) with no
+/// input; kills it and fails if it is still running after [`PATIENCE`].
+fn frameloop_in(dir: Option<&Path>, args: &[&str]) -> Run {
+    let mut command = Command::new(FRAMELOOP);
+    command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let mut child = command.spawn().expect("start frameloop");
+    // On threads, so a child that prints a lot cannot block on a full pipe.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("frameloop {args:?} was still running after {PATIENCE:?}: it did not refuse the arguments");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run { code: status.code(), stdout: out.join().unwrap(), stderr: err.join().unwrap() }
+}
+
+fn frameloop(args: &[&str]) -> Run {
+    frameloop_in(None, args)
+}
+
+/// A refused command line: clap's usage error (exit code 2), explained on
+/// stderr.
+fn assert_refused(run: &Run, args: &[&str]) {
+    assert_eq!(run.code, Some(2), "frameloop {args:?} was not refused as a usage error: {}", run.stderr);
+    assert!(run.stderr.starts_with("error: "), "frameloop {args:?}: {}", run.stderr);
+}
+
+/// A fresh, empty folder under this build's target directory.
+fn empty_dir(tag: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-args-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+}
+
+#[test]
+fn version_names_the_command_and_this_version() {
+    let want = format!("frameloop {}", env!("CARGO_PKG_VERSION"));
+    for flag in ["--version", "-V"] {
+        let run = frameloop(&[flag]);
+        assert_eq!(run.code, Some(0), "{flag}: {}", run.stderr);
+        assert_eq!(run.stdout.trim(), want, "{flag}");
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    for (args, usage) in [
+        (&["--help"][..], "Usage: frameloop <COMMAND>"),
+        (&["help"][..], "Usage: frameloop <COMMAND>"),
+        (&["new", "--help"][..], "Usage: frameloop new [OPTIONS] <DIR>"),
+        (&["echo", "--help"][..], "Usage: frameloop echo [OPTIONS] [ADDR]"),
+        (&["bench", "--help"][..], "Usage: frameloop bench [OPTIONS]"),
+        (&["help", "bench"][..], "Usage: frameloop bench [OPTIONS]"),
+    ] {
+        let run = frameloop(args);
+        assert_eq!(run.code, Some(0), "frameloop {args:?}: {}", run.stderr);
+        assert!(run.stdout.contains(usage), "frameloop {args:?} printed:\n{}", run.stdout);
+    }
+    // Each command's help lists its options, with their defaults.
+    let bench = frameloop(&["bench", "--help"]).stdout;
+    for option in ["--addr", "--server-pid", "--mode", "--conns", "--depth", "--size", "--secs", "--warmup"] {
+        assert!(bench.contains(option), "bench --help lacks {option}:\n{bench}");
+    }
+    for option in ["--threads", "--busy-poll-us", "[default: 64]", "pingpong: 1; idle: 10000"] {
+        assert!(bench.contains(option), "bench --help lacks {option}:\n{bench}");
+    }
+    let echo = frameloop(&["echo", "--help"]).stdout;
+    for option in ["--lines", "--busy-poll-us", "--verbose", "[default: 127.0.0.1:7000]"] {
+        assert!(echo.contains(option), "echo --help lacks {option}:\n{echo}");
+    }
+    let new = frameloop(&["new", "--help"]).stdout;
+    for option in ["--path", "--frames", "--lines", "--packets"] {
+        assert!(new.contains(option), "new --help lacks {option}:\n{new}");
+    }
+}
+
+#[test]
+fn no_command_shows_the_help_and_fails() {
+    let run = frameloop(&[]);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("Usage: frameloop <COMMAND>"), "{}", run.stderr);
+}
+
+#[test]
+fn a_mistyped_option_is_refused_with_a_suggestion() {
+    let args = ["bench", "--con", "5"];
+    let run = frameloop(&args);
+    assert_refused(&run, &args);
+    assert!(run.stderr.contains("unexpected argument '--con'"), "{}", run.stderr);
+    assert!(run.stderr.contains("tip: a similar argument exists: '--conns'"), "{}", run.stderr);
+
+    let args = ["bnech"];
+    let run = frameloop(&args);
+    assert_refused(&run, &args);
+    assert!(run.stderr.contains("'bench'"), "{}", run.stderr);
+}
+
+#[test]
+fn echo_with_an_unknown_option_starts_no_server() {
+    let args = ["echo", "127.0.0.1:0", "--bogus", "1"];
+    let run = frameloop(&args);
+    assert_refused(&run, &args);
+    assert!(run.stderr.contains("'--bogus'"), "{}", run.stderr);
+    assert!(!run.stdout.contains("echo server on"), "a server started: {}", run.stdout);
+}
+
+#[test]
+fn an_extra_argument_is_refused() {
+    let dir = empty_dir("extra");
+    let args = ["new", "a", "b"];
+    let run = frameloop_in(Some(&dir), &args);
+    assert_refused(&run, &args);
+    assert!(run.stderr.contains("unexpected argument 'b'"), "{}", run.stderr);
+    assert_eq!(entries(&dir), Vec::<String>::new(), "new wrote something");
+
+    let args = ["echo", "127.0.0.1:0", "127.0.0.1:0"];
+    let run = frameloop(&args);
+    assert_refused(&run, &args);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_of_new_creates_nothing() {
+    let dir = empty_dir("help");
+    for flag in ["-h", "--help"] {
+        let run = frameloop_in(Some(&dir), &["new", flag]);
+        assert_eq!(run.code, Some(0), "new {flag}: {}", run.stderr);
+        assert!(run.stdout.contains("Usage: frameloop new"), "{}", run.stdout);
+        assert_eq!(entries(&dir), Vec::<String>::new(), "new {flag} wrote something");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_value_is_refused_naming_its_flag() {
+    for (args, flag, why) in [
+        (&["bench", "--conns", "abc"][..], "--conns <N>", "invalid digit"),
+        (&["bench", "--conns", "0"][..], "--conns <N>", "0 is not in 1.."),
+        (&["bench", "--size", "3"][..], "--size <BYTES>", "3 is not in 12.."),
+        (&["bench", "--secs", "0"][..], "--secs <S>", "above zero"),
+        (&["bench", "--secs", "-2"][..], "--secs <S>", "above zero"),
+        (&["bench", "--warmup", "-1"][..], "--warmup <S>", "zero or more"),
+        (&["bench", "--mode", "fast"][..], "--mode <MODE>", "possible values: throughput, pingpong, idle"),
+        (&["bench", "--addr", "nowhere"][..], "--addr <ADDR>", "IP:PORT"),
+        (&["echo", "--busy-poll-us", "soon"][..], "--busy-poll-us <N>", "invalid digit"),
+        (&["echo", "nowhere"][..], "[ADDR]", "IP:PORT"),
+    ] {
+        let run = frameloop(args);
+        assert_refused(&run, args);
+        let value = args.last().unwrap();
+        assert!(run.stderr.contains(&format!("invalid value '{value}' for '{flag}'")), "{}", run.stderr);
+        assert!(run.stderr.contains(why), "frameloop {args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn options_that_exclude_each_other_are_refused() {
+    let dir = empty_dir("exclusive");
+    for args in [
+        &["new", "app", "--frames", "--lines"][..],
+        &["new", "app", "--lines", "--packets"][..],
+        &["bench", "--addr", "127.0.0.1:9", "--busy-poll-us", "50"][..],
+    ] {
+        let run = frameloop_in(Some(&dir), args);
+        assert_refused(&run, args);
+        assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+    }
+    assert_eq!(entries(&dir), Vec::<String>::new(), "new wrote something");
+    let _ = std::fs::remove_dir_all(&dir);
+}
