@@ -1,8 +1,12 @@
 //! Replays the fuzz seeds and every input that ever made a fuzz target fail
 //! through the same checks the targets run, so they stay fixed on the
 //! stable toolchain without cargo-fuzz.
+//!
+//! The checks and the inputs live under `tests/` (`tests/fuzz_checks/`,
+//! `tests/fuzz_inputs/`), not in the `fuzz/` crate, so this test also runs
+//! from the published package, which leaves `fuzz/` out.
 
-#[path = "../fuzz/checks/mod.rs"]
+#[path = "fuzz_checks/mod.rs"]
 mod checks;
 
 use std::fs;
@@ -29,9 +33,9 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_seed_and_regression_input_passes_its_target_checks() {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_inputs");
     for kind in ["seeds", "regressions"] {
-        for entry in fs::read_dir(fuzz.join(kind)).unwrap() {
+        for entry in fs::read_dir(root.join(kind)).unwrap() {
             let dir = entry.unwrap().path();
             let name = dir.file_name().unwrap().to_string_lossy();
             assert!(
@@ -45,9 +49,9 @@ fn every_seed_and_regression_input_passes_its_target_checks() {
     let mut replayed = 0;
     let mut failed = Vec::new();
     for (target, check) in checks::TARGETS {
-        let seeds = inputs(&fuzz.join("seeds").join(target));
+        let seeds = inputs(&root.join("seeds").join(target));
         assert!(!seeds.is_empty(), "no seeds for the {target} target");
-        for file in seeds.iter().chain(&inputs(&fuzz.join("regressions").join(target))) {
+        for file in seeds.iter().chain(&inputs(&root.join("regressions").join(target))) {
             let data = fs::read(file).unwrap();
             if panic::catch_unwind(AssertUnwindSafe(|| check(&data))).is_err() {
                 failed.push(file.display().to_string());

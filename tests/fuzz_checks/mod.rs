@@ -1,9 +1,12 @@
 //! The properties the fuzz targets check, one function per target.
 //!
-//! The fuzz targets and `tests/fuzz_regressions.rs` both include this module
-//! by path, so a saved input is replayed against exactly the property that
-//! found it. Every function takes the fuzzer's raw input and panics when a
-//! property fails; `fuzz/seeds/README.md` describes how each one reads it.
+//! The fuzz targets (`fuzz/fuzz_targets/`) and `tests/fuzz_regressions.rs`
+//! both include this module by path, so a saved input is replayed against
+//! exactly the property that found it. It lives under `tests/`, not `fuzz/`,
+//! so that the published package (which leaves out the `fuzz/` crate) still
+//! has it. Every function takes the fuzzer's raw input and panics when a
+//! property fails; `tests/fuzz_inputs/seeds/README.md` describes how each
+//! one reads it.
 
 mod decode;
 mod roundtrip;
@@ -16,8 +19,9 @@ pub use split::split;
 /// A property check: panics when the input breaks it.
 pub type Check = fn(&[u8]);
 
-/// Every target by name: the directory names under `fuzz/seeds/` and
-/// `fuzz/regressions/`, and the binary names in `fuzz/Cargo.toml`.
+/// Every target by name: the directory names under
+/// `tests/fuzz_inputs/seeds/` and `tests/fuzz_inputs/regressions/`, and the
+/// binary names in `fuzz/Cargo.toml`.
 pub const TARGETS: &[(&str, Check)] =
     &[("frame", frame), ("lines", lines), ("packet", packet), ("split", split), ("roundtrip", roundtrip)];
 
