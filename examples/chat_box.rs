@@ -78,7 +78,9 @@ impl<W: Write> ClientHandler for Printer<W> {
 /// # Errors
 ///
 /// pyspeak's `ServerExistsError` / `ServerIpError` / `ServerRunError` as
-/// [`Error::AddrInUse`] / [`Error::InvalidAddress`] / [`Error::ThreadSpawn`].
+/// [`Error::AddrInUse`] / [`Error::InvalidAddress`] / [`Error::ThreadSpawn`];
+/// also [`Error::AddrNotAvailable`] (not an address of this machine) and
+/// [`Error::PrivilegedPort`] (a port below 1024 without root).
 pub fn start_server(addr: &str) -> Result<Server, Error> {
     start_server_with(Server::bind(addr)?)
 }

@@ -26,20 +26,16 @@ pub const QUIT: &str = "---quit---";
 /// Longest line accepted; a longer one disconnects its sender.
 const MAX_LINE: usize = 4096;
 
-/// The room: who is in it, and who is still choosing a name.
-#[derive(Debug)]
+/// The room: who is in it, and who is still choosing a name. How many may
+/// come in is the server's `max_connections`: the room never sees the
+/// others.
+#[derive(Debug, Default)]
 pub struct Room {
-    max_members: usize,
     /// Connected clients and their names (`None` while choosing one).
     people: HashMap<ClientId, Option<String>>,
 }
 
 impl Room {
-    /// An empty room for at most `max_members` people.
-    pub fn new(max_members: usize) -> Self {
-        Room { max_members, people: HashMap::new() }
-    }
-
     fn name_taken(&self, name: &str) -> bool {
         self.people.values().any(|n| n.as_deref() == Some(name))
     }
@@ -80,10 +76,6 @@ impl Room {
 
 impl ServerHandler for Room {
     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
-        if self.people.len() >= self.max_members {
-            server.send(client, format!("Sorry, the room is full ({} members). Try again later.", self.max_members))?;
-            return server.disconnect(client);
-        }
         self.people.insert(client, None);
         server.send(client, "Welcome to the chat room! What is your name?")
     }
@@ -91,7 +83,7 @@ impl ServerHandler for Room {
     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
         let line = msg.text();
         let Some(person) = self.people.get(&client) else {
-            return Ok(()); // turned away as the room was full
+            return Ok(()); // every client connected is in the room
         };
         let Some(name) = person.clone() else {
             return self.choose_name(server, client, &line);
@@ -129,7 +121,14 @@ pub fn start(addr: &str, max_members: usize) -> Result<Server, Error> {
 
 /// Starts a chat room for at most `max_members` on a bound server.
 fn start_with(builder: ServerBuilder, max_members: usize) -> Result<Server, Error> {
-    builder.lines().max_frame_len(MAX_LINE).start(Room::new(max_members))
+    builder
+        .lines()
+        .max_frame_len(MAX_LINE)
+        // Past the limit the server itself answers newcomers with this
+        // line and closes, before the room hears of them.
+        .max_connections(max_members)
+        .refuse_with(format!("Sorry, the room is full ({max_members} members). Try again later."))
+        .start(Room::default())
 }
 
 #[allow(dead_code)] // the tests use the room, not `main`

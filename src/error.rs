@@ -107,6 +107,17 @@ pub enum Error {
         /// The lowest port anyone may listen on.
         first_unprivileged: u16,
     },
+    /// The system has no local port left to connect from (EADDRNOTAVAIL on
+    /// a connect): its ephemeral ports are all taken, by open connections
+    /// or by ones closed recently and still in TIME_WAIT, typically after
+    /// many short connections to the same server. The address is fine, so
+    /// the fix is fewer connections, not another address; retrying later
+    /// can succeed.
+    #[error("cannot connect to {addr}: no local port is free to connect from (the system's ephemeral ports are taken by open connections or by ones closed recently, in TIME_WAIT): reuse connections or close some, or wait and retry; on Linux, net.ipv4.ip_local_port_range sets how many there are (on macOS and the BSDs, connecting to 0.0.0.0 also fails this way: connect to 127.0.0.1)")]
+    NoLocalPort {
+        /// The address connected to.
+        addr: String,
+    },
     /// Nothing listens at the address (pyspeak's `ClientConnectError`).
     #[error("connection to {addr} refused: is the server running, and on this port?")]
     ConnectionRefused {
@@ -196,23 +207,24 @@ impl Error {
             io::ErrorKind::ConnectionRefused => Error::ConnectionRefused { addr },
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::ConnectTimedOut { addr, after },
             io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => Error::Unreachable { addr },
-            io::ErrorKind::AddrNotAvailable | io::ErrorKind::InvalidInput => {
-                Error::InvalidAddress { addr, reason: e.to_string() }
-            }
+            // EADDRNOTAVAIL on a connect is about this machine's side: no
+            // local port to connect from. Not the address's form.
+            io::ErrorKind::AddrNotAvailable => Error::NoLocalPort { addr },
+            io::ErrorKind::InvalidInput => Error::InvalidAddress { addr, reason: e.to_string() },
             _ => Error::Io(e),
         }
     }
 
     /// Turns the error of binding a listener to `addr` into the variant a
-    /// beginner can match on, and logs it. Every bind of the crate (the
-    /// engine's `listen`, the facade's `Server::bind`) goes through here.
+    /// beginner can match on. Every bind of the crate (the engine's
+    /// `listen`, the facade's `Server::bind`) goes through here. Not logged:
+    /// every bind returns its error to the caller, who reports it (a log
+    /// record as well would say it twice).
     pub(crate) fn from_bind(addr: SocketAddr, e: io::Error) -> Self {
         // The sysctl is read only when it matters: on a refused bind.
         let first_unprivileged =
             if e.kind() == io::ErrorKind::PermissionDenied { first_unprivileged_port() } else { PRIVILEGED_BELOW };
-        let err = Self::classify_bind(addr, e, first_unprivileged);
-        crate::log::bind_failed(addr, &err);
-        err
+        Self::classify_bind(addr, e, first_unprivileged)
     }
 
     /// The rules of [`from_bind`](Self::from_bind), with the first
@@ -251,6 +263,7 @@ impl Error {
             Error::PrivilegedPort { addr, port, first_unprivileged } => {
                 Error::PrivilegedPort { addr: addr.clone(), port: *port, first_unprivileged: *first_unprivileged }
             }
+            Error::NoLocalPort { addr } => Error::NoLocalPort { addr: addr.clone() },
             Error::ConnectionRefused { addr } => Error::ConnectionRefused { addr: addr.clone() },
             Error::Unreachable { addr } => Error::Unreachable { addr: addr.clone() },
             Error::ConnectTimedOut { addr, after } => Error::ConnectTimedOut { addr: addr.clone(), after: *after },
@@ -300,8 +313,26 @@ pub(crate) fn is_out_of_descriptors(e: &io::Error) -> bool {
     e.raw_os_error().is_some_and(|n| OUT_OF_DESCRIPTORS.contains(&n))
 }
 
-/// Resolves `addr` to the first socket address it names.
-pub(crate) fn resolve<A: ToSocketAddrs + std::fmt::Debug>(addr: A) -> Result<SocketAddr, Error> {
+/// Resolves `addr` (`"127.0.0.1:7000"`, `"localhost:7000"`, `("::1", 7000)`,
+/// a `SocketAddr`) to the first socket address it names, by the rule every
+/// address given to frameloop goes through: a program that takes an address
+/// from its user can check it, and show the same message, before it binds
+/// or connects.
+///
+/// ```
+/// let addr = frameloop::resolve("127.0.0.1:7000")?;
+/// assert_eq!(addr.port(), 7000);
+/// let e = frameloop::resolve("127.0.0.1").unwrap_err();
+/// assert!(e.to_string().contains("has no port"), "{e}");
+/// # Ok::<(), frameloop::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::InvalidAddress`]: what is wrong with the form (no port, a port
+/// that is no number, an IPv6 address without brackets), or why the host
+/// name did not resolve.
+pub fn resolve<A: ToSocketAddrs + std::fmt::Debug>(addr: A) -> Result<SocketAddr, Error> {
     lookup(&addr)?.next().ok_or_else(|| names_nothing(&addr))
 }
 
@@ -404,6 +435,25 @@ mod tests {
         assert!(matches!(err, Error::InvalidAddress { .. }), "{err:?}");
         let err = Error::classify_bind(a, io::ErrorKind::OutOfMemory.into(), 1024);
         assert!(matches!(err, Error::Io(_)), "{err:?}");
+    }
+
+    /// EADDRNOTAVAIL (99 on Linux; 49 on macOS and the BSDs).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn eaddrnotavail_on_connect_is_no_local_port_not_a_bad_form() {
+        let e = io::Error::from_raw_os_error(99);
+        assert_eq!(e.kind(), io::ErrorKind::AddrNotAvailable);
+        let err = Error::from_connect("127.0.0.1:7000", e, Duration::ZERO);
+        assert!(matches!(&err, Error::NoLocalPort { addr } if addr == "127.0.0.1:7000"), "{err:?}");
+        let text = err.to_string();
+        for needed in ["127.0.0.1:7000", "no local port", "ephemeral", "TIME_WAIT", "ip_local_port_range"] {
+            assert!(text.contains(needed), "{needed:?} missing from {text:?}");
+        }
+        assert!(!text.contains("use the form"), "not a question of form: {text}");
+        assert!(matches!(err.duplicate(), Error::NoLocalPort { .. }));
+        // EINVAL is still about the address.
+        let err = Error::from_connect("[fe80::1]:7", io::Error::from_raw_os_error(22), Duration::ZERO);
+        assert!(matches!(err, Error::InvalidAddress { .. }), "{err:?}");
     }
 
     #[test]

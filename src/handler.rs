@@ -92,6 +92,11 @@ pub enum CloseReason {
     Aborted,
     /// The reactor stopped ([`Ctx::stop`]).
     Shutdown,
+    /// The peer shut down its sending side, the handler held the connection
+    /// open to answer ([`HalfClose::Hold`]), and did not close it within the
+    /// [half-close timeout](crate::Builder::half_close_timeout). Replies
+    /// queued by then were still written.
+    HalfCloseTimeout,
     /// An outgoing connection could not be established.
     ConnectFailed(io::ErrorKind),
     /// Another I/O error.
@@ -140,6 +145,7 @@ impl fmt::Display for CloseReason {
             CloseReason::SlowConsumer => f.write_str("peer reads too slowly: output passed the hard cap"),
             CloseReason::IdleTimeout => f.write_str("idle timeout"),
             CloseReason::FrameTimeout => f.write_str("message not finished within the deadline"),
+            CloseReason::HalfCloseTimeout => f.write_str("not answered within the half-close timeout"),
             CloseReason::ClosedLocally => f.write_str("closed locally"),
             CloseReason::Aborted => f.write_str("aborted locally"),
             CloseReason::Shutdown => f.write_str("server shut down"),
@@ -147,6 +153,26 @@ impl fmt::Display for CloseReason {
             CloseReason::Io(kind) => write!(f, "I/O error: {kind}"),
         }
     }
+}
+
+/// What the reactor does with a connection whose peer shut down its sending
+/// side (end of stream after whole messages, as `echo hi | nc -N` sends):
+/// the answer of [`Handler::on_half_close`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HalfClose {
+    /// Close once the output already queued is written, with
+    /// [`CloseReason::PeerClosed`]: right for a handler that answers each
+    /// message inside [`on_frame`](Handler::on_frame). The default.
+    Close,
+    /// Keep the connection open for writing: nothing more is read, sends
+    /// work as before, and it closes (with [`CloseReason::PeerClosed`],
+    /// after its output is written) once the handler calls
+    /// [`Ctx::close`](crate::Ctx::close). For a handler whose replies come
+    /// later (from a timer, another thread, a queue a program takes from).
+    /// Bounded by the [half-close timeout](crate::Builder::half_close_timeout):
+    /// past it the connection closes by itself with
+    /// [`CloseReason::HalfCloseTimeout`].
+    Hold,
 }
 
 /// The callbacks through which a [`Reactor`](crate::Reactor) hands events to
@@ -188,6 +214,18 @@ pub trait Handler {
         let _ = (ctx, conn, reason);
     }
 
+    /// The peer of `conn` shut down its sending side: every message it sent
+    /// was handed to [`on_frame`](Handler::on_frame) already (a partial last
+    /// message is dropped), and nothing more will come. Return whether to
+    /// close once the queued replies are written ([`HalfClose::Close`], the
+    /// default) or to keep the connection open for the replies still to
+    /// come ([`HalfClose::Hold`], until [`Ctx::close`]). Not called when
+    /// the connection was already closing.
+    fn on_half_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> HalfClose {
+        let _ = (ctx, conn);
+        HalfClose::Close
+    }
+
     /// A timer set with [`Ctx::set_timer`] expired.
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: TimerId) {
         let _ = (ctx, timer);
@@ -215,6 +253,9 @@ impl<H: Handler + ?Sized> Handler for &mut H {
     }
     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
         (**self).on_close(ctx, conn, reason);
+    }
+    fn on_half_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> HalfClose {
+        (**self).on_half_close(ctx, conn)
     }
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: TimerId) {
         (**self).on_timer(ctx, timer);

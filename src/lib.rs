@@ -62,15 +62,17 @@
 //! | Level | Event |
 //! |---|---|
 //! | `error` | The poller failed; [`Reactor::run`] returns the error. |
-//! | `warn` | A limit or bad input closed a connection: [`CloseReason::FrameTooLarge`], `LineTooLong`, `Malformed`, `SlowConsumer`, `IdleTimeout`, `FrameTimeout` (the record names the setting). A connection was refused because `max_connections` are open (one record per refused connection). The first failed accept of a run, with the back-off (for EMFILE/ENFILE, how to raise the limit). A bind failed (the [`Error`] text). A graceful stop was cut short with connections still open. |
-//! | `info` | A connection broke: `Reset`, `Io`, `PeerClosedMidFrame`, `ConnectFailed`. A listener is served. |
-//! | `debug` | An ordinary close: `PeerClosed`, `ClosedLocally`, `Aborted`, `Shutdown`. The further failed accepts of a run. |
+//! | `warn` | A limit or bad input closed a connection: [`CloseReason::FrameTooLarge`], `LineTooLong`, `Malformed`, `SlowConsumer`, `IdleTimeout`, `FrameTimeout` (the record names the setting). A connection was refused because `max_connections` are open: the first refusal since fewer were open (the further ones are `debug`). The first failed accept of a run, with the back-off (for EMFILE/ENFILE, how to raise the limit). A graceful stop was cut short with connections still open; a second signal ended a graceful stop at once (feature `signals`). |
+//! | `info` | A connection broke: `Reset`, `Io`, `PeerClosedMidFrame`, `ConnectFailed`. A listener is served. A signal started a graceful stop (feature `signals`). |
+//! | `debug` | An ordinary close: `PeerClosed`, `ClosedLocally`, `Aborted`, `Shutdown`. The further failed accepts of a run, and the further refusals at `max_connections`. |
 //!
 //! A close reads `connection #3 (peer 127.0.0.1:50412) closed: idle timeout
-//! (limit: idle_timeout)`. With no logger, or the level filtered out, a call
-//! costs one atomic load and formats nothing. `log` rather than `tracing`:
-//! these are discrete events that need no spans, `log` is one small crate
-//! with no dependencies, and `tracing` subscribers collect `log` records too.
+//! (limit: idle_timeout)`. A failed bind is not logged: `listen` and
+//! [`Server::bind`] return its error to the caller. With no logger, or the
+//! level filtered out, a call costs one atomic load and formats nothing.
+//! `log` rather than `tracing`: these are discrete events that need no
+//! spans, `log` is one small crate with no dependencies, and `tracing`
+//! subscribers collect `log` records too.
 #![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 // No unsafe code, and no local `allow` can bring it back.
 #![forbid(unsafe_code)]
@@ -86,11 +88,11 @@ mod log;
 mod reactor;
 
 pub use codec::packet::{Packet, PacketRef};
-pub use error::Error;
+pub use error::{resolve, Error};
 pub use facade::{
     request, request_timeout, Client, ClientBuilder, ClientCtx, ClientEvent, ClientEvents, ClientHandler, ClientId,
     Event, Events, Format, Message, PollingServer, Reconnect, ReplyMode, Server, ServerBuilder, ServerCtx,
     ServerHandler,
 };
-pub use handler::{CloseReason, ConnId, Handler, TimerId};
+pub use handler::{CloseReason, ConnId, HalfClose, Handler, TimerId};
 pub use reactor::{Builder, Ctx, Notifier, Reactor, Stats};

@@ -90,7 +90,8 @@ fn close_level(reason: &CloseReason) -> Level {
         | CloseReason::Malformed(_)
         | CloseReason::SlowConsumer
         | CloseReason::IdleTimeout
-        | CloseReason::FrameTimeout => Level::Warn,
+        | CloseReason::FrameTimeout
+        | CloseReason::HalfCloseTimeout => Level::Warn,
         CloseReason::Reset
         | CloseReason::Io(_)
         | CloseReason::PeerClosedMidFrame { .. }
@@ -108,6 +109,7 @@ fn limit_of(reason: &CloseReason) -> &'static str {
         CloseReason::SlowConsumer => " (limit: hard_cap)",
         CloseReason::IdleTimeout => " (limit: idle_timeout)",
         CloseReason::FrameTimeout => " (limit: frame_timeout)",
+        CloseReason::HalfCloseTimeout => " (limit: half_close_timeout)",
         _ => "",
     }
 }
@@ -119,11 +121,15 @@ pub(crate) fn closed(conn: ConnId, peer: Option<SocketAddr>, reason: &CloseReaso
 }
 
 /// An accepted connection was closed at once: `max_connections` are open.
+/// Only the `first` refusal since the count was last below the limit is a
+/// warning: a connection flood at the limit would otherwise flood the log
+/// too (the rest are debug, and `Stats` counts them all).
 #[inline]
-pub(crate) fn refused_over_limit(peer: SocketAddr, max: usize, refused: u64) {
+pub(crate) fn refused_over_limit(peer: SocketAddr, max: usize, refused: u64, first: bool) {
     emit!(
-        Level::Warn,
-        "refused the connection from {peer}: max_connections ({max}) are open ({refused} refused since start)"
+        if first { Level::Warn } else { Level::Debug },
+        "refused the connection from {peer}: max_connections ({max}) are open ({refused} refused since start){}",
+        if first { "; further refusals are logged at debug until fewer are open" } else { "" }
     );
 }
 
@@ -160,14 +166,21 @@ pub(crate) fn listening(addr: SocketAddr) {
     emit!(Level::Info, "listening on {addr}");
 }
 
-/// Binding a listener to `addr` failed with `err` (already mapped).
+/// `signal` (its name, `SIGTERM`) asked for a graceful stop.
+#[cfg(feature = "signals")]
 #[inline]
-pub(crate) fn bind_failed(addr: SocketAddr, err: &Error) {
-    match err {
-        // The bind variants name the address and the fix themselves.
-        Error::Io(e) => emit!(Level::Warn, "cannot listen on {addr}: {e}"),
-        _ => emit!(Level::Warn, "{err}"),
-    }
+pub(crate) fn signal_stops(signal: &str) {
+    emit!(
+        Level::Info,
+        "{signal} received: stopping gracefully (no new connections; open ones get their output and close); a second signal stops at once"
+    );
+}
+
+/// `signal` came during a graceful stop, which ends now.
+#[cfg(feature = "signals")]
+#[inline]
+pub(crate) fn signal_stops_now(signal: &str) {
+    emit!(Level::Warn, "{signal} received during the graceful stop: stopping now");
 }
 
 /// The poller failed: `run` returns this error, the reactor stops.

@@ -115,7 +115,7 @@ fn every_command_has_help() {
         assert!(bench.contains(option), "bench --help lacks {option}:\n{bench}");
     }
     let echo = frameloop(&["echo", "--help"]).stdout;
-    for option in ["--lines", "--busy-poll-us", "--verbose", "[default: 127.0.0.1:7000]"] {
+    for option in ["--lines", "--raw", "--busy-poll-us", "--verbose", "[default: 127.0.0.1:7000]"] {
         assert!(echo.contains(option), "echo --help lacks {option}:\n{echo}");
     }
     let new = frameloop(&["new", "--help"]).stdout;
@@ -191,15 +191,36 @@ fn a_bad_value_is_refused_naming_its_flag() {
         (&["bench", "--secs", "-2"][..], "--secs <S>", "above zero"),
         (&["bench", "--warmup", "-1"][..], "--warmup <S>", "zero or more"),
         (&["bench", "--mode", "fast"][..], "--mode <MODE>", "possible values: throughput, pingpong, idle"),
-        (&["bench", "--addr", "nowhere"][..], "--addr <ADDR>", "IP:PORT"),
         (&["echo", "--busy-poll-us", "soon"][..], "--busy-poll-us <N>", "invalid digit"),
-        (&["echo", "nowhere"][..], "[ADDR]", "IP:PORT"),
     ] {
         let run = frameloop(args);
         assert_refused(&run, args);
         let value = args.last().unwrap();
         assert!(run.stderr.contains(&format!("invalid value '{value}' for '{flag}'")), "{}", run.stderr);
         assert!(run.stderr.contains(why), "frameloop {args:?}: {}", run.stderr);
+    }
+}
+
+/// Addresses are the library's to judge (`frameloop::resolve`, or the bind
+/// itself): a bad one is refused with its message, the one a program using
+/// the library would show, before anything starts.
+#[test]
+fn a_bad_address_is_refused_with_the_library_message() {
+    for (args, why) in [
+        (&["echo", "nowhere"][..], "it has no port"),
+        (&["echo", "127.0.0.1"][..], "it has no port"),
+        (&["echo", "127.0.0.1:99999"][..], "the port \"99999\" is not a number from 0 to 65535"),
+        (&["bench", "--addr", "nowhere"][..], "it has no port"),
+        (&["bench", "--addr", "[::1]"][..], "it has no port"),
+    ] {
+        let run = frameloop(args);
+        let value = args.last().unwrap();
+        assert_eq!(run.code, Some(1), "frameloop {args:?}: {}", run.stderr);
+        let expected = format!("error: invalid address {value}: {why}");
+        assert!(run.stderr.starts_with(&expected), "frameloop {args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("use the form IP:PORT"), "frameloop {args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "frameloop {args:?}: {}", run.stderr);
+        assert!(!run.stdout.contains("echo server on"), "a server started: {}", run.stdout);
     }
 }
 
@@ -210,6 +231,7 @@ fn options_that_exclude_each_other_are_refused() {
         &["new", "app", "--frames", "--lines"][..],
         &["new", "app", "--lines", "--packets"][..],
         &["bench", "--addr", "127.0.0.1:9", "--busy-poll-us", "50"][..],
+        &["echo", "--lines", "--raw"][..],
     ] {
         let run = frameloop_in(Some(&dir), args);
         assert_refused(&run, args);

@@ -1,7 +1,7 @@
 //! `frameloop echo`, the command line's echo server, run as a real process:
-//! it reports the address it bound, echoes frames (or lines with `--lines`),
-//! and reports each connection's close; with `-v` the library's operator
-//! logs show on stderr, and without it nothing does.
+//! it reports the address it bound, echoes frames (or lines with `--lines`,
+//! raw bytes with `--raw`), and reports each connection's close; with `-v`
+//! the library's operator logs show on stderr, and without it nothing does.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -117,6 +117,21 @@ fn frameloop_echo_lines_returns_lines_and_tells_how_to_try_it() {
     let mut reply = [0u8; 12];
     s.read_exact(&mut reply).unwrap();
     assert_eq!(&reply, b"hello\nworld\n");
+    assert!(server.next_line().contains("opened from"));
+}
+
+#[test]
+fn frameloop_echo_raw_returns_the_bytes_unframed_and_tells_how_to_try_it() {
+    let server = EchoProcess::start(&["--raw"]);
+    let hint = format!("raw bytes (try: nc 127.0.0.1 {})", server.addr.port());
+    assert!(server.banner.contains(&hint), "{:?}", server.banner);
+    let mut s = server.connect();
+    // Bytes that would be a frame header or a line ending elsewhere are
+    // plain content here.
+    s.write_all(b"\0\0\0\x05 no\nframing\r").unwrap();
+    let mut reply = [0u8; 16];
+    s.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"\0\0\0\x05 no\nframing\r");
     assert!(server.next_line().contains("opened from"));
 }
 

@@ -154,27 +154,54 @@ mod cli {
     }
 
     #[test]
+    fn echo_on_an_address_without_a_port_says_what_is_wrong_with_its_form() {
+        let out = run_to_failure(echo("127.0.0.1"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error: invalid address 127.0.0.1: it has no port"), "{stderr}");
+        assert!(stderr.contains("use the form IP:PORT"), "{stderr}");
+    }
+
+    #[test]
+    fn with_v_a_bind_error_is_told_once() {
+        let mut command = echo("192.0.2.1:7000");
+        command.arg("-v").env_remove("RUST_LOG");
+        let out = run_to_failure(command);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.matches("not an address of this machine").count(), 1, "{stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+    }
+
+    #[test]
     fn echo_on_a_privileged_port_says_how_to_fix_it() {
         let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(1024);
-        if start <= 80 {
-            eprintln!("skipped: port 80 is not privileged here (ip_unprivileged_port_start = {start})");
+        // The highest privileged port: any port below the start is one
+        // (containers often lower it below 80), except 0, which asks the
+        // system to choose.
+        if start <= 1 {
+            super::common::skipped(
+                "echo_on_a_privileged_port_says_how_to_fix_it",
+                &format!("no port is privileged here (ip_unprivileged_port_start = {start})"),
+            );
             return;
         }
+        let port = start - 1;
+        let addr = format!("127.0.0.1:{port}");
         let command = if is_root() {
-            // Root may bind port 80: run as nobody, who may not.
+            // Root may bind any port: run as nobody, who may not.
             let mut c = Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_frameloop")]);
-            c.args(["echo", "127.0.0.1:80"]);
+            c.args(["echo", &addr]);
             c
         } else {
-            echo("127.0.0.1:80")
+            echo(&addr)
         };
         let out = run_to_failure(command);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        for needed in ["port 80", "privileged", "root", "CAP_NET_BIND_SERVICE", &format!("{start} or above")] {
+        let port = format!("port {port} ");
+        for needed in [&port, "privileged", "root", "CAP_NET_BIND_SERVICE", &format!("{start} or above")] {
             assert!(stderr.contains(needed), "{needed:?} missing from {stderr:?}");
         }
     }

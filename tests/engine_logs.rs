@@ -108,18 +108,34 @@ fn a_peer_closing_is_a_debug_record() {
     assert_eq!(r.level, Level::Debug, "{r:?}");
 }
 
+/// A connection refused at the limit, and the level its record has.
+fn refused_level(addr: SocketAddr) -> Level {
+    let (mut s, _) = client(addr);
+    read_to_close(&mut s);
+    let me = s.local_addr().unwrap().to_string();
+    wait_record(&["refused the connection from", &me, "max_connections (1)"]).level
+}
+
 #[test]
-fn a_connection_over_max_connections_is_a_warning() {
+fn a_connection_over_max_connections_is_a_warning_once_per_time_at_the_limit() {
     install(&CAPTURE);
     let server = echo_server(Reactor::builder().max_connections(1));
     let (mut first, _) = client(server.addr);
     write_frame(&mut first, b"in");
     assert_eq!(read_frame(&mut first), b"in");
-    let (mut second, _) = client(server.addr);
-    read_to_close(&mut second);
-    let me = second.local_addr().unwrap().to_string();
-    let r = wait_record(&["refused the connection from", &me, "max_connections (1)"]);
-    assert_eq!(r.level, Level::Warn, "{r:?}");
+    assert_eq!(refused_level(server.addr), Level::Warn, "the first refusal");
+    // A flood at the limit is one warning, not one per connection.
+    assert_eq!(refused_level(server.addr), Level::Debug, "a further refusal");
+    assert_eq!(refused_level(server.addr), Level::Debug, "a further refusal");
+    // Below the limit again, then back at it: news, a warning again. The
+    // close is reported from `on_close`, and the slot is free before the
+    // loop accepts again.
+    drop(first);
+    server.closes.recv_timeout(PATIENCE).expect("the first connection closed");
+    let (mut again, _) = client(server.addr);
+    write_frame(&mut again, b"in");
+    assert_eq!(read_frame(&mut again), b"in");
+    assert_eq!(refused_level(server.addr), Level::Warn, "the first refusal after the count fell");
 }
 
 /// Answers any message with more than the hard cap, in one callback.
@@ -168,15 +184,19 @@ fn a_message_deadline_is_a_warning() {
 }
 
 #[test]
-fn listening_is_info_and_a_failed_bind_a_warning() {
+fn listening_is_info_and_a_failed_bind_is_left_to_the_caller() {
     install(&CAPTURE);
     let mut reactor = Reactor::new().unwrap();
     let addr = reactor.listen("127.0.0.1:0").unwrap();
     let r = wait_record(&[&format!("listening on {addr}")]);
     assert_eq!(r.level, Level::Info, "{r:?}");
     assert!(matches!(Reactor::new().unwrap().listen(addr), Err(Error::AddrInUse { .. })));
-    let r = wait_record(&[&format!("address {addr} is already in use")]);
-    assert_eq!(r.level, Level::Warn, "{r:?}");
+    // The caller has the error and reports it: a record too would say it
+    // twice (as `frameloop echo -v` did). The bind ran on this thread, so
+    // a record of it would be here already.
+    let records = CAPTURE.records.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let text = addr.to_string();
+    assert!(!records.iter().any(|r| r.text.contains(&text) && r.text.contains("in use")), "{records:#?}");
 }
 
 // ---- accept back-off, in a child process with few descriptors -------------------

@@ -87,10 +87,12 @@ impl ServerProcess {
         self.child.id().to_string()
     }
 
-    /// Sends `SIG<name>` to the child.
+    /// Sends `SIG<name>` to the child, with the shell's own `kill` (POSIX
+    /// requires it built in), so that the test needs no `kill` program.
     fn signal(&self, name: &str) {
-        let status = Command::new("kill").arg(format!("-{name}")).arg(self.pid()).status().expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
+        let status =
+            Command::new("sh").args(["-c", r#"kill -s "$0" "$1""#, name, &self.pid()]).status().expect("run sh");
+        assert!(status.success(), "kill -s {name} {} failed", self.pid());
     }
 
     /// Waits for the child to exit, for at most `bound`.
@@ -377,6 +379,44 @@ fn a_second_signal_ends_the_stop_at_once() {
     assert!(first.elapsed() < SHUTDOWN_TIMEOUT, "the stop deadline ended it, not the second signal");
     assert!(status.success(), "the server exited with {status}");
     drop(s);
+}
+
+/// With `-v`, `frameloop echo` shows the library's record of each signal:
+/// the graceful stop it starts (info), and the second one that ends it at
+/// once (warn).
+#[cfg(feature = "cli")]
+#[test]
+fn each_signal_is_logged_the_second_as_a_warning() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_frameloop"));
+    cmd.args(["echo", "-v", "127.0.0.1:0"]).env_remove("RUST_LOG").stderr(Stdio::piped());
+    let mut server = ServerProcess::start(cmd, "echo server on");
+    let (tx, stderr) = mpsc::channel();
+    let pipe = BufReader::new(server.child.stderr.take().expect("stderr"));
+    std::thread::spawn(move || {
+        for line in pipe.lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let next_with = |needle: &str| loop {
+        let line = stderr.recv_timeout(CHILD_WAIT).unwrap_or_else(|_| panic!("no line with {needle:?} on stderr"));
+        if line.contains(needle) {
+            return line;
+        }
+    };
+    // Replies the client does not read keep the stop waiting (its deadline
+    // is seconds away), so that the second signal finds it under way.
+    let (client, _) = flood(server.addr);
+    server.signal("TERM");
+    let first = next_with("SIGTERM received");
+    assert!(first.contains("INFO") && first.contains("stopping gracefully"), "{first}");
+    server.signal("INT");
+    let second = next_with("SIGINT received");
+    assert!(second.contains("WARN") && second.contains("stopping now"), "{second}");
+    assert!(server.wait_exit(CHILD_WAIT).success());
+    drop(client);
 }
 
 #[test]

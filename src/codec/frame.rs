@@ -48,10 +48,32 @@ pub fn payload_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, DecodeEr
     let len = u32::from_be_bytes(*header);
     // u32 always fits in usize on the 32- and 64-bit targets mio supports.
     let len_usize = len as usize;
-    if len_usize > max_len {
-        return Err(DecodeError::FrameTooLarge { len: u64::from(len), max: max_len });
-    }
+    check_len(len_usize, max_len)?;
     Ok(Some(len_usize))
+}
+
+/// Checks a payload length against `max_len`: the one rule the decoder
+/// applies to a header and the encoders apply to what they are asked to
+/// send, so that a sender never queues a frame its own framing would refuse.
+///
+/// ```
+/// use frameloop::codec::frame;
+///
+/// assert!(frame::check_len(16, 16).is_ok());
+/// assert!(frame::check_len(17, 16).is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`DecodeError::FrameTooLarge`] when `len` is above `max_len`, or above
+/// what a header can describe ([`MAX_REPRESENTABLE_LEN`]).
+#[inline]
+pub fn check_len(len: usize, max_len: usize) -> Result<(), DecodeError> {
+    let max = max_len.min(MAX_REPRESENTABLE_LEN);
+    if len > max {
+        return Err(DecodeError::FrameTooLarge { len: len as u64, max });
+    }
+    Ok(())
 }
 
 /// Decodes the first frame of `buf`, returning its payload (borrowed in
@@ -242,5 +264,18 @@ mod tests {
         if usize::BITS > 32 {
             assert!(header(MAX_REPRESENTABLE_LEN + 1).is_err());
         }
+    }
+
+    #[test]
+    fn the_encoder_refuses_a_frame_its_own_decoder_would_refuse() {
+        assert_eq!(check_len(4, 4), Ok(()));
+        assert_eq!(check_len(5, 4), Err(DecodeError::FrameTooLarge { len: 5, max: 4 }));
+        let framing = crate::codec::Framing::Frames { max_len: 4 };
+        let mut out = Vec::new();
+        assert!(framing.encode_parts(&[b"hello"], &mut out).is_err());
+        assert!(framing.encode_parts(&[b"he", b"llo"], &mut out).is_err());
+        assert!(out.is_empty());
+        framing.encode_parts(&[b"hell"], &mut out).unwrap();
+        assert_eq!(decode(&out, 4), Ok(Some((&b"hell"[..], 8))));
     }
 }

@@ -1,6 +1,6 @@
 //! Run-time choice of how a byte stream is cut into messages.
 
-use super::{frame, lines, DecodeError};
+use super::{frame, lines, raw, DecodeError};
 
 /// How the reactor cuts each connection's byte stream into messages, and how
 /// it wraps the messages it sends.
@@ -8,6 +8,18 @@ use super::{frame, lines, DecodeError};
 /// Packets are not a separate framing: they travel as the payloads of
 /// [`Framing::Frames`] and are parsed with
 /// [`PacketRef::parse`](super::packet::PacketRef::parse).
+///
+/// ```
+/// use frameloop::codec::Framing;
+///
+/// // Raw bytes: whatever arrived, at most 4 bytes at a time, sent unframed.
+/// let raw = Framing::raw().with_max_len(4);
+/// assert_eq!(raw.decode(b"hello"), Ok(Some((&b"hell"[..], 4))));
+/// let mut out = Vec::new();
+/// raw.encode_parts(&[b"as ", b"is"], &mut out)?;
+/// assert_eq!(out, b"as is");
+/// # Ok::<(), frameloop::codec::DecodeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
     /// Length-prefixed frames (see [`frame`]); the payload is at most
@@ -21,6 +33,13 @@ pub enum Framing {
     Lines {
         /// Largest line accepted.
         max_len: usize,
+    },
+    /// No framing (see [`raw`]): the bytes as they arrive, in chunks of at
+    /// most `max_chunk` bytes; sent as they are.
+    Raw {
+        /// Largest chunk handed over at once; a read of more is handed over
+        /// as several chunks. Nothing is ever too long.
+        max_chunk: usize,
     },
 }
 
@@ -41,18 +60,26 @@ impl Framing {
         Framing::Lines { max_len: lines::DEFAULT_MAX_LEN }
     }
 
-    /// The same framing with another maximum message length.
+    /// Raw bytes in chunks of at most the default 64 KiB.
+    pub const fn raw() -> Self {
+        Framing::Raw { max_chunk: raw::DEFAULT_MAX_CHUNK }
+    }
+
+    /// The same framing with another maximum message length (for raw
+    /// bytes, another largest chunk).
     pub const fn with_max_len(self, max_len: usize) -> Self {
         match self {
             Framing::Frames { .. } => Framing::Frames { max_len },
             Framing::Lines { .. } => Framing::Lines { max_len },
+            Framing::Raw { .. } => Framing::Raw { max_chunk: max_len },
         }
     }
 
-    /// The largest message accepted.
+    /// The largest message accepted (for raw bytes, the largest chunk).
     pub const fn max_len(&self) -> usize {
         match *self {
             Framing::Frames { max_len } | Framing::Lines { max_len } => max_len,
+            Framing::Raw { max_chunk } => max_chunk,
         }
     }
 
@@ -60,12 +87,13 @@ impl Framing {
     ///
     /// # Errors
     ///
-    /// Those of [`frame::decode`] or [`lines::decode`].
+    /// Those of [`frame::decode`] or [`lines::decode`]; raw bytes have none.
     #[inline]
     pub fn decode<'a>(&self, buf: &'a [u8]) -> Result<Option<(&'a [u8], usize)>, DecodeError> {
         match *self {
             Framing::Frames { max_len } => frame::decode(buf, max_len),
             Framing::Lines { max_len } => lines::decode(buf, max_len),
+            Framing::Raw { max_chunk } => raw::decode(buf, max_chunk),
         }
     }
 
@@ -76,6 +104,7 @@ impl Framing {
         match self {
             Framing::Frames { .. } => frame::bytes_to_complete(partial, more),
             Framing::Lines { .. } => lines::bytes_to_complete(partial, more),
+            Framing::Raw { max_chunk } => raw::bytes_to_complete(partial, more, *max_chunk),
         }
     }
 
@@ -85,6 +114,48 @@ impl Framing {
         match self {
             Framing::Frames { .. } => frame::HEADER_LEN,
             Framing::Lines { .. } => 1,
+            Framing::Raw { .. } => 0,
+        }
+    }
+
+    /// Checks that one message made of `parts` (concatenated) can be sent
+    /// in this framing: refused here is whatever [`decode`](Self::decode)
+    /// with the same framing would refuse, or could not give back as sent
+    /// (a frame above `max_len`; a line above `max_len`, containing `\n` or
+    /// ending in `\r`).
+    ///
+    /// [`encode_parts`](Self::encode_parts) calls it first, and a caller
+    /// that must refuse a message before it reaches the encoder (the
+    /// facade, on the caller's thread) calls the same function, so the two
+    /// can never disagree.
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// let lines = Framing::lines().with_max_len(16);
+    /// assert!(lines.check_outgoing(&[b"hello"]).is_ok());
+    /// assert!(lines.check_outgoing(&[b"ends in cr\r"]).is_err());
+    /// assert!(Framing::frames().with_max_len(4).check_outgoing(&[b"hello"]).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::FrameTooLarge`], [`DecodeError::LineTooLong`] or
+    /// [`DecodeError::Malformed`], saying which rule the message breaks.
+    #[inline]
+    pub fn check_outgoing(&self, parts: &[&[u8]]) -> Result<(), DecodeError> {
+        match *self {
+            Framing::Frames { max_len } => {
+                let len = parts
+                    .iter()
+                    .try_fold(0usize, |sum, p| sum.checked_add(p.len()))
+                    .ok_or(DecodeError::FrameTooLarge { len: u64::MAX, max: frame::MAX_REPRESENTABLE_LEN })?;
+                frame::check_len(len, max_len)
+            }
+            Framing::Lines { max_len } => lines::check_parts(parts, max_len),
+            // Any bytes are raw bytes, of any length: the peer cuts them
+            // into chunks of its own size.
+            Framing::Raw { .. } => Ok(()),
         }
     }
 
@@ -96,10 +167,12 @@ impl Framing {
     ///
     /// # Errors
     ///
-    /// A frame longer than `u32::MAX` bytes, or a line containing `\n`;
-    /// `out` is left untouched.
+    /// Those of [`check_outgoing`](Self::check_outgoing): a message longer
+    /// than the maximum, or a line containing `\n` or ending in `\r`; `out`
+    /// is left untouched.
     #[inline]
     pub fn encode_parts(&self, parts: &[&[u8]], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        self.check_outgoing(parts)?;
         // The common case, one whole frame (every `send`), without the
         // general loop: a quarter fewer instructions per message (callgrind).
         if let (Framing::Frames { .. }, [msg]) = (self, parts) {
@@ -123,17 +196,17 @@ impl Framing {
                 }
             }
             Framing::Lines { .. } => {
-                if parts.iter().any(|p| p.contains(&b'\n')) {
-                    return Err(DecodeError::Malformed("a line to send contains a newline"));
-                }
-                if parts.iter().rev().find(|p| !p.is_empty()).and_then(|p| p.last()) == Some(&b'\r') {
-                    return Err(DecodeError::Malformed("a line to send ends in a carriage return"));
-                }
                 out.reserve(len + 1);
                 for p in parts {
                     out.extend_from_slice(p);
                 }
                 out.push(b'\n');
+            }
+            Framing::Raw { .. } => {
+                out.reserve(len);
+                for p in parts {
+                    raw::encode(p, out);
+                }
             }
         }
         Ok(())

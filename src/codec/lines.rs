@@ -89,11 +89,49 @@ pub fn decode(buf: &[u8], max_len: usize) -> Result<Option<(&[u8], usize)>, Deco
 ///
 /// [`DecodeError::Malformed`] saying which.
 pub fn check_sendable(line: &[u8]) -> Result<(), DecodeError> {
-    if find_newline(line).is_some() {
+    check_parts(&[line], usize::MAX)
+}
+
+/// Checks that `line` can be sent to a peer whose maximum line length is
+/// `max_len`: the rules of [`check_sendable`], and at most `max_len` bytes
+/// (the peer's [`decode`] would refuse a longer one).
+///
+/// ```
+/// use frameloop::codec::lines;
+///
+/// assert!(lines::check_line(b"hello", 64).is_ok());
+/// assert!(lines::check_line(b"ends in cr\r", 64).is_err());
+/// assert!(lines::check_line(b"two\nlines", 64).is_err());
+/// assert!(lines::check_line(b"too long", 4).is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`DecodeError::Malformed`] as [`check_sendable`];
+/// [`DecodeError::LineTooLong`] when `line` is longer than `max_len`.
+pub fn check_line(line: &[u8], max_len: usize) -> Result<(), DecodeError> {
+    check_parts(&[line], max_len)
+}
+
+/// [`check_line`] for the line made of `parts`, concatenated: the one
+/// check behind every line encoder (this module's and
+/// [`Framing::encode_parts`](super::Framing::encode_parts)), so the rules
+/// cannot drift apart.
+///
+/// # Errors
+///
+/// As [`check_line`].
+pub fn check_parts(parts: &[&[u8]], max_len: usize) -> Result<(), DecodeError> {
+    if parts.iter().any(|p| find_newline(p).is_some()) {
         return Err(DecodeError::Malformed("a line to send contains a newline"));
     }
-    if line.last() == Some(&b'\r') {
+    // The last byte of the line is the last byte of its last non-empty part.
+    if parts.iter().rev().find(|p| !p.is_empty()).and_then(|p| p.last()) == Some(&b'\r') {
         return Err(DecodeError::Malformed("a line to send ends in a carriage return"));
+    }
+    let len = parts.iter().try_fold(0usize, |sum, p| sum.checked_add(p.len()));
+    if len.is_none_or(|len| len > max_len) {
+        return Err(DecodeError::LineTooLong { max: max_len });
     }
     Ok(())
 }
@@ -211,5 +249,22 @@ mod tests {
         // A \r inside the line is content and survives.
         encode(b"a\rb", &mut out).unwrap();
         assert_eq!(decode(&out, 64), Ok(Some((&b"a\rb"[..], 4))));
+    }
+
+    #[test]
+    fn the_send_check_refuses_what_decode_would_not_give_back_and_the_encoder_runs_it() {
+        assert_eq!(check_line(b"abcd", 4), Ok(()));
+        assert_eq!(check_line(b"abcde", 4), Err(DecodeError::LineTooLong { max: 4 }));
+        assert!(check_line(b"cr\r", 64).is_err());
+        // Parts are one line: the `\r` ends it even before an empty part.
+        assert!(check_parts(&[b"ab", b"\r", b""], 64).is_err());
+        assert!(check_parts(&[b"ab", b"cde"], 4).is_err());
+        let framing = crate::codec::Framing::Lines { max_len: 4 };
+        let mut out = Vec::new();
+        assert!(framing.encode_parts(&[b"ab", b"cde"], &mut out).is_err());
+        assert!(framing.encode_parts(&[b"cr\r"], &mut out).is_err());
+        assert!(out.is_empty());
+        framing.encode_parts(&[b"ab", b"cd"], &mut out).unwrap();
+        assert_eq!(decode(&out, 4), Ok(Some((&b"abcd"[..], 5))));
     }
 }

@@ -14,7 +14,7 @@
 //! the same error as decoding it whole. The fuzz targets in `fuzz/` check
 //! exactly these promises.
 //!
-//! Three formats exist:
+//! Four formats exist:
 //!
 //! - [`frame`]: a 4-byte big-endian payload length, then the payload. This
 //!   is byte for byte the default of tokio-util's `LengthDelimitedCodec`.
@@ -22,13 +22,18 @@
 //!   `telnet` and `socat` can talk to a server.
 //! - [`packet`]: pyspeak's four-value message (integer, real, boolean,
 //!   text), carried as the payload of a frame.
+//! - [`raw`]: no framing; the bytes in chunks as they arrive, for plain
+//!   socket programs (`sendall` and `recv(2048)`). Its chunks follow the
+//!   reads, so only their concatenation is the same however the stream is
+//!   split, not the chunks themselves.
 //!
-//! [`Framing`] picks between frames and lines at run time; it is what the
-//! reactor uses to cut a byte stream into messages.
+//! [`Framing`] picks between frames, lines and raw bytes at run time; it is
+//! what the reactor uses to cut a byte stream into messages.
 
 pub mod frame;
 pub mod lines;
 pub mod packet;
+pub mod raw;
 
 mod framing;
 

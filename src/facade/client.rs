@@ -13,6 +13,7 @@ use super::request::connect_any;
 use super::runtime::{duplicate, lock, Commands, Life};
 use super::{ClientBuilder, Format, Reconnect};
 use crate::codec::packet::Packet;
+use crate::codec::Framing;
 use crate::error::Error;
 use crate::handler::CloseReason;
 
@@ -38,6 +39,9 @@ pub(crate) struct ClientShared {
     pub(crate) errors: Mutex<Vec<Error>>,
     pub(crate) life: Arc<Life>,
     pub(crate) format: Format,
+    /// The reactor's framing, which every message is checked against
+    /// before it is queued.
+    pub(crate) framing: Framing,
     pub(crate) addrs: Vec<SocketAddr>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) reconnect: Option<Reconnect>,
@@ -201,10 +205,12 @@ impl Client {
     /// # Errors
     ///
     /// [`Error::Disconnected`] when not connected, [`Error::Codec`] if
-    /// `data` does not fit the format, [`Error::Stopped`] after
+    /// `data` does not fit the format (a line with a newline inside or
+    /// ending in `\r`), [`Error::FrameTooLarge`] if it is longer than
+    /// `max_frame_len` (both refused at once), [`Error::Stopped`] after
     /// [`stop`](Self::stop).
     pub fn send(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(data.as_ref())?.into_owned();
+        let body = self.shared.format.body(self.shared.framing, data.as_ref())?.into_owned();
         self.send_body(body)
     }
 
@@ -233,7 +239,7 @@ impl Client {
     /// [`Error::Config`] unless the client uses packets; as
     /// [`send`](Self::send).
     pub fn send_packet(&self, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
-        let body = self.shared.format.packet(integer, real, boolean, text)?;
+        let body = self.shared.format.packet(self.shared.framing, integer, real, boolean, text)?;
         self.send_body(body)
     }
 

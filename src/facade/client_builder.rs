@@ -130,6 +130,19 @@ impl ClientBuilder {
         self.format(Format::Packets)
     }
 
+    /// Raw bytes, no framing: for a server that speaks plain sockets.
+    /// Each message received is a chunk of the bytes as they arrived, at
+    /// most 64 KiB (set with [`max_frame_len`](Self::max_frame_len)); `send`
+    /// sends the bytes as they are.
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().raw();
+    /// # drop(builder);
+    /// ```
+    pub fn raw(self) -> Self {
+        self.format(Format::Raw)
+    }
+
     /// Any [`Format`]; it must be the server's.
     ///
     /// ```
@@ -142,7 +155,8 @@ impl ClientBuilder {
     }
 
     /// Longest message accepted from the server. Default: 8 MiB (64 KiB
-    /// for lines).
+    /// for lines). For [raw bytes](Self::raw), the largest chunk handed over
+    /// at once (default 64 KiB): more is split, never refused.
     ///
     /// ```
     /// let builder = frameloop::Client::builder().max_frame_len(64 * 1024);
@@ -223,6 +237,22 @@ impl ClientBuilder {
         self
     }
 
+    /// Without callbacks: how long a connection the server shut down its
+    /// sending side of is kept open for the program's answers. It stays
+    /// open until the program has taken every message and come back for
+    /// more; past this, it closes with
+    /// [`CloseReason::HalfCloseTimeout`](crate::CloseReason::HalfCloseTimeout).
+    /// Default: 10 s.
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().half_close_timeout(std::time::Duration::from_secs(2));
+    /// # drop(builder);
+    /// ```
+    pub fn half_close_timeout(mut self, timeout: Duration) -> Self {
+        self.reactor = self.reactor.half_close_timeout(timeout);
+        self
+    }
+
     /// Any other engine setting.
     ///
     /// ```
@@ -255,7 +285,8 @@ impl ClientBuilder {
     ///
     /// [`Error::InvalidAddress`]; [`Error::ConnectionRefused`],
     /// [`Error::Unreachable`], [`Error::ConnectTimedOut`] (pyspeak's
-    /// `ClientConnectError`); [`Error::ThreadSpawn`] (`ClientRunError`).
+    /// `ClientConnectError`); [`Error::NoLocalPort`] (no local port left to
+    /// connect from); [`Error::ThreadSpawn`] (`ClientRunError`).
     pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(self, addr: A) -> Result<Client, Error> {
         let addrs = resolve_all(addr)?;
         let stream = connect_any(&addrs, self.connect_timeout)?;
@@ -271,12 +302,14 @@ impl ClientBuilder {
             errors: Mutex::default(),
             life: Arc::default(),
             format: self.format,
+            framing: reactor.framing(),
             addrs,
             connect_timeout: self.connect_timeout,
             reconnect: self.reconnect,
             callbacks: self.handler.is_some(),
         });
         shared.queue.set_notifier(reactor.notifier());
+        super::client_engine::send_markers(&shared);
         let engine = ClientEngine::new(self.handler, Arc::clone(&shared), rx);
         runtime::spawn("frameloop-client", reactor, engine, Arc::clone(&shared.life))?;
         Ok(Client { shared })

@@ -145,11 +145,12 @@ impl<'a> ClientCtx<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::Disconnected`] when not connected; [`Error::Codec`] if
-    /// `data` does not fit the format.
+    /// [`Error::Disconnected`] when not connected; [`Error::Codec`] /
+    /// [`Error::FrameTooLarge`] if `data` does not fit the format or is
+    /// longer than `max_frame_len`.
     pub fn send(&mut self, data: impl AsRef<[u8]>) -> Result<(), Error> {
         let conn = self.conn()?;
-        let body = self.shared.format.body(data.as_ref())?;
+        let body = self.shared.format.body(self.shared.framing, data.as_ref())?;
         self.ctx.send(conn, &body)
     }
 

@@ -13,7 +13,7 @@ use super::runtime::{duplicate, next_command, Drained, Engine};
 use super::Reconnect;
 use super::{ClientCtx, ClientHandler};
 use crate::error::Error;
-use crate::handler::{CloseReason, ConnId, Handler, TimerId};
+use crate::handler::{CloseReason, ConnId, HalfClose, Handler, TimerId};
 use crate::reactor::Ctx;
 
 /// A request from the [`Client`](super::Client) handle.
@@ -26,6 +26,10 @@ pub(crate) enum ClientCommand {
     Send(Vec<u8>),
     /// Close the connection after flushing; no automatic reconnect.
     Disconnect,
+    /// The caller came back after taking this many events: close the
+    /// connection if the server half-closed it and every message it sent
+    /// was handled (see `queue.rs`).
+    Handled(u64),
 }
 
 /// How long an automatic reconnect attempt may take when no connect
@@ -53,6 +57,22 @@ pub(crate) struct ClientEngine {
     /// Connections replaced or given up: their close is not news.
     ignore: Vec<ConnId>,
     retry: Option<Retry>,
+    /// The connection, if the server half-closed it, held open until the
+    /// caller has handled this many events.
+    half_closed: Option<(ConnId, u64)>,
+}
+
+/// Lets the caller tell the network thread, when it comes back for more
+/// events, how many it has handled. The queue keeps only a weak reference:
+/// it belongs to `shared` itself.
+pub(crate) fn send_markers(shared: &Arc<ClientShared>) {
+    let weak = Arc::downgrade(shared);
+    shared.queue.set_marker(move |handled| {
+        if let Some(shared) = weak.upgrade() {
+            // Refused only once stopping: the stop closes the connection.
+            let _ = shared.commands.send(ClientCommand::Handled(handled));
+        }
+    });
 }
 
 /// Closes this side asked for: they are not reasons to reconnect.
@@ -73,7 +93,7 @@ impl ClientEngine {
             timer: None,
             connecting: None,
         });
-        ClientEngine { handler, shared, rx, current: None, ignore: Vec::new(), retry }
+        ClientEngine { handler, shared, rx, current: None, ignore: Vec::new(), retry, half_closed: None }
     }
 
     fn report(&self, result: Result<(), Error>) {
@@ -109,6 +129,14 @@ impl ClientEngine {
             ClientCommand::Disconnect => {
                 self.cancel_retry(ctx);
                 if let Some((id, _)) = self.current {
+                    let _ = ctx.close(id);
+                }
+            }
+            ClientCommand::Handled(handled) => {
+                if let Some((id, _)) = self.half_closed.filter(|&(_, mark)| mark <= handled) {
+                    self.half_closed = None;
+                    self.shared.queue.release(1);
+                    // Closes with the server's own reason, `PeerClosed`.
                     let _ = ctx.close(id);
                 }
             }
@@ -235,7 +263,27 @@ impl Handler for ClientEngine {
         }
     }
 
+    /// Without callbacks, a connection the server half-closed stays open
+    /// until the caller has taken its messages and come back: the answers
+    /// it sends meanwhile still go out.
+    fn on_half_close(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId) -> HalfClose {
+        if self.shared.callbacks || self.current.map(|(id, _)| id) != Some(conn) {
+            return HalfClose::Close;
+        }
+        let (mark, marker) = self.shared.queue.hold();
+        self.half_closed = Some((conn, mark));
+        if let Some(handled) = marker {
+            // Through the channel, so that it lands behind the answers.
+            let _ = self.shared.commands.send(ClientCommand::Handled(handled));
+        }
+        HalfClose::Hold
+    }
+
     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
+        if self.half_closed.is_some_and(|(id, _)| id == conn) {
+            self.half_closed = None;
+            self.shared.queue.release(1);
+        }
         if let Some(i) = self.ignore.iter().position(|&id| id == conn) {
             self.ignore.swap_remove(i);
             return;
@@ -258,6 +306,15 @@ impl Handler for ClientEngine {
         if let Some((id, epoch)) = self.current {
             if id == conn {
                 self.current = None;
+                // A client's reactor stops only because this program
+                // stopped its client (`Client::stop`, `ClientCtx::stop`, a
+                // drop); a server that shuts down arrives as its EOF. So the
+                // engine's `Shutdown` ("server shut down") is, here, a close
+                // this side made.
+                let reason = match reason {
+                    CloseReason::Shutdown => CloseReason::ClosedLocally,
+                    other => other,
+                };
                 self.lost(ctx, epoch, reason);
             }
         }

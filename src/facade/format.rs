@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::codec::packet::PacketRef;
-use crate::codec::DecodeError;
+use crate::codec::{DecodeError, Framing};
 use crate::error::Error;
 use crate::reactor::Builder;
 
@@ -27,8 +27,9 @@ pub enum Format {
     #[default]
     Frames,
     /// Text lines ending in `\n` (a `\r` before it is dropped): what `nc`,
-    /// `telnet` and `socat` speak. A message must not contain `\n`; one
-    /// trailing `\n` given to `send` is dropped rather than refused.
+    /// `telnet` and `socat` speak. A message must not contain `\n` nor end
+    /// in `\r` (the peer would take it for a `\r\n` ending and drop it);
+    /// one trailing `\n` given to `send` is dropped rather than refused.
     Lines,
     /// pyspeak's packets: an integer, a real number, a boolean and a text,
     /// carried in one frame (see [`codec::packet`](crate::codec::packet)).
@@ -36,6 +37,21 @@ pub enum Format {
     /// other values are 0, 0.0 and false, like pyspeak's
     /// `send(client, string=...)`.
     Packets,
+    /// Raw bytes, no framing: what a plain socket program speaks
+    /// (`sock.sendall(b"...")` and `sock.recv(2048)`, as simplesockets and
+    /// tcp-client-serv do). Each message received is a chunk of the bytes
+    /// as they arrived, at most 64 KiB (or the `max_frame_len` set); `send`
+    /// sends its bytes as they are. TCP keeps no message boundaries, so one
+    /// `send` may arrive as several chunks, and several as one.
+    ///
+    /// ```
+    /// use frameloop::{Format, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.format(Format::Raw).start_polling()?;
+    /// assert_eq!(server.format(), Format::Raw);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    Raw,
 }
 
 impl Format {
@@ -45,6 +61,7 @@ impl Format {
         let builder = match self {
             Format::Frames | Format::Packets => builder.frames(),
             Format::Lines => builder.lines(),
+            Format::Raw => builder.raw(),
         };
         match max_len {
             Some(max) => builder.max_frame_len(max),
@@ -52,11 +69,6 @@ impl Format {
         }
     }
 
-    /// The message body `ctx.send` takes for `data`: unchanged for frames,
-    /// without one trailing `\n` for lines, wrapped in a packet for packets.
-    ///
-    /// Checked here, on the caller's thread, so that a message that cannot
-    /// be sent is refused at once with a clear error.
     /// The message a received frame carries in this format, or why it is
     /// not one (a packet that does not parse): the connection that sent it
     /// is then rejected with that reason.
@@ -71,37 +83,46 @@ impl Format {
         }
     }
 
-    pub(crate) fn body(self, data: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
-        match self {
-            Format::Frames => {
-                if u32::try_from(data.len()).is_err() {
-                    return Err(Error::FrameTooLarge { len: data.len() as u64, max: u32::MAX as usize });
-                }
-                Ok(Cow::Borrowed(data))
-            }
-            Format::Lines => {
-                let line = data.strip_suffix(b"\n").unwrap_or(data);
-                if line.contains(&b'\n') {
-                    return Err(Error::Codec(DecodeError::Malformed(
-                        "a line to send contains a newline: send each line on its own",
-                    )));
-                }
-                Ok(Cow::Borrowed(line))
-            }
+    /// The message body `ctx.send` takes for `data`: unchanged for frames
+    /// and raw bytes,
+    /// without one trailing `\n` for lines, wrapped in a packet for packets.
+    ///
+    /// Checked here, on the caller's thread, so that a message that cannot
+    /// be sent is refused at once with a clear error rather than later in
+    /// `errors()`. The check is `framing`'s own
+    /// ([`Framing::check_outgoing`], which the encoder also runs): the
+    /// facade keeps no rule of its own that could drift from the codec's.
+    pub(crate) fn body(self, framing: Framing, data: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
+        let body = match self {
+            Format::Frames | Format::Raw => Cow::Borrowed(data),
+            // Dropping one trailing `\n` is a convenience (`send("hi\n")`),
+            // not a rule: what is left is checked like any line.
+            Format::Lines => Cow::Borrowed(data.strip_suffix(b"\n").unwrap_or(data)),
             Format::Packets => {
                 let text = std::str::from_utf8(data).map_err(|_| {
                     Error::Codec(DecodeError::Malformed("the text of a packet must be UTF-8: send a String or &str"))
                 })?;
-                Ok(Cow::Owned(packet_body(0, 0.0, false, text)))
+                Cow::Owned(packet_body(0, 0.0, false, text))
             }
-        }
+        };
+        framing.check_outgoing(&[&body])?;
+        Ok(body)
     }
 
     /// The body of a packet message, after checking that this format
-    /// carries packets.
-    pub(crate) fn packet(self, integer: i64, real: f64, boolean: bool, text: &str) -> Result<Vec<u8>, Error> {
+    /// carries packets and that `framing` can send it (see [`body`](Self::body)).
+    pub(crate) fn packet(
+        self,
+        framing: Framing,
+        integer: i64,
+        real: f64,
+        boolean: bool,
+        text: &str,
+    ) -> Result<Vec<u8>, Error> {
         self.require_packets()?;
-        Ok(packet_body(integer, real, boolean, text))
+        let body = packet_body(integer, real, boolean, text);
+        framing.check_outgoing(&[&body])?;
+        Ok(body)
     }
 
     /// The check every packet call makes first: packets need the packets
@@ -134,23 +155,41 @@ mod tests {
 
     #[test]
     fn lines_drop_one_trailing_newline_and_refuse_inner_ones() {
-        assert_eq!(&*Format::Lines.body(b"hi\n").unwrap(), b"hi");
-        assert_eq!(&*Format::Lines.body(b"hi").unwrap(), b"hi");
-        assert!(Format::Lines.body(b"a\nb").is_err());
-        assert!(Format::Lines.body(b"a\n\n").is_err());
+        let lines = Framing::lines();
+        assert_eq!(&*Format::Lines.body(lines, b"hi\n").unwrap(), b"hi");
+        assert_eq!(&*Format::Lines.body(lines, b"hi").unwrap(), b"hi");
+        assert!(Format::Lines.body(lines, b"a\nb").is_err());
+        assert!(Format::Lines.body(lines, b"a\n\n").is_err());
+    }
+
+    #[test]
+    fn bodies_are_refused_by_the_codecs_own_check() {
+        let lines = Framing::lines().with_max_len(4);
+        assert!(Format::Lines.body(lines, b"cr\r").is_err());
+        assert!(Format::Lines.body(lines, b"cr\r\n").is_err());
+        assert!(Format::Lines.body(lines, b"abcde").is_err());
+        assert_eq!(&*Format::Lines.body(lines, b"abcd\n").unwrap(), b"abcd");
+        let frames = Framing::frames().with_max_len(4);
+        assert!(Format::Frames.body(frames, b"abcde").is_err());
+        assert!(Format::Frames.body(frames, b"abcd").is_ok());
+        // A packet's fixed fields count against the maximum too.
+        assert!(Format::Packets.body(Framing::frames().with_max_len(crate::codec::packet::FIXED_LEN), b"x").is_err());
+        assert!(Format::Packets
+            .packet(Framing::frames().with_max_len(crate::codec::packet::FIXED_LEN), 1, 2.0, true, "x")
+            .is_err());
     }
 
     #[test]
     fn packets_wrap_text_and_refuse_bytes_that_are_not_utf8() {
-        let body = Format::Packets.body(b"hey").unwrap();
+        let body = Format::Packets.body(Framing::frames(), b"hey").unwrap();
         let packet = PacketRef::parse(&body).unwrap();
         assert_eq!((packet.integer, packet.real, packet.boolean, packet.text), (0, 0.0, false, "hey"));
-        assert!(Format::Packets.body(&[0xff]).is_err());
+        assert!(Format::Packets.body(Framing::frames(), &[0xff]).is_err());
     }
 
     #[test]
     fn packet_calls_need_the_packets_format() {
-        assert!(Format::Frames.packet(1, 2.0, true, "x").is_err());
-        assert!(Format::Packets.packet(1, 2.0, true, "x").is_ok());
+        assert!(Format::Frames.packet(Framing::frames(), 1, 2.0, true, "x").is_err());
+        assert!(Format::Packets.packet(Framing::frames(), 1, 2.0, true, "x").is_ok());
     }
 }

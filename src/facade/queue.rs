@@ -7,6 +7,14 @@
 //! connection whose message crossed it (TCP then makes that peer wait);
 //! once the caller has taken enough that they weigh half the limit or less,
 //! the network thread is woken to resume every connection it paused.
+//!
+//! It also tells the network thread when the caller is done with what it
+//! took, for connections whose peer half-closed: those stay open for the
+//! caller's replies until the caller has come back for more (its next take)
+//! after taking the last event queued before their end of stream. Coming
+//! back then sends a marker through the command channel, behind the
+//! replies the caller sent; the network thread closes them on it. Only
+//! while such connections wait: otherwise a take costs nothing more.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -59,6 +67,18 @@ pub(crate) struct Queue<T, S = ()> {
     /// Wakes the network thread to resume paused connections; set once the
     /// reactor exists.
     notifier: OnceLock<Notifier>,
+    /// Sends the network thread "every event up to this count was handled"
+    /// through the command channel; set once the channel exists.
+    marker: OnceLock<Marker>,
+}
+
+/// The function behind [`Queue::set_marker`].
+struct Marker(Box<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for Marker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Marker")
+    }
 }
 
 /// What a waiting caller sees.
@@ -71,6 +91,16 @@ pub(crate) struct Inner<T, S> {
     paused: Vec<ConnId>,
     /// The network thread was woken to resume them and has not yet.
     resume_asked: bool,
+    /// Events ever queued, and ever taken.
+    pushed: u64,
+    popped: u64,
+    /// `popped` when the caller last came back for more: every event up to
+    /// it was handled, and the replies to them are in the command channel.
+    came_back: u64,
+    /// The last count sent as a marker.
+    marked: u64,
+    /// Half-closed connections waiting for a marker.
+    held: usize,
     /// The network thread has ended: nothing more will arrive.
     pub(crate) closed: bool,
     pub(crate) state: S,
@@ -79,13 +109,26 @@ pub(crate) struct Inner<T, S> {
 impl<T: Weigh, S> Inner<T, S> {
     pub(crate) fn push_back(&mut self, item: T) {
         self.bytes += item.weight();
+        self.pushed += 1;
         self.items.push_back(item);
     }
 
     pub(crate) fn pop_front(&mut self) -> Option<T> {
         let item = self.items.pop_front()?;
         self.bytes = self.bytes.saturating_sub(item.weight());
+        self.popped += 1;
         Some(item)
+    }
+
+    /// The caller came back for more: the marker to send, if half-closed
+    /// connections wait and it took something since the last one.
+    fn come_back(&mut self) -> Option<u64> {
+        self.came_back = self.popped;
+        let due = self.held > 0 && self.popped > self.marked;
+        if due {
+            self.marked = self.popped;
+        }
+        due.then_some(self.popped)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -103,9 +146,64 @@ impl<T: Weigh, S> Queue<T, S> {
     /// An empty queue whose waiters look at `state`, pausing connections
     /// above `limit` bytes of events.
     pub(crate) fn new(state: S, limit: usize) -> Self {
-        let inner =
-            Inner { items: VecDeque::new(), bytes: 0, paused: Vec::new(), resume_asked: false, closed: false, state };
-        Queue { inner: Mutex::new(inner), cv: Condvar::new(), limit, notifier: OnceLock::new() }
+        let inner = Inner {
+            items: VecDeque::new(),
+            bytes: 0,
+            paused: Vec::new(),
+            resume_asked: false,
+            pushed: 0,
+            popped: 0,
+            came_back: 0,
+            marked: 0,
+            held: 0,
+            closed: false,
+            state,
+        };
+        Queue {
+            inner: Mutex::new(inner),
+            cv: Condvar::new(),
+            limit,
+            notifier: OnceLock::new(),
+            marker: OnceLock::new(),
+        }
+    }
+
+    /// Tells the queue how to send the network thread a marker (see the
+    /// module's docs).
+    pub(crate) fn set_marker(&self, send: impl Fn(u64) + Send + Sync + 'static) {
+        let _ = self.marker.set(Marker(Box::new(send)));
+    }
+
+    /// The caller came back: send the marker if one is due, outside the lock.
+    /// Returns the guard, and whether a marker was sent (the lock was let go
+    /// meanwhile).
+    fn came_back<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T, S>>) -> (MutexGuard<'a, Inner<T, S>>, bool) {
+        let Some(count) = inner.come_back() else { return (inner, false) };
+        drop(inner);
+        if let Some(marker) = self.marker.get() {
+            (marker.0)(count);
+        }
+        (lock(&self.inner), true)
+    }
+
+    /// The network thread holds a connection whose peer half-closed until
+    /// the caller has handled every event queued so far. Returns the count
+    /// to wait for, and a marker the network thread must send itself (the
+    /// caller already came back past it, and may be asleep now: its replies
+    /// are in the channel ahead of that marker).
+    pub(crate) fn hold(&self) -> (u64, Option<u64>) {
+        let mut inner = lock(&self.inner);
+        inner.held += 1;
+        let mark = inner.pushed;
+        (mark, (inner.came_back >= mark).then_some(inner.came_back))
+    }
+
+    /// `n` connections held by [`hold`](Self::hold) no longer wait.
+    pub(crate) fn release(&self, n: usize) {
+        if n > 0 {
+            let mut inner = lock(&self.inner);
+            inner.held = inner.held.saturating_sub(n);
+        }
     }
 
     /// Tells the queue how to wake the network thread.
@@ -169,11 +267,18 @@ impl<T: Weigh, S> Queue<T, S> {
         deadline: Option<Instant>,
         mut f: impl FnMut(&mut Inner<T, S>) -> Option<R>,
     ) -> Option<R> {
-        let mut inner = lock(&self.inner);
+        let (mut inner, _) = self.came_back(lock(&self.inner));
         loop {
             if let Some(r) = f(&mut inner) {
                 self.taken(inner);
                 return Some(r);
+            }
+            // What `f` took without handing it out (`recv` skips connection
+            // events) is handled too: the caller is about to wait.
+            let (guard, sent) = self.came_back(inner);
+            inner = guard;
+            if sent {
+                continue; // the lock was let go: look again before sleeping
             }
             match deadline {
                 None => inner = self.cv.wait(inner).unwrap_or_else(PoisonError::into_inner),
@@ -190,9 +295,10 @@ impl<T: Weigh, S> Queue<T, S> {
 
     /// Takes every queued item without waiting.
     pub(crate) fn drain(&self) -> Vec<T> {
-        let mut inner = lock(&self.inner);
+        let (mut inner, _) = self.came_back(lock(&self.inner));
         let items: Vec<T> = inner.items.drain(..).collect();
         inner.bytes = 0;
+        inner.popped += items.len() as u64;
         self.taken(inner);
         items
     }

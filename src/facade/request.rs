@@ -28,7 +28,7 @@ use crate::handler::CloseReason;
 /// # Errors
 ///
 /// [`Error::InvalidAddress`], [`Error::ConnectionRefused`],
-/// [`Error::Unreachable`] when connecting; [`Error::Disconnected`] if the
+/// [`Error::Unreachable`], [`Error::NoLocalPort`] when connecting; [`Error::Disconnected`] if the
 /// server closes without a whole reply; [`Error::FrameTooLarge`] if the
 /// reply announces more than 8 MiB.
 pub fn request<A: ToSocketAddrs + std::fmt::Debug>(addr: A, message: impl AsRef<[u8]>) -> Result<Vec<u8>, Error> {

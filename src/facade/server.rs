@@ -9,8 +9,9 @@ use std::time::Duration;
 use super::events::Event;
 use super::queue::{Queue, DEFAULT_MAX_QUEUED};
 use super::runtime::{self, duplicate, lock, Commands, Life};
-use super::server_engine::{Command, ServerEngine};
+use super::server_engine::{self, Command, ServerEngine};
 use super::{ClientId, Format, ServerHandler};
+use crate::codec::Framing;
 use crate::error::{resolve, Error};
 use crate::reactor::{Builder, Reactor};
 
@@ -26,6 +27,9 @@ pub(crate) struct ServerShared {
     pub(crate) life: Arc<Life>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) format: Format,
+    /// The reactor's framing, which every message is checked against
+    /// before it is queued.
+    pub(crate) framing: Framing,
 }
 
 impl ServerShared {
@@ -62,6 +66,8 @@ pub struct ServerBuilder {
     format: Format,
     max_len: Option<usize>,
     pub(super) max_queued: usize,
+    /// The refusal message, encoded at start in the format chosen by then.
+    refusal: Option<Vec<u8>>,
     reactor: Builder,
 }
 
@@ -99,6 +105,32 @@ impl ServerBuilder {
         self.format(Format::Packets)
     }
 
+    /// Raw bytes, no framing: what a Python program with a plain socket
+    /// speaks (`sendall(b"...")`, `recv(2048)`; simplesockets,
+    /// tcp-client-serv), and `nc` too. Each [`Message`](crate::Message) is a
+    /// chunk of the bytes as they arrived, at most 64 KiB (set with
+    /// [`max_frame_len`](Self::max_frame_len)); `send` sends the bytes as
+    /// they are. TCP keeps no message boundaries, so a client's one
+    /// `sendall` may arrive as several chunks, and several as one.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use frameloop::{ReplyMode, Server};
+    ///
+    /// // An echo server for `sock.sendall(b"hello")` then `sock.recv(2048)`.
+    /// let server = Server::bind("127.0.0.1:0")?.raw().reply(ReplyMode::Concurrent, |chunk: &[u8]| chunk.to_vec())?;
+    /// let mut sock = std::net::TcpStream::connect(server.local_addr())?;
+    /// sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    /// sock.write_all(b"hello")?; // no length prefix, no newline
+    /// let mut echo = [0; 5];
+    /// sock.read_exact(&mut echo)?;
+    /// assert_eq!(&echo, b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn raw(self) -> Self {
+        self.format(Format::Raw)
+    }
+
     /// Any [`Format`].
     ///
     /// ```
@@ -112,7 +144,8 @@ impl ServerBuilder {
     }
 
     /// Most clients connected at once; past it, newcomers are disconnected
-    /// at once. Default: 16384.
+    /// at once (told why first with [`refuse_with`](Self::refuse_with)).
+    /// Default: 16384.
     ///
     /// ```
     /// let builder = frameloop::Server::bind("127.0.0.1:0")?.max_connections(1000);
@@ -124,8 +157,42 @@ impl ServerBuilder {
         self
     }
 
+    /// A message for each client refused because
+    /// [`max_connections`](Self::max_connections) are connected: it gets
+    /// this one message, in the server's format (a line for lines, a frame
+    /// for frames, a packet's text for packets), then the end of the
+    /// stream. Without it a refused client sees only the end of the stream.
+    /// At most 1 KiB once encoded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?
+    ///     .lines()
+    ///     .max_connections(1)
+    ///     .refuse_with("Sorry, the room is full")
+    ///     .start_polling()?;
+    /// let first = Client::builder().lines().connect(server.local_addr())?;
+    /// # while server.client_count() < 1 { std::thread::sleep(Duration::from_millis(1)); }
+    /// let second = Client::builder().lines().connect(server.local_addr())?;
+    /// assert_eq!(second.recv_timeout(Duration::from_secs(5))?, b"Sorry, the room is full");
+    /// # drop(first);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
+    /// The message is checked when the server starts: one the format
+    /// cannot carry (a line with a newline inside) or longer than 1 KiB
+    /// makes `start` fail.
+    pub fn refuse_with(mut self, message: impl AsRef<[u8]>) -> Self {
+        self.refusal = Some(message.as_ref().to_vec());
+        self
+    }
+
     /// Longest message accepted, in bytes; a client that sends a longer one
-    /// is disconnected. Default: 8 MiB (64 KiB for lines).
+    /// is disconnected. Default: 8 MiB (64 KiB for lines). For
+    /// [raw bytes](Self::raw), the largest chunk handed over at once
+    /// (default 64 KiB): more is split, never refused.
     ///
     /// ```
     /// let builder = frameloop::Server::bind("127.0.0.1:0")?.max_frame_len(64 * 1024);
@@ -166,6 +233,27 @@ impl ServerBuilder {
     /// ```
     pub fn max_queued_bytes(mut self, max: usize) -> Self {
         self.max_queued = max;
+        self
+    }
+
+    /// For a [polling server](Self::start_polling): how long a client that
+    /// shut down its sending side (as `echo hi | nc -N` does) is kept open
+    /// for the program's replies. Such a client stays open until the
+    /// program has taken every message it sent and come back for more
+    /// events; a program that never does cannot pin it: past this, it
+    /// closes with
+    /// [`CloseReason::HalfCloseTimeout`](crate::CloseReason::HalfCloseTimeout).
+    /// Default: 10 s.
+    ///
+    /// ```
+    /// let server = frameloop::Server::bind("127.0.0.1:0")?
+    ///     .half_close_timeout(std::time::Duration::from_secs(2))
+    ///     .start_polling()?;
+    /// # drop(server);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn half_close_timeout(mut self, timeout: Duration) -> Self {
+        self.reactor = self.reactor.half_close_timeout(timeout);
         self
     }
 
@@ -269,7 +357,16 @@ impl ServerBuilder {
         handler: H,
         events: Option<Arc<Queue<Event>>>,
     ) -> Result<Server, Error> {
-        let mut reactor = self.format.configure(self.reactor, self.max_len).build()?;
+        let mut builder = self.format.configure(self.reactor, self.max_len);
+        if let Some(message) = &self.refusal {
+            // Encoded by the codec, in the framing the reactor will use: the
+            // same bytes a `send` of it would put on the wire.
+            let framing = builder.chosen_framing();
+            let mut wire = Vec::new();
+            framing.encode_parts(&[&self.format.body(framing, message)?], &mut wire)?;
+            builder = builder.refusal_message(wire);
+        }
+        let mut reactor = builder.build()?;
         reactor.adopt_listener(self.listener)?;
         Ok(Server { shared: spawn_server(reactor, handler, events, self.local_addr, self.format)? })
     }
@@ -282,6 +379,7 @@ fn spawn_server<H: ServerHandler + Send + 'static>(
     local_addr: SocketAddr,
     format: Format,
 ) -> Result<Arc<ServerShared>, Error> {
+    let framing = reactor.framing();
     let (commands, rx) = Commands::new(reactor.notifier());
     if let Some(events) = &events {
         events.set_notifier(reactor.notifier());
@@ -294,8 +392,10 @@ fn spawn_server<H: ServerHandler + Send + 'static>(
         life: Arc::default(),
         local_addr,
         format,
+        framing,
     });
-    let engine = ServerEngine { handler, shared: Arc::clone(&shared), rx };
+    server_engine::send_markers(&shared);
+    let engine = ServerEngine::new(handler, Arc::clone(&shared), rx);
     runtime::spawn("frameloop-server", reactor, engine, Arc::clone(&shared.life))?;
     Ok(shared)
 }
@@ -344,8 +444,11 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// [`Error::AddrInUse`] (pyspeak's `ServerExistsError`) and
-    /// [`Error::InvalidAddress`] (`ServerIpError`), at once.
+    /// At once: [`Error::AddrInUse`] (pyspeak's `ServerExistsError`),
+    /// [`Error::InvalidAddress`] (`ServerIpError`: malformed, or the host
+    /// cannot be resolved), [`Error::AddrNotAvailable`] (not an address of
+    /// this machine), [`Error::PrivilegedPort`] (a port below the first
+    /// unprivileged one, 1024 by default, without root), [`Error::Io`].
     pub fn bind<A: ToSocketAddrs + std::fmt::Debug>(addr: A) -> Result<ServerBuilder, Error> {
         let addr = resolve(addr)?;
         // A backlog of 1024 (std's and mio's are 128): clients that wait
@@ -359,6 +462,7 @@ impl Server {
             format: Format::Frames,
             max_len: None,
             max_queued: DEFAULT_MAX_QUEUED,
+            refusal: None,
             reactor: Builder::default(),
         })
     }
@@ -382,12 +486,15 @@ impl Server {
     /// # Errors
     ///
     /// [`Error::UnknownConnection`] if no such client is connected,
-    /// [`Error::Codec`] if `data` does not fit the format,
+    /// [`Error::Codec`] if `data` does not fit the format (a line with a
+    /// newline inside or ending in `\r`), [`Error::FrameTooLarge`] if it is
+    /// longer than [`max_frame_len`](ServerBuilder::max_frame_len): refused
+    /// here, at once, by the codec's own check;
     /// [`Error::Stopped`] once the server has stopped. A client that leaves
     /// while the message is on its way makes an error in
     /// [`errors`](Self::errors).
     pub fn send(&self, client: ClientId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(data.as_ref())?.into_owned();
+        let body = self.shared.format.body(self.shared.framing, data.as_ref())?.into_owned();
         self.send_body(client, body)
     }
 
@@ -436,7 +543,7 @@ impl Server {
         boolean: bool,
         text: &str,
     ) -> Result<(), Error> {
-        let body = self.shared.format.packet(integer, real, boolean, text)?;
+        let body = self.shared.format.packet(self.shared.framing, integer, real, boolean, text)?;
         self.send_body(client, body)
     }
 
@@ -462,10 +569,11 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// [`Error::Codec`] if `data` does not fit the format,
+    /// [`Error::Codec`] / [`Error::FrameTooLarge`] if `data` does not fit
+    /// the format (as [`send`](Self::send)),
     /// [`Error::Stopped`] once the server has stopped.
     pub fn broadcast(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(data.as_ref())?.into_owned();
+        let body = self.shared.format.body(self.shared.framing, data.as_ref())?.into_owned();
         self.shared.commands.send(Command::Broadcast { body, except: None })
     }
 
@@ -495,7 +603,7 @@ impl Server {
     ///
     /// As [`broadcast`](Self::broadcast).
     pub fn broadcast_except(&self, except: ClientId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(data.as_ref())?.into_owned();
+        let body = self.shared.format.body(self.shared.framing, data.as_ref())?.into_owned();
         self.shared.commands.send(Command::Broadcast { body, except: Some(except) })
     }
 

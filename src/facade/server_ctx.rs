@@ -163,9 +163,11 @@ impl<'a> ServerCtx<'a> {
     ///
     /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`] if the
     /// client is gone; [`Error::Codec`] if `data` does not fit the format (a
-    /// line with a newline inside, packet text that is not UTF-8).
+    /// line with a newline inside or ending in `\r`, packet text that is not
+    /// UTF-8); [`Error::FrameTooLarge`] if it is longer than the server's
+    /// `max_frame_len`.
     pub fn send(&mut self, client: ClientId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(data.as_ref())?;
+        let body = self.shared.format.body(self.shared.framing, data.as_ref())?;
         self.ctx.send(client, &body)
     }
 
@@ -234,7 +236,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast(&mut self, data: impl AsRef<[u8]>) -> usize {
-        match self.shared.format.body(data.as_ref()) {
+        match self.shared.format.body(self.shared.framing, data.as_ref()) {
             Ok(body) => self.ctx.broadcast(&body),
             Err(_) => 0,
         }
@@ -266,7 +268,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast_except(&mut self, except: ClientId, data: impl AsRef<[u8]>) -> usize {
-        match self.shared.format.body(data.as_ref()) {
+        match self.shared.format.body(self.shared.framing, data.as_ref()) {
             Ok(body) => self.ctx.broadcast_except(except, &body),
             Err(_) => 0,
         }
@@ -311,7 +313,7 @@ impl<'a> ServerCtx<'a> {
         boolean: bool,
         text: &str,
     ) -> usize {
-        match self.shared.format.packet(integer, real, boolean, text) {
+        match self.shared.format.packet(self.shared.framing, integer, real, boolean, text) {
             Ok(body) => self.ctx.broadcast_except(except, &body),
             Err(_) => 0,
         }
@@ -341,7 +343,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast_packet(&mut self, integer: i64, real: f64, boolean: bool, text: &str) -> usize {
-        match self.shared.format.packet(integer, real, boolean, text) {
+        match self.shared.format.packet(self.shared.framing, integer, real, boolean, text) {
             Ok(body) => self.ctx.broadcast(&body),
             Err(_) => 0,
         }

@@ -10,7 +10,7 @@ use super::runtime::{lock, next_command, Drained, Engine};
 use super::server::ServerShared;
 use super::{ClientId, ServerCtx, ServerHandler};
 use crate::error::Error;
-use crate::handler::{CloseReason, ConnId, Handler};
+use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
 use crate::reactor::Ctx;
 
 /// A request from another thread, carried out on the network thread.
@@ -27,18 +27,42 @@ pub(crate) enum Command {
     Disconnect(ClientId),
     PauseAccepting,
     ResumeAccepting,
+    /// A polling server's caller came back after taking this many events:
+    /// close the half-closed clients it has now answered (see `queue.rs`).
+    Handled(u64),
 }
 
 /// Shown when the system cannot tell a peer's address (it is gone already).
 const NO_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
 
 pub(crate) struct ServerEngine<H> {
-    pub(crate) handler: H,
-    pub(crate) shared: Arc<ServerShared>,
-    pub(crate) rx: Receiver<Command>,
+    handler: H,
+    shared: Arc<ServerShared>,
+    rx: Receiver<Command>,
+    /// A polling server's clients that half-closed, held open until the
+    /// caller has handled this many events.
+    half_closed: Vec<(ClientId, u64)>,
+}
+
+/// Lets a polling server's caller tell the network thread, when it comes
+/// back for more events, how many it has handled. The queue keeps only a
+/// weak reference: it belongs to `shared` itself.
+pub(crate) fn send_markers(shared: &Arc<ServerShared>) {
+    let Some(events) = &shared.events else { return };
+    let weak = Arc::downgrade(shared);
+    events.set_marker(move |handled| {
+        if let Some(shared) = weak.upgrade() {
+            // Refused only once stopping: the stop closes every client.
+            let _ = shared.commands.send(Command::Handled(handled));
+        }
+    });
 }
 
 impl<H> ServerEngine<H> {
+    pub(crate) fn new(handler: H, shared: Arc<ServerShared>, rx: Receiver<Command>) -> Self {
+        ServerEngine { handler, shared, rx, half_closed: Vec::new() }
+    }
+
     /// Keeps a callback's error for `Server::errors`.
     fn report(&self, result: Result<(), Error>) {
         if let Err(e) = result {
@@ -46,7 +70,7 @@ impl<H> ServerEngine<H> {
         }
     }
 
-    fn execute(&self, ctx: &mut Ctx<'_>, command: Command) {
+    fn execute(&mut self, ctx: &mut Ctx<'_>, command: Command) {
         let result = match command {
             Command::Send(client, body) => ctx.send(client, &body),
             Command::Broadcast { body, except: Some(except) } => {
@@ -66,8 +90,32 @@ impl<H> ServerEngine<H> {
                 ctx.resume_accept();
                 Ok(())
             }
+            Command::Handled(handled) => {
+                self.handled(ctx, handled);
+                Ok(())
+            }
         };
         self.report(result);
+    }
+}
+
+impl<H> ServerEngine<H> {
+    /// The caller has handled `handled` events, and its replies to them
+    /// were carried out: close (after flushing) the half-closed clients
+    /// whose last message was among them.
+    fn handled(&mut self, ctx: &mut Ctx<'_>, handled: u64) {
+        let before = self.half_closed.len();
+        self.half_closed.retain(|&(client, mark)| {
+            if mark > handled {
+                return true;
+            }
+            // Already gone (the caller disconnected it): nothing to do.
+            let _ = ctx.close(client);
+            false
+        });
+        if let Some(events) = &self.shared.events {
+            events.release(before - self.half_closed.len());
+        }
     }
 }
 
@@ -93,7 +141,28 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
         self.report(result);
     }
 
+    /// A polling server holds a half-closed client open until its caller
+    /// has taken its messages and come back; callbacks have answered them
+    /// already.
+    fn on_half_close(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId) -> HalfClose {
+        let Some(events) = &self.shared.events else { return HalfClose::Close };
+        let (mark, marker) = events.hold();
+        self.half_closed.push((conn, mark));
+        if let Some(handled) = marker {
+            // Through the channel, so that it lands behind the replies.
+            // Refused only once stopping: the stop closes every client.
+            let _ = self.shared.commands.send(Command::Handled(handled));
+        }
+        HalfClose::Hold
+    }
+
     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
+        if let Some(i) = self.half_closed.iter().position(|&(client, _)| client == conn) {
+            self.half_closed.swap_remove(i);
+            if let Some(events) = &self.shared.events {
+                events.release(1);
+            }
+        }
         let addr = lock(&self.shared.clients).remove(&conn).unwrap_or(NO_ADDR);
         let result = self.handler.on_disconnect(&mut ServerCtx::new(ctx, &self.shared), conn, addr, &reason);
         self.report(result);

@@ -2,9 +2,14 @@
 
 use std::time::Duration;
 
-use crate::codec::{frame, lines, Framing};
+use crate::codec::{frame, lines, raw, Framing};
 use crate::error::Error;
 use crate::reactor::Reactor;
+
+/// Longest [refusal message](Builder::refusal_message): small enough that
+/// one write to a fresh socket takes it whole on any system, so a refused
+/// socket never needs a write buffer.
+pub(crate) const MAX_REFUSAL_LEN: usize = 1024;
 
 /// The settings a [`Reactor`] runs with. See [`Builder`] for what each does.
 #[derive(Debug, Clone)]
@@ -20,10 +25,14 @@ pub(crate) struct Config {
     pub(crate) read_buffer_size: usize,
     pub(crate) accept_batch: usize,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) half_close_timeout: Duration,
     pub(crate) accept_backoff_max: Duration,
     pub(crate) nodelay: bool,
     pub(crate) listen_backlog: u32,
     pub(crate) busy_poll: Option<Duration>,
+    /// Written to a socket refused at `max_connections` before it is
+    /// closed; already in the reactor's framing.
+    pub(crate) refusal_message: Option<Vec<u8>>,
     /// Stop gracefully on SIGINT and SIGTERM (see `signals.rs`).
     #[cfg(feature = "signals")]
     pub(crate) stop_on_signals: bool,
@@ -43,10 +52,12 @@ impl Default for Config {
             read_buffer_size: 64 * 1024,
             accept_batch: 256,
             shutdown_timeout: Duration::from_secs(5),
+            half_close_timeout: Duration::from_secs(10),
             accept_backoff_max: Duration::from_millis(200),
             nodelay: true,
             listen_backlog: crate::reactor::DEFAULT_BACKLOG,
             busy_poll: None,
+            refusal_message: None,
             #[cfg(feature = "signals")]
             stop_on_signals: false,
         }
@@ -89,9 +100,55 @@ impl Builder {
         self
     }
 
+    /// Raw bytes, no framing: each message handed to
+    /// [`Handler::on_frame`](crate::Handler::on_frame) is a chunk of what
+    /// arrived (at most 64 KiB, or [`max_frame_len`](Self::max_frame_len)
+    /// if that is also set; a read of more is handed over as several
+    /// chunks, each borrowed from the read buffer), and
+    /// [`Ctx::send`](crate::Ctx::send) sends its bytes as they are. What a
+    /// plain socket program speaks (`sendall`, `recv(2048)`); TCP keeps no
+    /// message boundaries, so neither do the chunks.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::time::Duration;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// /// Echoes what arrives, then stops once five bytes went back.
+    /// struct Echo(usize);
+    /// impl Handler for Echo {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, chunk: &[u8]) {
+    ///         let _ = ctx.send(conn, chunk);
+    ///         self.0 += chunk.len();
+    ///         if self.0 == 5 {
+    ///             ctx.stop();
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().raw().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let client = std::thread::spawn(move || -> std::io::Result<Vec<u8>> {
+    ///     let mut s = std::net::TcpStream::connect(addr)?;
+    ///     s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    ///     s.write_all(b"hello")?; // no length, no newline
+    ///     let mut echo = [0; 5];
+    ///     s.read_exact(&mut echo)?;
+    ///     Ok(echo.to_vec())
+    /// });
+    /// reactor.run(&mut Echo(0))?;
+    /// assert_eq!(client.join().unwrap()?, b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn raw(mut self) -> Self {
+        self.config.framing = Framing::Raw { max_chunk: self.max_len_or(raw::DEFAULT_MAX_CHUNK) };
+        self
+    }
+
     fn max_len_or(&self, default: usize) -> usize {
         let current = self.config.framing.max_len();
-        let untouched = current == frame::DEFAULT_MAX_LEN || current == lines::DEFAULT_MAX_LEN;
+        let untouched =
+            current == frame::DEFAULT_MAX_LEN || current == lines::DEFAULT_MAX_LEN || current == raw::DEFAULT_MAX_CHUNK;
         if untouched {
             default
         } else {
@@ -109,7 +166,9 @@ impl Builder {
     /// A peer that announces or sends more is closed with
     /// [`CloseReason::FrameTooLarge`](crate::CloseReason::FrameTooLarge) or
     /// [`LineTooLong`](crate::CloseReason::LineTooLong). Default: 8 MiB for
-    /// frames, 64 KiB for lines.
+    /// frames, 64 KiB for lines. For [raw bytes](Self::raw), the largest
+    /// chunk handed over at once (default 64 KiB): more is split, never
+    /// refused.
     pub fn max_frame_len(mut self, max: usize) -> Self {
         self.config.framing = self.config.framing.with_max_len(max);
         self
@@ -117,10 +176,48 @@ impl Builder {
 
     /// Most connections open at once. Past it, new sockets are accepted and
     /// closed at once, so the peer sees an immediate end of stream rather
-    /// than a hang. Default: 16384.
+    /// than a hang (after a [`refusal_message`](Self::refusal_message), if
+    /// one is set). Default: 16384.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.config.max_connections = max;
         self
+    }
+
+    /// Bytes written to a client refused at
+    /// [`max_connections`](Self::max_connections) before its socket is
+    /// closed, so that it learns why ("the server is full") rather than
+    /// seeing only the end of the stream. Default: none (closed at once).
+    ///
+    /// The bytes go out as they are: encode them in the reactor's framing
+    /// (for example with [`frame::encode`](crate::codec::frame::encode) or
+    /// [`lines::encode`](crate::codec::lines::encode)). They are written
+    /// with one non-blocking write, which a fresh socket's send buffer
+    /// takes whole since the message is short (at most 1 KiB, or
+    /// [`build`](Self::build) fails); nothing is queued for a refused
+    /// socket. The socket is then closed like a
+    /// graceful close: its sending side is shut and it lingers, reading and
+    /// discarding, so that bytes the client had already sent do not make
+    /// the kernel reset the message away.
+    ///
+    /// ```
+    /// use frameloop::codec::lines;
+    /// use frameloop::Reactor;
+    ///
+    /// let mut full = Vec::new();
+    /// lines::encode(b"sorry, the server is full", &mut full)?;
+    /// let reactor = Reactor::builder().lines().max_connections(100).refusal_message(full).build()?;
+    /// # drop(reactor);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn refusal_message(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.config.refusal_message = Some(bytes.into());
+        self
+    }
+
+    /// The framing chosen so far (the facade encodes its refusal message in
+    /// it).
+    pub(crate) fn chosen_framing(&self) -> Framing {
+        self.config.framing
     }
 
     /// Above `high` bytes of queued output, the reactor stops reading from
@@ -181,6 +278,17 @@ impl Builder {
     /// closing connections regardless. Default: 5 s.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long a connection whose peer shut down its sending side may be
+    /// held open for the replies still to come
+    /// ([`HalfClose::Hold`](crate::HalfClose::Hold)); past it, it closes
+    /// with [`CloseReason::HalfCloseTimeout`](crate::CloseReason::HalfCloseTimeout)
+    /// once the output already queued is written. A handler that never
+    /// answers cannot pin the connection. Default: 10 s.
+    pub fn half_close_timeout(mut self, timeout: Duration) -> Self {
+        self.config.half_close_timeout = timeout;
         self
     }
 
@@ -319,8 +427,14 @@ impl Builder {
         if c.low_watermark > c.high_watermark {
             return Err(Error::Config("the low watermark must not exceed the high watermark".into()));
         }
+        if c.framing == (Framing::Raw { max_chunk: 0 }) {
+            return Err(Error::Config("the largest raw chunk must be at least one byte".into()));
+        }
         if c.read_buffer_size == 0 || c.read_budget == 0 {
             return Err(Error::Config("the read buffer size and read budget must be positive".into()));
+        }
+        if c.refusal_message.as_ref().is_some_and(|m| m.len() > MAX_REFUSAL_LEN) {
+            return Err(Error::Config(format!("the refusal message must be at most {MAX_REFUSAL_LEN} bytes")));
         }
         if c.max_connections == 0 || c.max_connections > crate::reactor::conn::MAX_CONNECTIONS {
             return Err(Error::Config(format!(
@@ -335,6 +449,7 @@ impl Builder {
             *timeout = (*timeout).min(FOREVER);
         }
         config.shutdown_timeout = config.shutdown_timeout.min(FOREVER);
+        config.half_close_timeout = config.half_close_timeout.min(FOREVER);
         config.accept_backoff_max = config.accept_backoff_max.min(FOREVER);
         Reactor::with_config(config)
     }

@@ -56,6 +56,12 @@ pub(crate) enum State {
     /// Reading stopped; the queued output is flushed, then it closes for
     /// this reason.
     Closing(CloseReason),
+    /// The peer shut down its sending side and the handler holds the
+    /// connection open to answer ([`HalfClose::Hold`](crate::HalfClose)):
+    /// nothing is read, output is taken, and [`Ctx::close`](crate::Ctx::close)
+    /// closes it for `reason` (the end of stream's), at the latest at
+    /// `until` (the half-close timeout).
+    HalfClosed { reason: CloseReason, until: Instant },
     /// Gone as far as the handler is concerned; `on_close` is due and the
     /// socket is dropped after it.
     Closed(CloseReason),
@@ -139,10 +145,11 @@ impl Conn {
         self.read_paused || self.out.len() > high_watermark
     }
 
-    /// Still accepts messages to send (open, or connecting).
+    /// Still accepts messages to send (open, connecting, or held open after
+    /// the peer's half-close).
     #[inline]
     pub(crate) fn accepts_output(&self) -> bool {
-        matches!(self.state, State::Open | State::Connecting)
+        matches!(self.state, State::Open | State::Connecting | State::HalfClosed { .. })
     }
 }
 

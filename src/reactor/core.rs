@@ -56,6 +56,9 @@ pub(crate) struct Core {
     pub(crate) accept_retry_armed: bool,
     /// The current back-off after resource errors, doubled each time.
     pub(crate) accept_backoff: Option<Duration>,
+    /// A refusal at `max_connections` was logged as a warning and the count
+    /// has not been below the limit since (the rest are debug records).
+    pub(crate) limit_warned: bool,
     pub(crate) stop_requested: bool,
     pub(crate) stopping: bool,
     /// Counts graceful stops, to match a stop deadline to its stop.
@@ -116,6 +119,7 @@ impl Core {
             accept_paused: false,
             accept_retry_armed: false,
             accept_backoff: None,
+            limit_warned: false,
             stop_requested: false,
             stopping: false,
             stops: 0,
@@ -242,6 +246,11 @@ impl Core {
             self.mark_closed(id.index(), CloseReason::SlowConsumer);
             return Err(Error::SlowConsumer(id));
         }
+        // Raw bytes put nothing around a message: an empty one has no byte
+        // to queue, and must not borrow a buffer no write would give back.
+        if framing.overhead() == 0 && parts.iter().all(|p| p.is_empty()) {
+            return Ok(());
+        }
         framing.encode_parts(parts, conn.out.vec_mut(&mut self.pool))?;
         self.stats.frames_out += 1;
         if !conn.dirty {
@@ -281,6 +290,13 @@ impl Core {
                 Ok(())
             }
             State::Open => {
+                self.begin_closing(id.index(), reason);
+                Ok(())
+            }
+            // The handler is done answering a peer that half-closed: the
+            // peer ended the connection, so its reason stands.
+            State::HalfClosed { ref reason, .. } => {
+                let reason = reason.clone();
                 self.begin_closing(id.index(), reason);
                 Ok(())
             }
@@ -351,7 +367,9 @@ impl Core {
                 s.closed_bad_input += 1
             }
             CloseReason::SlowConsumer => s.closed_slow_consumer += 1,
-            CloseReason::IdleTimeout | CloseReason::FrameTimeout => s.closed_timeout += 1,
+            CloseReason::IdleTimeout | CloseReason::FrameTimeout | CloseReason::HalfCloseTimeout => {
+                s.closed_timeout += 1
+            }
             CloseReason::ClosedLocally | CloseReason::Aborted | CloseReason::Shutdown => s.closed_locally += 1,
             CloseReason::ConnectFailed(_) => s.connect_failed += 1,
         }
@@ -416,6 +434,12 @@ impl Core {
 
     // ---- accepting and stopping -------------------------------------------------
 
+    /// Whether a refusal at `max_connections` is the first since the count
+    /// was last below the limit, the one to warn of.
+    pub(crate) fn first_refusal_at_limit(&mut self) -> bool {
+        !std::mem::replace(&mut self.limit_warned, true)
+    }
+
     /// Pauses accepting for the next back-off interval, after a resource
     /// error (EMFILE and friends): no busy loop, and a retry timer resumes
     /// accepting by itself.
@@ -448,7 +472,7 @@ impl Core {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             match self.conns[key].state {
-                State::Open => self.begin_closing(key, CloseReason::Shutdown),
+                State::Open | State::HalfClosed { .. } => self.begin_closing(key, CloseReason::Shutdown),
                 State::Connecting => self.mark_closed(key, CloseReason::Shutdown),
                 State::Closing(_) | State::Closed(_) => {}
             }
@@ -493,6 +517,7 @@ impl Core {
             // A closing connection whose peer does not read is cut off after
             // the shutdown timeout; `None` keeps the closing reason.
             State::Closing(_) => consider(conn.last_active + self.config.shutdown_timeout, None),
+            State::HalfClosed { until, .. } => consider(until, Some(CloseReason::HalfCloseTimeout)),
             State::Closed(_) => {}
         }
         best
@@ -523,6 +548,11 @@ impl Core {
         let Some((deadline, why)) = self.conn_deadline(&self.conns[key]) else { return };
         if deadline > self.now {
             self.arm_conn_timer(key);
+            return;
+        }
+        if matches!(self.conns[key].state, State::HalfClosed { .. }) {
+            // The replies queued by now still go out; the peer reads.
+            self.begin_closing(key, CloseReason::HalfCloseTimeout);
             return;
         }
         let reason = match (why, &self.conns[key].state) {

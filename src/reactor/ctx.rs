@@ -35,7 +35,11 @@ impl<'a> Ctx<'a> {
     /// connection is gone or closing; [`Error::SlowConsumer`] when its
     /// output had reached the hard cap (the connection is then closed);
     /// [`Error::FrameTooLarge`] / [`Error::Codec`] when the message cannot be
-    /// framed (longer than 4 GiB, or a line containing `\n`).
+    /// framed: longer than the reactor's
+    /// [`max_frame_len`](crate::Builder::max_frame_len) (which a peer with
+    /// the same settings would close the connection for), or a line
+    /// containing `\n` or ending in `\r` (see
+    /// [`Framing::check_outgoing`](crate::codec::Framing::check_outgoing)).
     #[inline]
     pub fn send(&mut self, conn: ConnId, msg: &[u8]) -> Result<(), Error> {
         self.core.send_parts(conn, &[msg])
@@ -254,8 +258,8 @@ impl<'a> Ctx<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidAddress`] and others when the connect cannot even
-    /// start.
+    /// [`Error::InvalidAddress`], [`Error::NoLocalPort`] (no local port
+    /// left to connect from) and others when the connect cannot even start.
     pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<ConnId, Error> {
         let addr = resolve(addr)?;
         self.core.connect(addr)

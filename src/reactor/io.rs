@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use super::conn::State;
 use super::core::{slot, Core};
 use super::Ctx;
-use crate::handler::{CloseReason, ConnId, Handler};
+use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
 
 /// Why the read loop of one connection stopped.
 enum ReadEnd {
@@ -72,8 +72,10 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
                     CloseReason::PeerClosedMidFrame { buffered: carry.len() }
                 };
                 // Replies to what the peer sent before closing are still
-                // written: a half-close is not an abort.
-                core.begin_closing(key, reason);
+                // written: a half-close is not an abort. The handler says
+                // whether more are coming.
+                carry.clear();
+                half_closed(core, handler, id, reason);
                 break ReadEnd::Stopped;
             }
             Ok(n) => {
@@ -134,6 +136,24 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
             }
         }
         _ => core.pool.give(carry),
+    }
+}
+
+/// The peer of `id` shut down its sending side: close once the queued
+/// output is written, or hold the connection open for writing if the
+/// handler asks (until it closes it, or the half-close timeout).
+fn half_closed<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, reason: CloseReason) {
+    let choice = handler.on_half_close(&mut Ctx::new(core), id);
+    let until = core.now + core.config.half_close_timeout;
+    let key = id.index();
+    // The handler may have closed or aborted it from the callback.
+    let Some(conn) = slot(&mut core.conns, id).filter(|c| c.is_open()) else { return };
+    match choice {
+        HalfClose::Close => core.begin_closing(key, reason),
+        HalfClose::Hold => {
+            conn.state = State::HalfClosed { reason, until };
+            core.arm_conn_timer(key);
+        }
     }
 }
 
@@ -339,11 +359,18 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
             Ok((stream, peer)) => {
                 core.accept_backoff = None;
                 if core.conns.len() >= core.config.max_connections {
-                    // Closing at once tells the peer "no" (end of stream)
-                    // instead of leaving it hanging in the backlog.
+                    // Closing at once tells the peer "no" (end of stream,
+                    // after the refusal message if one is set) instead of
+                    // leaving it hanging in the backlog.
                     core.stats.rejected_over_limit += 1;
-                    crate::log::refused_over_limit(peer, core.config.max_connections, core.stats.rejected_over_limit);
-                    drop(stream);
+                    let first = core.first_refusal_at_limit();
+                    crate::log::refused_over_limit(
+                        peer,
+                        core.config.max_connections,
+                        core.stats.rejected_over_limit,
+                        first,
+                    );
+                    super::linger::refuse(core, stream);
                     continue;
                 }
                 match core.insert(stream, Some(peer), State::Open) {

@@ -13,7 +13,7 @@
 //! The handler has already seen `on_close`: a lingering socket is no longer
 //! a connection, only a descriptor being wound down.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
@@ -46,14 +46,46 @@ pub(crate) fn lingering_key(token: Token) -> Option<usize> {
 }
 
 /// Shuts the sending side of `stream` and keeps it until the peer closes.
-pub(crate) fn start(core: &mut Core, mut stream: TcpStream) {
+pub(crate) fn start(core: &mut Core, stream: TcpStream) {
+    linger(core, stream, true);
+}
+
+/// Closes a socket refused at `max_connections`: writes the builder's
+/// refusal message, if there is one, then closes it as gracefully as a
+/// connection, so that input the peer sent first does not make the kernel
+/// reset the message away. Without a message it is dropped, as it always
+/// was: an immediate end of stream.
+pub(crate) fn refuse(core: &mut Core, mut stream: TcpStream) {
+    let Some(message) = &core.config.refusal_message else { return };
+    // One non-blocking write, best effort: the message is short enough for
+    // a fresh socket's send buffer, and whatever it does not take is lost
+    // rather than buffered, so a refused socket costs no memory.
+    let _ = stream.write(message);
+    // Lingering holds a descriptor for up to the linger deadline; a flood
+    // of refused clients must not hold more than the connections would.
+    if core.lingering.len() >= core.config.max_connections {
+        let _ = stream.shutdown(Shutdown::Write);
+        return;
+    }
+    linger(core, stream, false);
+}
+
+/// [`start`], for a socket that is `registered` with the poller already
+/// (a connection's) or not (a refused one).
+fn linger(core: &mut Core, mut stream: TcpStream, registered: bool) {
     // The FIN follows the data still in the kernel's send buffer.
     if stream.shutdown(Shutdown::Write).is_err() {
         return; // already gone: dropping it loses nothing
     }
     let entry = core.lingering.vacant_entry();
     let key = entry.key();
-    if core.registry.reregister(&mut stream, token(key), Interest::READABLE).is_err() {
+    let interest = Interest::READABLE;
+    let watched = if registered {
+        core.registry.reregister(&mut stream, token(key), interest)
+    } else {
+        core.registry.register(&mut stream, token(key), interest)
+    };
+    if watched.is_err() {
         return;
     }
     let until = core.now + LINGER_FOR.min(core.config.shutdown_timeout);

@@ -158,8 +158,8 @@ impl Reactor {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidAddress`] and others when the connect cannot even
-    /// start.
+    /// [`Error::InvalidAddress`], [`Error::NoLocalPort`] (no local port
+    /// left to connect from) and others when the connect cannot even start.
     pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<ConnId, Error> {
         let addr = resolve(addr)?;
         self.core.connect(addr)
@@ -178,6 +178,12 @@ impl Reactor {
     /// builds the reactor, so that a busy port is reported at once).
     pub(crate) fn adopt_listener(&mut self, socket: mio::net::TcpListener) -> Result<SocketAddr, Error> {
         self.core.adopt_listener(socket)
+    }
+
+    /// How this reactor cuts and wraps messages: the facade checks what it
+    /// is asked to send against it before queueing a command.
+    pub(crate) fn framing(&self) -> crate::codec::Framing {
+        self.core.config.framing
     }
 
     /// A handle other threads use to wake this reactor.
@@ -396,6 +402,10 @@ fn settle<H: Handler>(core: &mut Core, handler: &mut H) {
             // Closing the descriptor removes it from the poller; no
             // deregister call is needed.
             let conn = core.conns.remove(key);
+            if core.conns.len() < core.config.max_connections {
+                // Below the limit again: the next refusal is news, a warning.
+                core.limit_warned = false;
+            }
             if conn.linger {
                 linger::start(core, conn.stream);
             }

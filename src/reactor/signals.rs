@@ -42,12 +42,13 @@ impl SignalStop {
         // call; taking them all makes one burst (even SIGINT and SIGTERM
         // together) count as one request, and leaves none to be mistaken
         // for a second one later.
-        if self.signals.pending().count() == 0 {
-            return;
-        }
+        let Some(signal) = self.signals.pending().last() else { return };
+        let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
         if core.stopping {
+            crate::log::signal_stops_now(name);
             core.stop_now();
         } else {
+            crate::log::signal_stops(name);
             core.stop_requested = true;
         }
     }

@@ -92,9 +92,9 @@ pub fn enough_fds(needed: u64, test: &str) -> bool {
         Some(limit) if limit >= needed => true,
         other => {
             let limit = other.map_or_else(|| "unknown".to_owned(), |l| l.to_string());
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: {test} needs {needed} open files, the soft limit is {limit} (raise it with `ulimit -n {needed}`)"
+            super::skipped(
+                test,
+                &format!("needs {needed} open files, the soft limit is {limit} (raise it with `ulimit -n {needed}`)"),
             );
             false
         }

@@ -14,10 +14,19 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use frameloop::{Builder, CloseReason, ConnId, Ctx, Handler, Notifier, Stats, TimerId};
+use frameloop::{Builder, CloseReason, ConnId, Ctx, HalfClose, Handler, Notifier, Stats, TimerId};
 
 /// How long any single wait in a test may last before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Says that `test` skipped (all or part of) what it checks, and why, as
+/// `skipped: <test>: <why>`. Written to stderr directly, not with
+/// `eprintln!`, which the test harness captures and shows only for a
+/// failure: the line must reach the output of a passing run, where CI looks
+/// for it.
+pub fn skipped(test: &str, why: &str) {
+    let _ = std::io::stderr().write_all(format!("skipped: {test}: {why}\n").as_bytes());
+}
 
 /// Wraps a handler: reports every close on a channel and stops the reactor
 /// when asked from the test thread.
@@ -37,6 +46,9 @@ impl<H: Handler> Handler for Harness<H> {
     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
         let _ = self.closes.send((conn, reason.clone()));
         self.inner.on_close(ctx, conn, reason);
+    }
+    fn on_half_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> HalfClose {
+        self.inner.on_half_close(ctx, conn)
     }
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: TimerId) {
         self.inner.on_timer(ctx, timer);
@@ -268,4 +280,45 @@ pub fn flood_until_blocked(s: &mut TcpStream, cap: u32, make: impl Fn(u32) -> Ve
     }
     s.set_nonblocking(false).unwrap();
     (sent, pending)
+}
+
+/// `n` peers at once, each as `echo hi | nc -N` behaves: it sends frames
+/// `msgs(peer)`, shuts down its sending side, and reads until the server
+/// closes. Returns how many did not get back exactly `replies(peer)`, the
+/// frames expected, before the end of stream: the replies lost to a
+/// half-close. Every wait is bounded (twice the patience, so that a
+/// server holding connections for its 10 s half-close timeout is seen to
+/// close them, not taken for lost).
+pub fn half_closing_peers(
+    addr: SocketAddr,
+    n: usize,
+    msgs: impl Fn(usize) -> Vec<Vec<u8>> + Sync,
+    replies: impl Fn(usize) -> Vec<Vec<u8>> + Sync,
+) -> usize {
+    let lost = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for peer in 0..n {
+            let (msgs, replies, lost) = (&msgs, &replies, &lost);
+            s.spawn(move || {
+                let mut c = connect(addr);
+                c.set_read_timeout(Some(2 * PATIENCE)).unwrap();
+                let out: Vec<u8> = msgs(peer).iter().flat_map(|m| frame(m)).collect();
+                let sent = c.write_all(&out).and_then(|()| c.shutdown(std::net::Shutdown::Write));
+                let expected: Vec<u8> = replies(peer).iter().flat_map(|m| frame(m)).collect();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                let ended = loop {
+                    match c.read(&mut buf) {
+                        Ok(0) => break true,
+                        Ok(k) => got.extend_from_slice(&buf[..k]),
+                        Err(_) => break false,
+                    }
+                };
+                if sent.is_err() || !ended || got != expected {
+                    lost.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    lost.into_inner()
 }

@@ -2,7 +2,7 @@
 //! encoder writes the same bytes as the plain one.
 
 use frameloop::codec::packet::{self, Packet};
-use frameloop::codec::{frame, lines, Framing};
+use frameloop::codec::{frame, lines, raw, Framing};
 
 /// Takes one record off the front of `data`: `head_len` bytes, a length
 /// byte, then up to that many body bytes.
@@ -14,15 +14,44 @@ fn next_record<'a>(data: &mut &'a [u8], head_len: usize) -> Option<(&'a [u8], &'
     Some((head, body))
 }
 
-/// Input: a mode byte (mode % 3: frames, packets, lines), then records.
+/// Input: a mode byte (mode % 4: frames, packets, lines, raw), then
+/// records.
 pub fn roundtrip(data: &[u8]) {
     if let Some((&mode, records)) = data.split_first() {
-        match mode % 3 {
+        match mode % 4 {
             0 => frames(records),
             1 => packets(records),
-            _ => lines_(records),
+            2 => lines_(records),
+            _ => raw_(records),
         }
     }
+}
+
+/// Records as for frames. Raw bytes go out as they are, and come back as
+/// chunks that, joined, are everything sent: the boundaries between sends
+/// are not kept (TCP keeps none), and a chunk is at most the maximum.
+fn raw_(mut data: &[u8]) {
+    // The first record's cut byte also picks the chunk size, 1..=256.
+    let max = data.first().map_or(1, |&b| usize::from(b) + 1);
+    let mut sent = Vec::new();
+    let (mut wire, mut gathered) = (Vec::new(), Vec::new());
+    while let Some((cut, bytes)) = next_record(&mut data, 1) {
+        raw::encode(bytes, &mut wire);
+        let (a, b) = bytes.split_at(usize::from(cut[0]) % (bytes.len() + 1));
+        Framing::raw().encode_parts(&[a, b], &mut gathered).unwrap();
+        sent.extend_from_slice(bytes);
+    }
+    assert_eq!(wire, gathered);
+    assert_eq!(wire, sent, "raw bytes were framed");
+    let mut received = Vec::new();
+    let mut rest = &wire[..];
+    while let Some((chunk, used)) = raw::decode(rest, max).unwrap() {
+        assert!(!chunk.is_empty() && chunk.len() <= max && used == chunk.len());
+        received.extend_from_slice(chunk);
+        rest = &rest[used..];
+    }
+    assert!(rest.is_empty());
+    assert_eq!(received, sent);
 }
 
 /// Records as for frames. A line the encoders accept must come back as

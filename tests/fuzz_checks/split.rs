@@ -1,5 +1,8 @@
 //! Split invariance: a stream cut into reads at arbitrary points decodes to
 //! the same messages and the same first error as the stream in one piece.
+//! Raw bytes have no messages to keep: their chunks follow the reads, so
+//! for them the same bytes in the same order, in chunks of at most the
+//! maximum, is the property.
 
 use frameloop::codec::{frame, DecodeError, Framing};
 
@@ -13,13 +16,17 @@ struct Outcome {
     end: Result<usize, DecodeError>,
 }
 
-/// Input: a framing byte (bit 0: lines, else frames), a maximum length (see
+/// Input: a framing byte (mod 3: frames, lines, raw), a maximum length (see
 /// [`max_len`]), a cut count byte (mod 16), two bytes per cut, the stream.
 pub fn split(data: &[u8]) {
     let Some((&choice, data)) = data.split_first() else {
         return;
     };
-    let framing = if choice & 1 == 0 { Framing::frames() } else { Framing::lines() };
+    let framing = match choice % 3 {
+        0 => Framing::frames(),
+        1 => Framing::lines(),
+        _ => Framing::raw(),
+    };
     let (max, data) = max_len(data, framing.max_len());
     let framing = framing.with_max_len(max);
     let Some((&count, data)) = data.split_first() else {
@@ -31,7 +38,16 @@ pub fn split(data: &[u8]) {
         cut_bytes.chunks_exact(2).map(|c| usize::from(u16::from_be_bytes([c[0], c[1]])) % (stream.len() + 1)).collect();
     cuts.sort_unstable();
 
-    assert_eq!(decode_whole(framing, stream), decode_split(framing, stream, &cuts));
+    let (whole, split) = (decode_whole(framing, stream), decode_split(framing, stream, &cuts));
+    if let Framing::Raw { max_chunk } = framing {
+        for chunks in [&whole.items, &split.items] {
+            assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= max_chunk.max(1)), "chunk sizes");
+            assert_eq!(chunks.concat(), stream, "bytes lost, doubled or reordered");
+        }
+        assert_eq!((whole.end, split.end), (Ok(0), Ok(0)), "raw bytes left over or refused");
+    } else {
+        assert_eq!(whole, split);
+    }
 }
 
 fn decode_whole(framing: Framing, mut rest: &[u8]) -> Outcome {
@@ -98,6 +114,8 @@ fn decode_split(framing: Framing, stream: &[u8], cuts: &[usize]) -> Outcome {
         let bound = match framing {
             Framing::Frames { max_len } => frame::HEADER_LEN.saturating_add(max_len) - 1,
             Framing::Lines { max_len } => max_len.saturating_add(1),
+            // A raw chunk never waits for more bytes.
+            Framing::Raw { .. } => 0,
         };
         assert!(carry.len() <= bound, "carrying {} bytes", carry.len());
     }

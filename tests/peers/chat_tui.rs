@@ -9,12 +9,6 @@
 //! exits; the pane stays open (`remain-on-exit`) so that the test can read
 //! that last screen.
 
-// `lines` loads the room too, privately; two copies of a small example
-// cost less than reaching into another module.
-#[path = "../../examples/chat_room.rs"]
-#[allow(dead_code, clippy::duplicate_mod)]
-mod chat_room;
-
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -26,7 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::{self, PATIENCE};
-use crate::{Case, Peer};
+use crate::{chat_room, Case, Peer};
 
 const TMUX: Peer = Peer { program: "tmux", package: "tmux" };
 

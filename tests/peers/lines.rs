@@ -1,16 +1,12 @@
 //! Lines servers driven by real terminal tools: OpenBSD `nc` and `socat`,
 //! with LF and CRLF endings.
 
-#[path = "../../examples/chat_room.rs"]
-#[allow(dead_code)]
-mod chat_room;
-
 use std::io::{BufRead, BufReader, Write};
 
 use frameloop::{ReplyMode, Server};
 
 use crate::common;
-use crate::{run, Case, Peer};
+use crate::{chat_room, run, Case, Peer};
 
 /// OpenBSD's netcat: `-N` (close the sending side at the end of the input)
 /// is its own.

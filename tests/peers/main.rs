@@ -21,8 +21,16 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+/// The chat room example, loaded once for every case that runs it; its
+/// `main`, and what only `main` uses, are dead code here.
+#[path = "../../examples/chat_room.rs"]
+#[allow(dead_code)]
+pub(crate) mod chat_room;
+
 mod chat_tui;
+mod half_close;
 mod lines;
+mod raw_python;
 
 use std::io::{Read, Write};
 use std::panic;
@@ -66,7 +74,7 @@ static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Every case of every module, in the order they run.
 fn cases() -> Vec<&'static Case> {
-    let groups: &[&[Case]] = &[lines::CASES, chat_tui::CASES];
+    let groups: &[&[Case]] = &[lines::CASES, chat_tui::CASES, raw_python::CASES, half_close::CASES];
     groups.iter().flat_map(|g| g.iter()).collect()
 }
 

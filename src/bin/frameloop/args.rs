@@ -1,16 +1,9 @@
 //! Value parsers the commands share, so that a bad value is refused by clap
 //! with an error that names its flag, the same way for every command.
-
-use std::net::{SocketAddr, ToSocketAddrs};
-
-/// A socket address, `127.0.0.1:7000` or `localhost:7000` (the first
-/// address the name resolves to).
-pub fn socket_addr(s: &str) -> Result<SocketAddr, String> {
-    s.to_socket_addrs()
-        .map_err(|e| format!("{e} (expected IP:PORT, e.g. 127.0.0.1:7000)"))?
-        .next()
-        .ok_or_else(|| "the name resolves to no address".to_owned())
-}
+//!
+//! Addresses have no parser here: the commands take them as strings and the
+//! library resolves them (`frameloop::resolve`, or when binding), so its one
+//! rule decides and its message is the one shown.
 
 /// A number of seconds, fractions allowed, zero or more.
 pub fn seconds(s: &str) -> Result<f64, String> {
@@ -44,11 +37,5 @@ mod tests {
         assert!(positive_seconds("0").is_err());
         assert!(positive_seconds("-2").unwrap_err().contains("above zero"));
         assert_eq!(positive_seconds("3"), Ok(3.0));
-    }
-
-    #[test]
-    fn addresses_resolve_or_say_what_is_expected() {
-        assert_eq!(socket_addr("127.0.0.1:7000"), Ok("127.0.0.1:7000".parse().unwrap()));
-        assert!(socket_addr("nonsense").unwrap_err().contains("IP:PORT"));
     }
 }

@@ -43,6 +43,13 @@ fn words(format: Format) -> Words {
                      None => server.send(client, msg),\n        \
                      }",
         },
+        // `frameloop new` offers no raw project yet; the words keep every
+        // format of the library renderable.
+        Format::Raw => Words {
+            builder_call: ".raw()",
+            doc: "Messages are raw bytes in chunks as they arrive: a plain socket's `sendall` and `recv` talk to it.",
+            answer: "server.send(client, msg)",
+        },
     }
 }
 
@@ -74,7 +81,7 @@ pub fn readme(name: &str, format: Format) -> String {
 mod tests {
     use super::*;
 
-    const FORMATS: [Format; 3] = [Format::Frames, Format::Lines, Format::Packets];
+    const FORMATS: [Format; 4] = [Format::Frames, Format::Lines, Format::Packets, Format::Raw];
 
     #[test]
     fn every_mark_is_filled_in_every_format() {
