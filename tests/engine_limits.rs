@@ -232,20 +232,6 @@ fn past_max_connections_a_client_is_accepted_and_closed_at_once_and_served_once_
     assert_eq!(stats.accepted, 3);
 }
 
-/// `pause` and `resume` pause and resume accepting; anything else is echoed.
-struct AcceptControl;
-
-impl Handler for AcceptControl {
-    fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
-        match frame {
-            b"pause" => ctx.pause_accept(),
-            b"resume" => ctx.resume_accept(),
-            _ => {}
-        }
-        let _ = ctx.send(conn, frame);
-    }
-}
-
 #[test]
 fn while_accepting_is_paused_a_new_client_is_not_answered_until_it_resumes() {
     let server = serve(Reactor::builder(), AcceptControl);

@@ -6,41 +6,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::*;
 use frameloop::codec::{frame, lines};
-use frameloop::{Client, ConnId, Ctx, Error, Handler, Reactor, Server};
-
-/// Reads until the end of the stream; a reset fails the test, since it
-/// may have thrown away what was sent before it.
-fn read_to_eof(s: &mut TcpStream) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return got,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) => panic!("expected the message then the end of the stream, got {e} after {got:?}"),
-        }
-    }
-}
-
-/// Echoes frames; "pause" and "resume" pause and resume accepting, so a
-/// test can have a client's bytes wait in its socket before the accept.
-struct Doors;
-
-impl Handler for Doors {
-    fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
-        match frame {
-            b"pause" => ctx.pause_accept(),
-            b"resume" => ctx.resume_accept(),
-            _ => {}
-        }
-        let _ = ctx.send(conn, frame);
-    }
-}
+use frameloop::{Client, Error, Reactor, Server};
 
 fn full_frame() -> Vec<u8> {
     let mut wire = Vec::new();
@@ -50,7 +21,7 @@ fn full_frame() -> Vec<u8> {
 
 #[test]
 fn a_client_over_the_limit_reads_the_refusal_frame_then_the_end_of_the_stream() {
-    let server = serve(Reactor::builder().max_connections(1).refusal_message(full_frame()), Doors);
+    let server = serve(Reactor::builder().max_connections(1).refusal_message(full_frame()), AcceptControl);
     let mut member = connect(server.addr);
     write_frame(&mut member, b"hi");
     assert_eq!(read_frame(&mut member), b"hi");
@@ -66,7 +37,7 @@ fn a_client_over_the_limit_reads_the_refusal_frame_then_the_end_of_the_stream() 
 
 #[test]
 fn the_refusal_arrives_even_when_the_refused_client_had_sent_bytes_first() {
-    let server = serve(Reactor::builder().max_connections(1).refusal_message(full_frame()), Doors);
+    let server = serve(Reactor::builder().max_connections(1).refusal_message(full_frame()), AcceptControl);
     let mut member = connect(server.addr);
     write_frame(&mut member, b"pause");
     assert_eq!(read_frame(&mut member), b"pause");
@@ -86,7 +57,7 @@ fn the_refusal_arrives_even_when_the_refused_client_had_sent_bytes_first() {
 fn a_lines_reactor_sends_its_refusal_as_a_line() {
     let mut line = Vec::new();
     lines::encode(b"sorry, full", &mut line).unwrap();
-    let server = serve(Reactor::builder().lines().max_connections(1).refusal_message(line), Doors);
+    let server = serve(Reactor::builder().lines().max_connections(1).refusal_message(line), AcceptControl);
     let mut member = connect(server.addr);
     member.write_all(b"hi\n").unwrap();
     let mut echo = [0u8; 3];
@@ -98,7 +69,7 @@ fn a_lines_reactor_sends_its_refusal_as_a_line() {
 
 #[test]
 fn without_a_refusal_message_a_refused_client_sees_only_the_end_of_the_stream() {
-    let server = serve(Reactor::builder().max_connections(1), Doors);
+    let server = serve(Reactor::builder().max_connections(1), AcceptControl);
     let mut member = connect(server.addr);
     write_frame(&mut member, b"hi");
     assert_eq!(read_frame(&mut member), b"hi");

@@ -2,6 +2,8 @@
 //! disconnect or stop is "closed locally" on a client; a server's stop is
 //! its own shutdown; the other side sees the peer close.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
@@ -11,17 +13,7 @@ use frameloop::{
     ServerHandler,
 };
 
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn connected_client(server: &frameloop::PollingServer) -> ClientId {
-    loop {
-        match server.wait_event(PATIENCE) {
-            Some(Event::Connected { client, .. }) => return client,
-            Some(_) => {}
-            None => panic!("no client connected"),
-        }
-    }
-}
+use common::{next_connected, PATIENCE};
 
 fn server_saw_disconnect(server: &frameloop::PollingServer) -> CloseReason {
     loop {
@@ -53,7 +45,7 @@ fn client_saw_disconnect(client: &Client) -> Option<CloseReason> {
 fn a_polling_clients_own_disconnect_is_closed_locally() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
     let client = Client::connect(server.local_addr()).unwrap();
-    connected_client(&server);
+    next_connected(&server);
     client.disconnect().unwrap();
     assert_eq!(client_saw_disconnect(&client), Some(CloseReason::ClosedLocally));
     assert_eq!(server_saw_disconnect(&server), CloseReason::PeerClosed);
@@ -63,7 +55,7 @@ fn a_polling_clients_own_disconnect_is_closed_locally() {
 fn a_polling_clients_own_stop_is_closed_locally_not_a_server_shutdown() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
     let client = Client::connect(server.local_addr()).unwrap();
-    connected_client(&server);
+    next_connected(&server);
     client.stop().unwrap();
     assert_eq!(client_saw_disconnect(&client), Some(CloseReason::ClosedLocally));
     assert_eq!(server_saw_disconnect(&server), CloseReason::PeerClosed);
@@ -96,7 +88,7 @@ impl ClientHandler for Reports {
 fn callback_client(server: &frameloop::PollingServer) -> (Client, mpsc::Receiver<CloseReason>, ClientId) {
     let (told, heard) = mpsc::channel();
     let client = Client::builder().callbacks(Reports { told }).connect(server.local_addr()).unwrap();
-    let id = connected_client(server);
+    let id = next_connected(server);
     (client, heard, id)
 }
 
@@ -119,7 +111,7 @@ fn a_callback_clients_own_disconnect_and_stop_are_closed_locally() {
 fn a_server_that_disconnects_one_client_says_closed_locally_and_the_client_sees_the_peer_close() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
     let client = Client::connect(server.local_addr()).unwrap();
-    let id = connected_client(&server);
+    let id = next_connected(&server);
     server.disconnect(id).unwrap();
     assert_eq!(server_saw_disconnect(&server), CloseReason::ClosedLocally);
     assert_eq!(client_saw_disconnect(&client), Some(CloseReason::PeerClosed));

@@ -2,13 +2,14 @@
 //! on every path (handle and callbacks, server and client): an `Err` from
 //! the call, nothing in `errors()` later, and the connection still usable.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Sender};
-use std::time::Duration;
 
 use frameloop::{Client, ClientCtx, ClientHandler, ClientId, Error, Event, Message, Server, ServerCtx, ServerHandler};
 
-const PATIENCE: Duration = Duration::from_secs(10);
+use common::{next_connected, PATIENCE};
 
 /// Longest message the servers and clients below accept.
 const MAX: usize = 32;
@@ -16,16 +17,6 @@ const MAX: usize = 32;
 /// What no lines peer could receive as sent, and what is too long for any.
 fn bad_lines() -> Vec<Vec<u8>> {
     vec![b"ends in cr\r".to_vec(), b"ends in crlf\r\n".to_vec(), b"two\nlines".to_vec(), vec![b'x'; MAX + 1]]
-}
-
-fn connected_client(server: &frameloop::PollingServer) -> ClientId {
-    loop {
-        match server.wait_event(PATIENCE) {
-            Some(Event::Connected { client, .. }) => return client,
-            Some(_) => {}
-            None => panic!("no client connected"),
-        }
-    }
 }
 
 fn received(server: &frameloop::PollingServer) -> Vec<u8> {
@@ -43,7 +34,7 @@ fn received(server: &frameloop::PollingServer) -> Vec<u8> {
 fn a_polling_lines_server_refuses_what_the_codec_refuses_at_once() {
     let server = Server::bind("127.0.0.1:0").unwrap().lines().max_frame_len(MAX).start_polling().unwrap();
     let client = Client::builder().lines().max_frame_len(MAX).connect(server.local_addr()).unwrap();
-    let id = connected_client(&server);
+    let id = next_connected(&server);
     for bad in bad_lines() {
         assert!(server.send(id, &bad).is_err(), "send accepted {bad:?}");
         assert!(server.broadcast(&bad).is_err(), "broadcast accepted {bad:?}");
@@ -62,7 +53,7 @@ fn a_polling_lines_server_refuses_what_the_codec_refuses_at_once() {
 fn a_polling_frames_server_refuses_a_message_longer_than_its_maximum_at_once() {
     let server = Server::bind("127.0.0.1:0").unwrap().max_frame_len(MAX).start_polling().unwrap();
     let client = Client::builder().max_frame_len(MAX).connect(server.local_addr()).unwrap();
-    let id = connected_client(&server);
+    let id = next_connected(&server);
     let long = vec![0u8; MAX + 1];
     assert!(matches!(server.send(id, &long), Err(Error::FrameTooLarge { .. })));
     assert!(server.broadcast(&long).is_err());
@@ -76,7 +67,7 @@ fn a_polling_frames_server_refuses_a_message_longer_than_its_maximum_at_once() {
 fn a_packets_server_and_client_count_the_whole_packet_against_the_maximum() {
     let server = Server::bind("127.0.0.1:0").unwrap().packets().max_frame_len(MAX).start_polling().unwrap();
     let client = Client::builder().packets().max_frame_len(MAX).connect(server.local_addr()).unwrap();
-    let id = connected_client(&server);
+    let id = next_connected(&server);
     // 17 bytes of fixed fields: a 16-byte text makes 33.
     let text = "t".repeat(16);
     assert!(server.send_packet(id, 1, 0.0, true, &text).is_err());
@@ -92,7 +83,7 @@ fn a_packets_server_and_client_count_the_whole_packet_against_the_maximum() {
 fn a_polling_client_refuses_what_the_codec_refuses_at_once() {
     let server = Server::bind("127.0.0.1:0").unwrap().lines().max_frame_len(MAX).start_polling().unwrap();
     let client = Client::builder().lines().max_frame_len(MAX).connect(server.local_addr()).unwrap();
-    connected_client(&server);
+    next_connected(&server);
     for bad in bad_lines() {
         assert!(client.send(&bad).is_err(), "send accepted {bad:?}");
     }

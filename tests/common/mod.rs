@@ -167,6 +167,47 @@ pub fn read_frame(s: &mut TcpStream) -> Vec<u8> {
     payload
 }
 
+/// Reads until the end of the stream; a reset fails the test, since it
+/// may have thrown away what was sent before it.
+pub fn read_to_eof(s: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("expected the message then the end of the stream, got {e} after {got:?}"),
+        }
+    }
+}
+
+/// Echoes frames; `pause` and `resume` pause and resume accepting, so a
+/// test can have a client wait in the accept queue.
+pub struct AcceptControl;
+
+impl Handler for AcceptControl {
+    fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+        match frame {
+            b"pause" => ctx.pause_accept(),
+            b"resume" => ctx.resume_accept(),
+            _ => {}
+        }
+        let _ = ctx.send(conn, frame);
+    }
+}
+
+/// Waits for the next client of a polling server to connect, passing over
+/// other events.
+pub fn next_connected(server: &frameloop::PollingServer) -> frameloop::ClientId {
+    loop {
+        match server.wait_event(PATIENCE) {
+            Some(frameloop::Event::Connected { client, .. }) => return client,
+            Some(_) => {}
+            None => panic!("no client connected"),
+        }
+    }
+}
+
 /// Reads until end of stream (or reset); returns what arrived. Fails the
 /// test if the peer neither closes nor resets within the patience.
 pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
