@@ -19,6 +19,45 @@ use crate::reactor::Ctx;
 /// the id refers to nothing (calls with it return
 /// [`Error::UnknownConnection`](crate::Error::UnknownConnection)), even after
 /// the slot is reused by a new connection.
+///
+/// ```
+/// use std::time::Duration;
+/// use std::io::Write;
+/// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor, TimerId};
+///
+/// /// Remembers the connection, closes it, then tries it again later.
+/// #[derive(Default)]
+/// struct Stale {
+///     opened: Option<ConnId>,
+///     closed: Option<(TimerId, ConnId)>,
+/// }
+/// impl Handler for Stale {
+///     fn on_open(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId) {
+///         self.opened = Some(conn);
+///     }
+///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, _frame: &[u8]) {
+///         assert_eq!(Some(conn), self.opened); // ids compare: the same connection
+///         assert_eq!(conn.to_string(), format!("connection #{}", conn.index()));
+///         let _ = ctx.close(conn);
+///     }
+///     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, _reason: CloseReason) {
+///         assert!(ctx.peer_addr(conn).is_ok()); // still valid during on_close
+///         self.closed = Some((ctx.set_timer(Duration::from_millis(1)), conn));
+///     }
+///     fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: TimerId) {
+///         let (_, gone) = self.closed.unwrap();
+///         assert!(!ctx.is_open(gone));
+///         assert!(ctx.send(gone, b"late").is_err()); // an error, never a panic
+///         ctx.stop();
+///     }
+/// }
+///
+/// let mut reactor = Reactor::new()?;
+/// let addr = reactor.listen("127.0.0.1:0")?;
+/// std::net::TcpStream::connect(addr)?.write_all(b"\0\0\0\x02hi")?;
+/// reactor.run(&mut Stale::default())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId {
     pub(crate) index: u32,
@@ -28,6 +67,27 @@ pub struct ConnId {
 impl ConnId {
     /// A number unique among the connections open at one time; reused once
     /// the connection is gone (the whole `ConnId` is not).
+    ///
+    /// ```
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct Index(Option<usize>);
+    /// impl Handler for Index {
+    ///     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+    ///         self.0 = Some(conn.index()); // a small number, fit for a Vec index
+    ///         ctx.stop();
+    ///     }
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    /// }
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let _peer = std::net::TcpStream::connect(addr)?;
+    /// let mut h = Index(None);
+    /// reactor.run(&mut h)?;
+    /// assert!(h.0.is_some());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn index(self) -> usize {
         self.index as usize
     }
@@ -46,10 +106,72 @@ impl fmt::Display for ConnId {
 }
 
 /// Identifies a timer set with [`Ctx::set_timer`].
+///
+/// ```
+/// use std::time::Duration;
+/// use frameloop::{ConnId, Ctx, Handler, Reactor, TimerId};
+///
+/// #[derive(Default)]
+/// struct Timers {
+///     cancelled: Option<TimerId>,
+///     fired: Vec<TimerId>,
+/// }
+/// impl Handler for Timers {
+///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+///     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+///         let late = ctx.set_timer(Duration::from_millis(5));
+///         let soon = ctx.set_timer(Duration::from_millis(1));
+///         assert_ne!(late, soon); // every timer has its own id
+///         assert!(ctx.cancel_timer(late));
+///         self.cancelled = Some(late);
+///     }
+///     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: TimerId) {
+///         self.fired.push(timer);
+///         ctx.stop();
+///     }
+/// }
+///
+/// let mut reactor = Reactor::new()?;
+/// reactor.notifier().notify()?; // on_wake runs as soon as the loop does
+/// let mut timers = Timers::default();
+/// reactor.run(&mut timers)?;
+/// assert_eq!(timers.fired.len(), 1);
+/// assert_ne!(Some(timers.fired[0]), timers.cancelled);
+/// # Ok::<(), frameloop::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TimerId(pub(crate) u64);
 
 /// Why a connection closed: given to [`Handler::on_close`].
+///
+/// ```
+/// use std::io::Write;
+/// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+///
+/// struct Closes(Vec<CloseReason>);
+/// impl Handler for Closes {
+///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+///     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
+///         match &reason {
+///             CloseReason::PeerClosed | CloseReason::ClosedLocally | CloseReason::Shutdown => {}
+///             r if r.is_peer_fault() => eprintln!("{conn} misbehaved: {r}"),
+///             r => eprintln!("{conn} broke: {r}"),
+///         }
+///         self.0.push(reason);
+///         ctx.stop();
+///     }
+/// }
+///
+/// let mut reactor = Reactor::builder().max_frame_len(16).build()?;
+/// let addr = reactor.listen("127.0.0.1:0")?;
+/// let mut peer = std::net::TcpStream::connect(addr)?;
+/// peer.write_all(b"\0\0\x01\0")?; // announces 256 bytes: more than 16
+/// drop(peer);
+/// let mut closes = Closes(Vec::new());
+/// reactor.run(&mut closes)?;
+/// assert_eq!(closes.0, [CloseReason::FrameTooLarge { len: 256, max: 16 }]);
+/// # Ok::<(), frameloop::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CloseReason {
@@ -106,6 +228,16 @@ pub enum CloseReason {
 impl CloseReason {
     /// Whether this side's reading found the peer at fault (bad input, slow
     /// reading): useful to log abuse apart from ordinary goodbyes.
+    ///
+    /// ```
+    /// use frameloop::CloseReason;
+    ///
+    /// assert!(CloseReason::LineTooLong { max: 80 }.is_peer_fault());
+    /// assert!(CloseReason::SlowConsumer.is_peer_fault());
+    /// assert!(!CloseReason::PeerClosed.is_peer_fault()); // an ordinary goodbye
+    /// assert!(!CloseReason::IdleTimeout.is_peer_fault());
+    /// assert!(!CloseReason::Shutdown.is_peer_fault());
+    /// ```
     pub fn is_peer_fault(&self) -> bool {
         matches!(
             self,
@@ -158,6 +290,46 @@ impl fmt::Display for CloseReason {
 /// What the reactor does with a connection whose peer shut down its sending
 /// side (end of stream after whole messages, as `echo hi | nc -N` sends):
 /// the answer of [`Handler::on_half_close`].
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::net::Shutdown;
+/// use std::time::Duration;
+/// use frameloop::{CloseReason, ConnId, Ctx, HalfClose, Handler, Reactor, TimerId};
+///
+/// /// Answers a little later, after the peer has said all it had to say.
+/// struct Later(Option<ConnId>);
+/// impl Handler for Later {
+///     fn on_frame(&mut self, _: &mut Ctx<'_>, conn: ConnId, _: &[u8]) {
+///         self.0 = Some(conn);
+///     }
+///     fn on_half_close(&mut self, ctx: &mut Ctx<'_>, _conn: ConnId) -> HalfClose {
+///         let _ = ctx.set_timer(Duration::from_millis(5));
+///         HalfClose::Hold // keep it open for the reply
+///     }
+///     fn on_timer(&mut self, ctx: &mut Ctx<'_>, _: TimerId) {
+///         if let Some(conn) = self.0 {
+///             let _ = ctx.send(conn, b"done");
+///             let _ = ctx.close(conn);
+///         }
+///     }
+///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, reason: CloseReason) {
+///         assert_eq!(reason, CloseReason::PeerClosed);
+///         ctx.stop();
+///     }
+/// }
+///
+/// let mut reactor = Reactor::new()?;
+/// let addr = reactor.listen("127.0.0.1:0")?;
+/// let mut peer = std::net::TcpStream::connect(addr)?;
+/// peer.write_all(b"\0\0\0\x04work")?;
+/// peer.shutdown(Shutdown::Write)?; // end of stream: nothing more will come
+/// reactor.run(&mut Later(None))?;
+/// let mut reply = Vec::new();
+/// peer.read_to_end(&mut reply)?;
+/// assert_eq!(reply, b"\0\0\0\x04done");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HalfClose {
     /// Close once the output already queued is written, with
@@ -199,6 +371,35 @@ pub enum HalfClose {
 /// ```
 pub trait Handler {
     /// A connection was accepted, or an outgoing one was established.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::net::Shutdown;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// /// Greets each new connection, then says goodbye.
+    /// struct Greeter;
+    /// impl Handler for Greeter {
+    ///     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+    ///         let _ = ctx.send(conn, b"welcome");
+    ///         let _ = ctx.close(conn); // after "welcome" is written
+    ///     }
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseReason) {
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// reactor.run(&mut Greeter)?;
+    /// let mut got = Vec::new();
+    /// peer.read_to_end(&mut got)?;
+    /// assert_eq!(got, b"\0\0\0\x07welcome");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let _ = (ctx, conn);
     }
@@ -206,10 +407,63 @@ pub trait Handler {
     /// One whole message arrived. `frame` is the payload (without header or
     /// line ending), borrowed from the reactor's read buffer: copy what you
     /// want to keep.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// /// Keeps a copy of each message: `frame` is only borrowed.
+    /// struct Collect(Vec<Vec<u8>>);
+    /// impl Handler for Collect {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, _conn: ConnId, frame: &[u8]) {
+    ///         self.0.push(frame.to_vec());
+    ///         if self.0.len() == 2 {
+    ///             ctx.stop();
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// std::net::TcpStream::connect(addr)?.write_all(b"one\r\ntwo\n")?;
+    /// let mut collect = Collect(Vec::new());
+    /// reactor.run(&mut collect)?;
+    /// assert_eq!(collect.0, [b"one".to_vec(), b"two".to_vec()]); // line endings dropped
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]);
 
     /// The connection closed, for `reason`. The id is still valid during
     /// this call ([`Ctx::peer_addr`] works), and is invalid after it.
+    ///
+    /// ```
+    /// use std::collections::HashSet;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// /// A room's member list: in on open, out on close.
+    /// struct Members(HashSet<ConnId>, Vec<CloseReason>);
+    /// impl Handler for Members {
+    ///     fn on_open(&mut self, _: &mut Ctx<'_>, conn: ConnId) {
+    ///         self.0.insert(conn);
+    ///     }
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
+    ///         self.0.remove(&conn);
+    ///         self.1.push(reason);
+    ///         if self.0.is_empty() {
+    ///             ctx.stop();
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// drop(std::net::TcpStream::connect(addr)?); // connects and leaves at once
+    /// let mut members = Members(HashSet::new(), Vec::new());
+    /// reactor.run(&mut members)?;
+    /// assert_eq!(members.1, [CloseReason::PeerClosed]);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
         let _ = (ctx, conn, reason);
     }
@@ -221,12 +475,73 @@ pub trait Handler {
     /// default) or to keep the connection open for the replies still to
     /// come ([`HalfClose::Hold`], until [`Ctx::close`]). Not called when
     /// the connection was already closing.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use frameloop::{CloseReason, ConnId, Ctx, HalfClose, Handler, Reactor};
+    ///
+    /// /// Counts the lines, and answers with the count once the peer is done.
+    /// struct Count(usize);
+    /// impl Handler for Count {
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {
+    ///         self.0 += 1;
+    ///     }
+    ///     fn on_half_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> HalfClose {
+    ///         let _ = ctx.send(conn, self.0.to_string().as_bytes());
+    ///         HalfClose::Close // written before the connection closes
+    ///     }
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseReason) {
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"a\nb\nc\n")?;
+    /// peer.shutdown(Shutdown::Write)?; // what `nc -N` does at the end of its input
+    /// reactor.run(&mut Count(0))?;
+    /// let mut reply = String::new();
+    /// peer.read_to_string(&mut reply)?;
+    /// assert_eq!(reply, "3\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn on_half_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> HalfClose {
         let _ = (ctx, conn);
         HalfClose::Close
     }
 
     /// A timer set with [`Ctx::set_timer`] expired.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor, TimerId};
+    ///
+    /// /// Ticks three times, 1 ms apart, then stops.
+    /// struct Ticks(u32);
+    /// impl Handler for Ticks {
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    ///     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+    ///         let _ = ctx.set_timer(Duration::from_millis(1));
+    ///     }
+    ///     fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: TimerId) {
+    ///         self.0 += 1;
+    ///         if self.0 == 3 {
+    ///             ctx.stop();
+    ///         } else {
+    ///             let _ = ctx.set_timer(Duration::from_millis(1)); // timers fire once
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// reactor.notifier().notify()?;
+    /// let mut ticks = Ticks(0);
+    /// reactor.run(&mut ticks)?;
+    /// assert_eq!(ticks.0, 3);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: TimerId) {
         let _ = (ctx, timer);
     }
@@ -239,7 +554,51 @@ pub trait Handler {
 
     /// Another thread called [`Notifier::notify`](crate::Notifier::notify).
     /// Wake-ups coalesce: one call may stand for several notifications.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// /// Takes jobs from other threads: a channel for the data, a notify to wake the loop.
+    /// struct Jobs(mpsc::Receiver<u32>, u32);
+    /// impl Handler for Jobs {
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    ///     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+    ///         // One wake-up may stand for several notifies: take all there is.
+    ///         for job in self.0.try_iter() {
+    ///             self.1 += job;
+    ///         }
+    ///         if self.1 == 6 {
+    ///             ctx.stop();
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let notifier = reactor.notifier();
+    /// let sender = std::thread::spawn(move || {
+    ///     for job in 1..=3 {
+    ///         tx.send(job).unwrap();
+    ///         notifier.notify().unwrap();
+    ///     }
+    /// });
+    /// let mut jobs = Jobs(rx, 0);
+    /// reactor.run(&mut jobs)?;
+    /// sender.join().unwrap();
+    /// assert_eq!(jobs.1, 6);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+        let _ = ctx;
+    }
+
+    /// Once per loop turn, after every callback of the turn: for a handler
+    /// that hands what it gathered to another thread at once (one lock and
+    /// one wake-up per turn instead of one per message). Its sends and
+    /// closes are carried out before the loop waits again; the callbacks
+    /// they cause belong to the next turn.
+    fn on_turn_end(&mut self, ctx: &mut Ctx<'_>) {
         let _ = ctx;
     }
 }
@@ -265,5 +624,8 @@ impl<H: Handler + ?Sized> Handler for &mut H {
     }
     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
         (**self).on_wake(ctx);
+    }
+    fn on_turn_end(&mut self, ctx: &mut Ctx<'_>) {
+        (**self).on_turn_end(ctx);
     }
 }

@@ -8,14 +8,55 @@
 //! read budget) keep one bad peer from costing anything but its own
 //! connection.
 //!
-//! # Layers
+//! # Start here: [`Server`] and [`Client`]
 //!
-//! - [`codec`]: the wire formats as pure functions over byte slices
-//!   (length-prefixed frames, lines, pyspeak-style packets). No I/O; fuzzed.
-//! - [`Reactor`]: the event loop. It calls a [`Handler`] and offers a [`Ctx`]
-//!   to act through.
+//! A [`Server`] runs the event loop on its own thread and calls your
+//! [`ServerHandler`]; a [`Client`] connects, sends and waits for whole
+//! messages. Neither needs the engine below.
 //!
-//! # Example: an echo server and a client, on loopback
+//! ```
+//! use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+//!
+//! /// Answers every line in capitals.
+//! struct Shout;
+//! impl ServerHandler for Shout {
+//!     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+//!         server.send(client, msg.text().to_uppercase())
+//!     }
+//! }
+//!
+//! // Port 0: the system picks a free port; `nc 127.0.0.1 PORT` could talk to it too.
+//! let server = Server::bind("127.0.0.1:0")?.lines().start(Shout)?;
+//! let client = Client::builder().lines().connect(server.local_addr())?;
+//! client.send("hello")?;
+//! assert_eq!(client.recv()?, b"HELLO");
+//! client.stop()?;
+//! server.stop()?;
+//! # Ok::<(), frameloop::Error>(())
+//! ```
+//!
+//! The same server in other shapes:
+//!
+//! - **Polling** instead of callbacks: [`start_polling`](ServerBuilder::start_polling)
+//!   gives a [`PollingServer`] whose [`Event`]s wait until you take them.
+//! - **Request / reply**: [`reply`](ServerBuilder::reply) turns each request
+//!   into its answer with a closure, and [`request`] is the one-call client.
+//! - **Raw bytes** for plain socket programs (`sendall`, `recv(2048)`):
+//!   [`.raw()`](ServerBuilder::raw) on the server or the client builder.
+//! - **Packets** (pyspeak's integer, real, boolean and text):
+//!   [`.packets()`](ServerBuilder::packets), [`Client::send_packet`] and
+//!   [`Message::packet`].
+//!
+//! The [`facade`] module has the whole tour.
+//!
+//! # The engine: [`Reactor`] and [`Handler`]
+//!
+//! To embed the loop in a program of your own (your thread, your timers,
+//! several listeners, outgoing connections), use the engine the facade is
+//! built on: a [`Reactor`] calls a [`Handler`] on the thread that runs it,
+//! and the handler acts through a [`Ctx`]. A [`Builder`] sets every limit,
+//! a [`Notifier`] wakes the loop from another thread, [`Stats`] counts
+//! what it did, and [`CloseReason`] says why each connection ended.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -41,6 +82,22 @@
 //! assert_eq!(&reply, b"\0\0\0\x05hello");
 //! server.join().unwrap()?;
 //! # Ok::<(), frameloop::Error>(())
+//! ```
+//!
+//! # The wire formats: [`codec`]
+//!
+//! [`codec`] holds the formats as pure functions over byte slices
+//! (length-prefixed frames, lines, pyspeak-style packets, raw bytes): no
+//! I/O, fuzzed. Both layers use it, and so can a peer written without
+//! frameloop.
+//!
+//! ```
+//! use frameloop::codec::frame;
+//!
+//! let mut wire = Vec::new();
+//! frame::encode(b"hello", &mut wire)?;
+//! assert_eq!(frame::decode(&wire, frame::DEFAULT_MAX_LEN)?, Some((&b"hello"[..], 9)));
+//! # Ok::<(), frameloop::codec::DecodeError>(())
 //! ```
 //!
 //! # Features

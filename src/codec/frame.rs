@@ -25,16 +25,45 @@
 use super::DecodeError;
 
 /// Bytes in a frame header.
+///
+/// ```
+/// use frameloop::codec::frame;
+///
+/// let mut wire = Vec::new();
+/// frame::encode(b"abc", &mut wire).unwrap();
+/// assert_eq!(wire.len(), frame::HEADER_LEN + 3);
+/// ```
 pub const HEADER_LEN: usize = 4;
 
 /// Default maximum payload length: 8 MiB, tokio-util's default too.
+///
+/// ```
+/// use frameloop::codec::frame;
+///
+/// assert_eq!(frame::DEFAULT_MAX_LEN, 8 << 20);
+/// assert!(frame::check_len(frame::DEFAULT_MAX_LEN, frame::DEFAULT_MAX_LEN).is_ok());
+/// ```
 pub const DEFAULT_MAX_LEN: usize = 8 * 1024 * 1024;
 
 /// Largest payload the header can describe at all.
+///
+/// ```
+/// use frameloop::codec::frame;
+///
+/// assert_eq!(frame::header(frame::MAX_REPRESENTABLE_LEN), Ok([0xff; 4]));
+/// ```
 pub const MAX_REPRESENTABLE_LEN: usize = u32::MAX as usize;
 
 /// Reads the payload length from the header at the start of `buf`, and
 /// checks it against `max_len`.
+///
+/// ```
+/// use frameloop::codec::frame;
+///
+/// assert_eq!(frame::payload_len(b"\0\0\0\x05hel", 16), Ok(Some(5)));
+/// assert_eq!(frame::payload_len(b"\0\0", 16), Ok(None)); // header incomplete
+/// assert!(frame::payload_len(b"\0\0\x01\0", 16).is_err()); // 256 > 16
+/// ```
 ///
 /// # Errors
 ///
@@ -79,6 +108,18 @@ pub fn check_len(len: usize, max_len: usize) -> Result<(), DecodeError> {
 /// Decodes the first frame of `buf`, returning its payload (borrowed in
 /// place) and the number of bytes the whole frame occupied.
 ///
+/// ```
+/// use frameloop::codec::frame;
+///
+/// let wire = b"\0\0\0\x02hi\0\0\0\x03abc";
+/// let (first, used) = frame::decode(wire, 16).unwrap().unwrap();
+/// assert_eq!((first, used), (&b"hi"[..], 6));
+/// let (second, _) = frame::decode(&wire[used..], 16).unwrap().unwrap();
+/// assert_eq!(second, b"abc");
+/// // A header over the maximum is refused before the body arrives.
+/// assert!(frame::decode(b"\0\0\x01\0", 16).is_err());
+/// ```
+///
 /// # Errors
 ///
 /// [`DecodeError::FrameTooLarge`] when the header announces more than
@@ -99,6 +140,13 @@ pub fn decode(buf: &[u8], max_len: usize) -> Result<Option<(&[u8], usize)>, Deco
 
 /// The header for a payload of `len` bytes.
 ///
+/// ```
+/// use frameloop::codec::frame;
+///
+/// assert_eq!(frame::header(5), Ok([0, 0, 0, 5]));
+/// assert_eq!(frame::header(258), Ok([0, 0, 1, 2]));
+/// ```
+///
 /// # Errors
 ///
 /// [`DecodeError::FrameTooLarge`] when `len` does not fit in 32 bits.
@@ -111,6 +159,15 @@ pub fn header(len: usize) -> Result<[u8; HEADER_LEN], DecodeError> {
 }
 
 /// Appends one frame carrying `payload` to `out`.
+///
+/// ```
+/// use frameloop::codec::frame;
+///
+/// let mut out = Vec::new();
+/// frame::encode(b"hi", &mut out).unwrap();
+/// frame::encode(b"", &mut out).unwrap();
+/// assert_eq!(out, b"\0\0\0\x02hi\0\0\0\0");
+/// ```
 ///
 /// # Errors
 ///
@@ -129,6 +186,15 @@ pub fn encode(payload: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
 /// the bytes of the one frame that straddles two reads; the frames after it
 /// are decoded where they lie. Until the header is known, only the header
 /// bytes are taken, so the length can be checked before the body is copied.
+///
+/// ```
+/// use frameloop::codec::frame;
+///
+/// // Two header bytes so far: only the other two are taken, to check the length first.
+/// assert_eq!(frame::bytes_to_complete(b"\0\0", b"\0\x05hello\0\0"), 2);
+/// // Header known (5 bytes of payload), 2 of them here: 3 more finish the frame.
+/// assert_eq!(frame::bytes_to_complete(b"\0\0\0\x05he", b"llo\0\0\0\x01x"), 3);
+/// ```
 #[inline]
 pub fn bytes_to_complete(partial: &[u8], more: &[u8]) -> usize {
     let want = if partial.len() < HEADER_LEN {

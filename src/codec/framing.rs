@@ -51,22 +51,51 @@ impl Default for Framing {
 
 impl Framing {
     /// Length-prefixed frames with the default 8 MiB maximum.
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// assert_eq!(Framing::frames(), Framing::Frames { max_len: 8 << 20 });
+    /// assert_eq!(Framing::frames(), Framing::default());
+    /// ```
     pub const fn frames() -> Self {
         Framing::Frames { max_len: frame::DEFAULT_MAX_LEN }
     }
 
     /// Lines with the default 64 KiB maximum.
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// assert_eq!(Framing::lines().max_len(), 64 * 1024);
+    /// assert_eq!(Framing::lines().decode(b"hi\r\n"), Ok(Some((&b"hi"[..], 4))));
+    /// ```
     pub const fn lines() -> Self {
         Framing::Lines { max_len: lines::DEFAULT_MAX_LEN }
     }
 
     /// Raw bytes in chunks of at most the default 64 KiB.
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// assert_eq!(Framing::raw(), Framing::Raw { max_chunk: 64 * 1024 });
+    /// assert_eq!(Framing::raw().decode(b"any bytes"), Ok(Some((&b"any bytes"[..], 9))));
+    /// ```
     pub const fn raw() -> Self {
         Framing::Raw { max_chunk: raw::DEFAULT_MAX_CHUNK }
     }
 
     /// The same framing with another maximum message length (for raw
     /// bytes, another largest chunk).
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// let small = Framing::lines().with_max_len(4);
+    /// assert_eq!(small, Framing::Lines { max_len: 4 });
+    /// assert!(small.decode(b"too long\n").is_err());
+    /// ```
     pub const fn with_max_len(self, max_len: usize) -> Self {
         match self {
             Framing::Frames { .. } => Framing::Frames { max_len },
@@ -76,6 +105,13 @@ impl Framing {
     }
 
     /// The largest message accepted (for raw bytes, the largest chunk).
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// assert_eq!(Framing::frames().with_max_len(100).max_len(), 100);
+    /// assert_eq!(Framing::Raw { max_chunk: 2048 }.max_len(), 2048);
+    /// ```
     pub const fn max_len(&self) -> usize {
         match *self {
             Framing::Frames { max_len } | Framing::Lines { max_len } => max_len,
@@ -84,6 +120,14 @@ impl Framing {
     }
 
     /// Decodes the first message of `buf` (see the [module docs](super)).
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// assert_eq!(Framing::frames().decode(b"\0\0\0\x02hi"), Ok(Some((&b"hi"[..], 6))));
+    /// assert_eq!(Framing::lines().decode(b"hi\n"), Ok(Some((&b"hi"[..], 3))));
+    /// assert_eq!(Framing::lines().decode(b"hi"), Ok(None));
+    /// ```
     ///
     /// # Errors
     ///
@@ -99,6 +143,14 @@ impl Framing {
 
     /// How many bytes of `more` complete the message whose first bytes are
     /// `partial` (all of `more` if it stays incomplete).
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// // A frame of 3 bytes, one of them already here: two more finish it.
+    /// assert_eq!(Framing::frames().bytes_to_complete(b"\0\0\0\x03a", b"bc\0\0"), 2);
+    /// assert_eq!(Framing::lines().bytes_to_complete(b"a", b"bc\nde"), 3);
+    /// ```
     #[inline]
     pub fn bytes_to_complete(&self, partial: &[u8], more: &[u8]) -> usize {
         match self {
@@ -109,6 +161,14 @@ impl Framing {
     }
 
     /// Bytes this framing adds around a message of `len` bytes.
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// assert_eq!(Framing::frames().overhead(), 4); // the header
+    /// assert_eq!(Framing::lines().overhead(), 1); // the `\n`
+    /// assert_eq!(Framing::raw().overhead(), 0);
+    /// ```
     #[inline]
     pub const fn overhead(&self) -> usize {
         match self {
@@ -164,6 +224,19 @@ impl Framing {
     /// Gathering parts lets a caller send a header and a body, or a packet's
     /// fixed fields and its text, without first joining them in a buffer of
     /// its own.
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    ///
+    /// let mut out = Vec::new();
+    /// Framing::frames().encode_parts(&[b"he", b"llo"], &mut out)?;
+    /// assert_eq!(out, b"\0\0\0\x05hello"); // one frame for both parts
+    /// out.clear();
+    /// Framing::lines().encode_parts(&[b"alice", b": hi"], &mut out)?;
+    /// assert_eq!(out, b"alice: hi\n");
+    /// assert!(Framing::lines().encode_parts(&[b"a\nb"], &mut out).is_err());
+    /// # Ok::<(), frameloop::codec::DecodeError>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -18,6 +18,13 @@
 use super::DecodeError;
 
 /// Default maximum line length: 64 KiB.
+///
+/// ```
+/// use frameloop::codec::lines;
+///
+/// let long = vec![b'x'; lines::DEFAULT_MAX_LEN + 2];
+/// assert!(lines::decode(&long, lines::DEFAULT_MAX_LEN).is_err());
+/// ```
 pub const DEFAULT_MAX_LEN: usize = 64 * 1024;
 
 /// Position of the first `\n` in `buf`.
@@ -48,6 +55,18 @@ fn find_newline(buf: &[u8]) -> Option<usize> {
 
 /// Decodes the first line of `buf`: its bytes without the `\n` or `\r\n`
 /// ending, and how many bytes the line and its ending occupied.
+///
+/// ```
+/// use frameloop::codec::lines;
+///
+/// let wire = b"hi\r\nthere\n";
+/// let (first, used) = lines::decode(wire, 16).unwrap().unwrap();
+/// assert_eq!((first, used), (&b"hi"[..], 4)); // the \r\n ending is dropped
+/// let (second, _) = lines::decode(&wire[used..], 16).unwrap().unwrap();
+/// assert_eq!(second, b"there");
+/// assert_eq!(lines::decode(b"partial", 16), Ok(None));
+/// assert!(lines::decode(b"far too long for four", 4).is_err());
+/// ```
 ///
 /// # Errors
 ///
@@ -85,6 +104,14 @@ pub fn decode(buf: &[u8], max_len: usize) -> Result<Option<(&[u8], usize)>, Deco
 /// hold no `\n` (the peer would read two lines) and must not end in `\r`
 /// (the peer would take it for a `\r\n` ending and drop it).
 ///
+/// ```
+/// use frameloop::codec::lines;
+///
+/// assert!(lines::check_sendable(b"hello").is_ok());
+/// assert!(lines::check_sendable(b"two\nlines").is_err());
+/// assert!(lines::check_sendable(b"ends in cr\r").is_err());
+/// ```
+///
 /// # Errors
 ///
 /// [`DecodeError::Malformed`] saying which.
@@ -118,6 +145,15 @@ pub fn check_line(line: &[u8], max_len: usize) -> Result<(), DecodeError> {
 /// [`Framing::encode_parts`](super::Framing::encode_parts)), so the rules
 /// cannot drift apart.
 ///
+/// ```
+/// use frameloop::codec::lines;
+///
+/// assert!(lines::check_parts(&[b"alice", b": ", b"hi"], 64).is_ok());
+/// // The parts are checked as the one line they make.
+/// assert!(lines::check_parts(&[b"alice", b": ", b"hi"], 8).is_err());
+/// assert!(lines::check_parts(&[b"hi\r", b""], 64).is_err());
+/// ```
+///
 /// # Errors
 ///
 /// As [`check_line`].
@@ -138,6 +174,16 @@ pub fn check_parts(parts: &[&[u8]], max_len: usize) -> Result<(), DecodeError> {
 
 /// Appends `line` and a `\n` to `out`.
 ///
+/// ```
+/// use frameloop::codec::lines;
+///
+/// let mut out = Vec::new();
+/// lines::encode(b"hello", &mut out).unwrap();
+/// assert_eq!(out, b"hello\n");
+/// assert!(lines::encode(b"two\nlines", &mut out).is_err());
+/// assert_eq!(out, b"hello\n"); // untouched by the refused line
+/// ```
+///
 /// # Errors
 ///
 /// [`DecodeError::Malformed`] when `line` contains a `\n` or ends in `\r`
@@ -152,6 +198,13 @@ pub fn encode(line: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
 
 /// How many bytes of `more` complete the line whose first bytes are
 /// `partial`: up to and including the first `\n` in `more`, or all of it.
+///
+/// ```
+/// use frameloop::codec::lines;
+///
+/// assert_eq!(lines::bytes_to_complete(b"hel", b"lo\nnext"), 3); // "lo\n"
+/// assert_eq!(lines::bytes_to_complete(b"hel", b"lo"), 2); // still no newline
+/// ```
 #[inline]
 pub fn bytes_to_complete(partial: &[u8], more: &[u8]) -> usize {
     let _ = partial;

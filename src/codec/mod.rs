@@ -44,6 +44,14 @@ pub use framing::Framing;
 ///
 /// The values are small and `Copy` so that an error costs nothing to build,
 /// and equal inputs give equal errors (the fuzzers compare them).
+///
+/// ```
+/// use frameloop::codec::{frame, DecodeError};
+///
+/// let err = frame::decode(b"\0\0\x01\0", 16).unwrap_err();
+/// assert_eq!(err, DecodeError::FrameTooLarge { len: 256, max: 16 });
+/// assert_eq!(err.to_string(), "frame of 256 bytes is larger than the maximum of 16 bytes");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {

@@ -28,9 +28,26 @@
 use super::{frame, DecodeError};
 
 /// Bytes before the text: integer, real and boolean.
+///
+/// ```
+/// use frameloop::codec::packet::{PacketRef, FIXED_LEN};
+///
+/// let p = PacketRef { integer: 1, real: 0.5, boolean: false, text: "abc" };
+/// assert_eq!(p.payload_len(), FIXED_LEN + 3);
+/// ```
 pub const FIXED_LEN: usize = 8 + 8 + 1;
 
 /// A packet that borrows its text from the bytes it was decoded from.
+///
+/// ```
+/// use frameloop::codec::packet::{self, PacketRef};
+///
+/// let mut wire = Vec::new();
+/// PacketRef { integer: -3, real: 1.5, boolean: true, text: "héllo" }.encode(&mut wire).unwrap();
+/// let (got, used) = packet::decode(&wire, 1024).unwrap().unwrap();
+/// assert_eq!((got.integer, got.real, got.boolean, got.text), (-3, 1.5, true, "héllo"));
+/// assert_eq!(used, wire.len());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PacketRef<'a> {
     /// The integer value (pyspeak's `data[0]`).
@@ -44,6 +61,16 @@ pub struct PacketRef<'a> {
 }
 
 /// A packet that owns its text.
+///
+/// ```
+/// use frameloop::Packet;
+///
+/// let p = Packet { integer: 42, text: "answer".into(), ..Packet::default() };
+/// assert_eq!((p.real, p.boolean), (0.0, false));
+/// let mut wire = Vec::new();
+/// p.as_ref().encode(&mut wire).unwrap();
+/// assert_eq!(frameloop::codec::packet::decode(&wire, 1024).unwrap().unwrap().0.to_owned(), p);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Packet {
     /// The integer value.
@@ -58,6 +85,19 @@ pub struct Packet {
 
 impl<'a> PacketRef<'a> {
     /// Parses a frame payload as a packet.
+    ///
+    /// ```
+    /// use frameloop::PacketRef;
+    ///
+    /// let mut payload = Vec::new();
+    /// payload.extend_from_slice(&7i64.to_be_bytes());
+    /// payload.extend_from_slice(&2.5f64.to_be_bytes());
+    /// payload.push(1);
+    /// payload.extend_from_slice(b"hi");
+    /// let p = PacketRef::parse(&payload).unwrap();
+    /// assert_eq!((p.integer, p.real, p.boolean, p.text), (7, 2.5, true, "hi"));
+    /// assert!(PacketRef::parse(&payload[..10]).is_err()); // shorter than the fixed part
+    /// ```
     ///
     /// # Errors
     ///
@@ -89,11 +129,29 @@ impl<'a> PacketRef<'a> {
     }
 
     /// The payload length this packet encodes to.
+    ///
+    /// ```
+    /// use frameloop::PacketRef;
+    ///
+    /// let p = PacketRef { integer: 0, real: 0.0, boolean: false, text: "hi" };
+    /// let mut payload = Vec::new();
+    /// p.write_payload(&mut payload);
+    /// assert_eq!(p.payload_len(), payload.len());
+    /// assert_eq!(p.payload_len(), 17 + 2);
+    /// ```
     pub fn payload_len(&self) -> usize {
         FIXED_LEN + self.text.len()
     }
 
     /// The fixed part of the payload: integer, real and boolean.
+    ///
+    /// ```
+    /// use frameloop::PacketRef;
+    ///
+    /// let fixed = PacketRef { integer: 1, real: 0.0, boolean: true, text: "ignored" }.fixed_bytes();
+    /// assert_eq!(&fixed[..8], &1i64.to_be_bytes());
+    /// assert_eq!(fixed[16], 1);
+    /// ```
     pub fn fixed_bytes(&self) -> [u8; FIXED_LEN] {
         let mut out = [0u8; FIXED_LEN];
         out[..8].copy_from_slice(&self.integer.to_be_bytes());
@@ -103,12 +161,31 @@ impl<'a> PacketRef<'a> {
     }
 
     /// Appends the payload (without a frame header) to `out`.
+    ///
+    /// ```
+    /// use frameloop::PacketRef;
+    ///
+    /// let p = PacketRef { integer: 5, real: -1.0, boolean: false, text: "x" };
+    /// let mut payload = Vec::new();
+    /// p.write_payload(&mut payload); // no frame header
+    /// assert_eq!(payload.len(), 18);
+    /// assert_eq!(PacketRef::parse(&payload), Ok(p));
+    /// ```
     pub fn write_payload(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.fixed_bytes());
         out.extend_from_slice(self.text.as_bytes());
     }
 
     /// Appends the packet as one whole frame (header and payload) to `out`.
+    ///
+    /// ```
+    /// use frameloop::PacketRef;
+    ///
+    /// let mut wire = Vec::new();
+    /// PacketRef { integer: 5, real: -1.0, boolean: false, text: "x" }.encode(&mut wire).unwrap();
+    /// assert_eq!(&wire[..4], &[0, 0, 0, 18]); // a frame header, then the 18-byte payload
+    /// assert_eq!(wire.len(), 4 + 18);
+    /// ```
     ///
     /// # Errors
     ///
@@ -121,6 +198,15 @@ impl<'a> PacketRef<'a> {
     }
 
     /// Copies the text into an owned [`Packet`].
+    ///
+    /// ```
+    /// use frameloop::{Packet, PacketRef};
+    ///
+    /// let text = String::from("borrowed");
+    /// let owned: Packet = PacketRef { integer: 1, real: 2.0, boolean: true, text: &text }.to_owned();
+    /// drop(text);
+    /// assert_eq!(owned.text, "borrowed");
+    /// ```
     #[allow(clippy::wrong_self_convention)]
     pub fn to_owned(&self) -> Packet {
         Packet { integer: self.integer, real: self.real, boolean: self.boolean, text: self.text.to_owned() }
@@ -129,6 +215,15 @@ impl<'a> PacketRef<'a> {
 
 impl Packet {
     /// Borrows this packet as a [`PacketRef`], the form every encoder takes.
+    ///
+    /// ```
+    /// use frameloop::Packet;
+    ///
+    /// let p = Packet { integer: 9, real: 0.25, boolean: true, text: "nine".into() };
+    /// let r = p.as_ref();
+    /// assert_eq!((r.integer, r.text), (9, "nine"));
+    /// assert_eq!(r.to_owned(), p);
+    /// ```
     pub fn as_ref(&self) -> PacketRef<'_> {
         PacketRef { integer: self.integer, real: self.real, boolean: self.boolean, text: &self.text }
     }
@@ -136,6 +231,17 @@ impl Packet {
 
 /// Decodes the first packet of a framed stream: a frame, then its payload as
 /// a packet.
+///
+/// ```
+/// use frameloop::codec::packet;
+/// use frameloop::PacketRef;
+///
+/// let mut wire = Vec::new();
+/// PacketRef { integer: 1, real: 1.0, boolean: true, text: "a" }.encode(&mut wire).unwrap();
+/// let (p, used) = packet::decode(&wire, 1024).unwrap().unwrap();
+/// assert_eq!((p.text, used), ("a", wire.len()));
+/// assert_eq!(packet::decode(&wire[..5], 1024), Ok(None)); // need more bytes
+/// ```
 ///
 /// # Errors
 ///

@@ -21,6 +21,14 @@ use super::DecodeError;
 
 /// Default largest chunk: 64 KiB, the size of the reactor's read buffer, so
 /// one read is usually one chunk.
+///
+/// ```
+/// use frameloop::codec::raw;
+///
+/// let big = vec![7u8; raw::DEFAULT_MAX_CHUNK + 1];
+/// let (chunk, _) = raw::decode(&big, raw::DEFAULT_MAX_CHUNK).unwrap().unwrap();
+/// assert_eq!(chunk.len(), raw::DEFAULT_MAX_CHUNK);
+/// ```
 pub const DEFAULT_MAX_CHUNK: usize = 64 * 1024;
 
 /// The first chunk of `buf`: its first `max_chunk` bytes (all of them if
@@ -28,6 +36,15 @@ pub const DEFAULT_MAX_CHUNK: usize = 64 * 1024;
 ///
 /// A `max_chunk` of 0 is taken as 1: a chunk must use up at least one byte,
 /// or a decode loop over it would never end.
+///
+/// ```
+/// use frameloop::codec::raw;
+///
+/// let (chunk, used) = raw::decode(b"abcdef", 4).unwrap().unwrap();
+/// assert_eq!((chunk, used), (&b"abcd"[..], 4));
+/// assert_eq!(raw::decode(b"ef", 4), Ok(Some((&b"ef"[..], 2))));
+/// assert_eq!(raw::decode(b"", 4), Ok(None));
+/// ```
 ///
 /// # Errors
 ///
@@ -48,12 +65,28 @@ pub fn decode(buf: &[u8], max_chunk: usize) -> Result<Option<(&[u8], usize)>, De
 /// The reactor never carries a partial raw chunk over ([`decode`] hands over
 /// whatever is there), so this only keeps [`Framing`](super::Framing)'s
 /// promise that a carried message takes no more than it needs.
+///
+/// ```
+/// use frameloop::codec::raw;
+///
+/// assert_eq!(raw::bytes_to_complete(b"ab", b"cdef", 4), 2);
+/// assert_eq!(raw::bytes_to_complete(b"ab", b"c", 4), 1);
+/// ```
 #[inline]
 pub fn bytes_to_complete(partial: &[u8], more: &[u8], max_chunk: usize) -> usize {
     max_chunk.max(1).saturating_sub(partial.len()).min(more.len())
 }
 
 /// Appends `bytes` to `out` as they are.
+///
+/// ```
+/// use frameloop::codec::raw;
+///
+/// let mut out = Vec::new();
+/// raw::encode(b"hello ", &mut out);
+/// raw::encode(b"world", &mut out);
+/// assert_eq!(out, b"hello world"); // no framing: the bytes as given
+/// ```
 pub fn encode(bytes: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(bytes);
 }

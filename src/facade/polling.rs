@@ -2,7 +2,6 @@
 //! queue until the caller takes them (simplesockets' style, without its
 //! busy loop: waiting sleeps until an event arrives).
 
-use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,41 +11,13 @@ use super::events::{Event, Events};
 use super::queue::{next_item, Queue};
 use super::{ClientId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
 use crate::error::Error;
-use crate::handler::CloseReason;
 
-/// The handler of a polling server: every callback becomes an event.
-struct Poller {
-    events: Arc<Queue<Event>>,
-}
+/// The handler of a polling server: never called, since its engine queues
+/// the events itself (see `ServerEngine`).
+struct Poller;
 
 impl ServerHandler for Poller {
-    fn on_connect(&mut self, _server: &mut ServerCtx<'_>, client: ClientId, addr: SocketAddr) -> Result<(), Error> {
-        self.events.push(Event::Connected { client, addr });
-        Ok(())
-    }
-
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
-        let addr = server.addr(client).unwrap_or(server.local_addr());
-        let event = match msg.packet() {
-            Some(packet) => Event::Packet { client, addr, packet: packet.to_owned() },
-            None => Event::Received { client, addr, data: msg.to_vec() },
-        };
-        // Flow control: over the queue's limit, this client waits (see
-        // `ServerBuilder::max_queued_bytes`).
-        if self.events.push_from(client, event) {
-            server.pause_reading(client);
-        }
-        Ok(())
-    }
-
-    fn on_disconnect(
-        &mut self,
-        _server: &mut ServerCtx<'_>,
-        client: ClientId,
-        addr: SocketAddr,
-        reason: &CloseReason,
-    ) -> Result<(), Error> {
-        self.events.push(Event::Disconnected { client, addr, reason: reason.clone() });
+    fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
         Ok(())
     }
 }
@@ -77,7 +48,7 @@ impl ServerBuilder {
     /// As [`start`](Self::start).
     pub fn start_polling(self) -> Result<PollingServer, Error> {
         let events: Arc<Queue<Event>> = Arc::new(Queue::new((), self.max_queued));
-        let server = self.launch(Poller { events: Arc::clone(&events) }, Some(Arc::clone(&events)))?;
+        let server = self.launch(Poller, Some(Arc::clone(&events)))?;
         Ok(PollingServer { server, events })
     }
 }

@@ -1,6 +1,10 @@
 //! The queue events wait in between the network thread and the caller: a
 //! mutex-guarded deque and a condition variable, so a waiting caller sleeps
-//! (no busy polling) and wakes the moment an event arrives.
+//! (no busy polling) and wakes the moment an event arrives. Only a caller
+//! that sleeps is woken (the wake-up is a system call even when nobody
+//! waits), and a polling server hands over a whole loop turn's events at
+//! once ([`Batch`]): one lock and at most one wake-up per turn, not per
+//! message.
 //!
 //! It is bounded by flow control rather than by dropping: once the events
 //! waiting weigh more than the limit, the network thread pauses reading the
@@ -101,6 +105,8 @@ pub(crate) struct Inner<T, S> {
     marked: u64,
     /// Half-closed connections waiting for a marker.
     held: usize,
+    /// Callers asleep on the condition variable.
+    waiting: usize,
     /// The network thread has ended: nothing more will arrive.
     pub(crate) closed: bool,
     pub(crate) state: S,
@@ -156,6 +162,7 @@ impl<T: Weigh, S> Queue<T, S> {
             came_back: 0,
             marked: 0,
             held: 0,
+            waiting: 0,
             closed: false,
             state,
         };
@@ -211,10 +218,22 @@ impl<T: Weigh, S> Queue<T, S> {
         let _ = self.notifier.set(notifier);
     }
 
+    /// Lets go of the lock, then wakes the callers asleep, if any. Checked
+    /// under the lock: a caller counts itself in `waiting` under it too,
+    /// before it sleeps.
+    fn wake(&self, inner: MutexGuard<'_, Inner<T, S>>) {
+        let asleep = inner.waiting > 0;
+        drop(inner);
+        if asleep {
+            self.cv.notify_all();
+        }
+    }
+
     /// Appends an event and wakes the waiters.
     pub(crate) fn push(&self, item: T) {
-        lock(&self.inner).push_back(item);
-        self.cv.notify_all();
+        let mut inner = lock(&self.inner);
+        inner.push_back(item);
+        self.wake(inner);
     }
 
     /// Appends an event that `conn` sent and wakes the waiters. Returns
@@ -223,17 +242,46 @@ impl<T: Weigh, S> Queue<T, S> {
     /// queue has drained to half the limit.
     #[must_use = "over the limit, the connection must be paused"]
     pub(crate) fn push_from(&self, conn: ConnId, item: T) -> bool {
-        let over = {
-            let mut inner = lock(&self.inner);
-            inner.push_back(item);
-            let over = inner.bytes > self.limit;
-            if over {
-                inner.paused.push(conn);
-            }
-            over
-        };
-        self.cv.notify_all();
+        let mut inner = lock(&self.inner);
+        inner.push_back(item);
+        let over = inner.bytes > self.limit;
+        if over {
+            inner.paused.push(conn);
+        }
+        self.wake(inner);
         over
+    }
+
+    /// Appends the batch's events in order, as [`push`](Self::push) and
+    /// [`push_from`](Self::push_from) would one by one, and wakes the
+    /// waiters once. Yields the connections to pause: those whose message
+    /// took the queue over its limit.
+    pub(crate) fn push_batch<'b>(&self, batch: &'b mut Batch<T>) -> std::vec::Drain<'b, ConnId> {
+        if !batch.items.is_empty() {
+            let mut inner = lock(&self.inner);
+            for (conn, item) in batch.items.drain(..) {
+                inner.push_back(item);
+                if let Some(conn) = conn.filter(|_| inner.bytes > self.limit) {
+                    inner.paused.push(conn);
+                    batch.over.push(conn);
+                }
+            }
+            batch.base = inner.bytes;
+            batch.bytes = 0;
+            self.wake(inner);
+        }
+        batch.over.drain(..)
+    }
+
+    /// Adds an event that `from` sent (if any) to the batch. Returns
+    /// whether to hand the batch over now: with it the queue may be over its
+    /// limit, and the connection must then be paused at once, as with
+    /// [`push_from`](Self::push_from). Below the limit that costs nothing.
+    #[must_use = "near the limit, the batch must be handed over"]
+    pub(crate) fn stage(&self, batch: &mut Batch<T>, from: Option<ConnId>, item: T) -> bool {
+        batch.bytes += item.weight();
+        batch.items.push((from, item));
+        from.is_some() && batch.base + batch.bytes > self.limit
     }
 
     /// The connections to resume, if the caller has drained the queue
@@ -249,8 +297,9 @@ impl<T: Weigh, S> Queue<T, S> {
 
     /// Changes the state (and maybe the items) and wakes the waiters.
     pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Inner<T, S>) -> R) -> R {
-        let r = f(&mut lock(&self.inner));
-        self.cv.notify_all();
+        let mut inner = lock(&self.inner);
+        let r = f(&mut inner);
+        self.wake(inner);
         r
     }
 
@@ -280,16 +329,16 @@ impl<T: Weigh, S> Queue<T, S> {
             if sent {
                 continue; // the lock was let go: look again before sleeping
             }
-            match deadline {
-                None => inner = self.cv.wait(inner).unwrap_or_else(PoisonError::into_inner),
-                Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return None;
-                    }
-                    inner = self.cv.wait_timeout(inner, left).unwrap_or_else(PoisonError::into_inner).0;
-                }
+            let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) {
+                return None;
             }
+            inner.waiting += 1;
+            inner = match left {
+                None => self.cv.wait(inner).unwrap_or_else(PoisonError::into_inner),
+                Some(left) => self.cv.wait_timeout(inner, left).unwrap_or_else(PoisonError::into_inner).0,
+            };
+            inner.waiting -= 1;
         }
     }
 
@@ -331,6 +380,34 @@ impl<T: Weigh, S> Queue<T, S> {
     }
 }
 
+/// Events collected on the network thread during one loop turn, for
+/// [`Queue::push_batch`] at its end.
+#[derive(Debug)]
+pub(crate) struct Batch<T> {
+    /// Each event, with the connection that sent it (for flow control).
+    items: Vec<(Option<ConnId>, T)>,
+    /// The connections to pause, handed out by `push_batch`.
+    over: Vec<ConnId>,
+    /// What `items` weigh.
+    bytes: usize,
+    /// What the queue weighed at the last hand-over: at most what it weighs
+    /// now, since only the caller takes from it meanwhile.
+    base: usize,
+}
+
+impl<T> Batch<T> {
+    /// Adds an event no connection sent (nobody to pause for it).
+    pub(crate) fn push(&mut self, item: T) {
+        self.items.push((None, item));
+    }
+}
+
+impl<T> Default for Batch<T> {
+    fn default() -> Self {
+        Batch { items: Vec::new(), over: Vec::new(), bytes: 0, base: 0 }
+    }
+}
+
 /// The next item, or `Some(None)` once the queue is closed and empty:
 /// the `f` for [`Queue::wait_for`] that plain event readers use.
 pub(crate) fn next_item<T: Weigh, S>(inner: &mut Inner<T, S>) -> Option<Option<T>> {
@@ -349,6 +426,12 @@ mod tests {
     use super::*;
     use crate::handler::ConnId;
     use crate::Reactor;
+
+    impl<S> Inner<u32, S> {
+        fn drain_all(&mut self) -> Vec<u32> {
+            std::iter::from_fn(|| self.pop_front()).collect()
+        }
+    }
 
     impl Weigh for u32 {
         fn weight(&self) -> usize {
@@ -395,6 +478,27 @@ mod tests {
         }
         t.join().unwrap();
         assert_eq!(got, [1, 2]);
+    }
+
+    #[test]
+    fn a_batch_reaches_a_sleeping_waiter_at_once_and_counts_against_the_limit() {
+        let q: Arc<Queue<u32>> = Arc::new(Queue::new((), 100));
+        let q2 = Arc::clone(&q);
+        let waiter =
+            std::thread::spawn(move || q2.wait_for(None, |inner| (inner.items.len() == 3).then(|| inner.drain_all())));
+        while lock(&q.inner).waiting == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (a, b) = (ConnId { index: 1, generation: 0 }, ConnId { index: 2, generation: 0 });
+        let mut batch = Batch::default();
+        assert!(!q.stage(&mut batch, Some(a), 60));
+        assert!(!q.stage(&mut batch, None, 50), "over the limit, but not from a connection");
+        assert!(q.stage(&mut batch, Some(b), 10), "over the limit: hand over now");
+        assert_eq!(q.load(), (0, 0), "nothing is visible before the hand-over");
+        assert_eq!(q.push_batch(&mut batch).collect::<Vec<_>>(), [b]);
+        assert!(q.push_batch(&mut batch).next().is_none(), "the batch is empty again");
+        assert_eq!(waiter.join().unwrap(), Some(vec![60, 50, 10]), "in order, with one wake-up");
+        assert_eq!(q.load(), (0, 1), "taken, and b is still paused until resumed");
     }
 
     #[test]

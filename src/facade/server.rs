@@ -503,15 +503,18 @@ impl Server {
         self.shared.commands.send(Command::Send(client, body))
     }
 
-    /// Refuses at once a call for a client that is not connected.
+    /// Refuses at once a call for a client that is not connected, with
+    /// [`Error::Stopped`] once stopped. Whether the server runs is looked up
+    /// only for a client not found: the command's own send refuses a
+    /// stopped server (one lock per call instead of two).
     fn check_client(&self, client: ClientId) -> Result<(), Error> {
-        if !self.shared.commands.is_open() {
-            return Err(Error::Stopped);
+        if lock(&self.shared.clients).contains_key(&client) {
+            Ok(())
+        } else if self.shared.commands.is_open() {
+            Err(Error::UnknownConnection(client))
+        } else {
+            Err(Error::Stopped)
         }
-        if !lock(&self.shared.clients).contains_key(&client) {
-            return Err(Error::UnknownConnection(client));
-        }
-        Ok(())
     }
 
     /// Sends one packet to `client` (pyspeak's `send(client, integer, real,

@@ -130,12 +130,6 @@ impl<'a> ServerCtx<'a> {
         ServerCtx { ctx: Ctx::new(&mut *ctx.core), shared }
     }
 
-    /// Stops reading `client` until the network thread resumes it (the
-    /// polling server's flow control).
-    pub(crate) fn pause_reading(&mut self, client: ClientId) {
-        let _ = self.ctx.pause_reading(client);
-    }
-
     /// Sends `data` to `client` as one message (with packets: as the text
     /// of a packet, like pyspeak's `send(client, string=...)`).
     ///

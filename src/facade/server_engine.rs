@@ -6,6 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
+use super::events::Event;
+use super::queue::Batch;
 use super::runtime::{lock, next_command, Drained, Engine};
 use super::server::ServerShared;
 use super::{ClientId, ServerCtx, ServerHandler};
@@ -42,6 +44,9 @@ pub(crate) struct ServerEngine<H> {
     /// A polling server's clients that half-closed, held open until the
     /// caller has handled this many events.
     half_closed: Vec<(ClientId, u64)>,
+    /// A polling server's events of this loop turn, queued at its end: the
+    /// engine makes them itself, its handler is not called.
+    batch: Option<Batch<Event>>,
 }
 
 /// Lets a polling server's caller tell the network thread, when it comes
@@ -60,13 +65,34 @@ pub(crate) fn send_markers(shared: &Arc<ServerShared>) {
 
 impl<H> ServerEngine<H> {
     pub(crate) fn new(handler: H, shared: Arc<ServerShared>, rx: Receiver<Command>) -> Self {
-        ServerEngine { handler, shared, rx, half_closed: Vec::new() }
+        let batch = shared.events.as_ref().map(|_| Batch::default());
+        ServerEngine { handler, shared, rx, half_closed: Vec::new(), batch }
     }
 
-    /// Keeps a callback's error for `Server::errors`.
-    fn report(&self, result: Result<(), Error>) {
-        if let Err(e) = result {
-            self.shared.record(e);
+    /// Keeps an error for `Server::errors`; a polling server's caller also
+    /// gets it as an event, in order with the others.
+    fn report(&mut self, result: Result<(), Error>) {
+        let Err(e) = result else { return };
+        match &mut self.batch {
+            Some(batch) => {
+                batch.push(Event::Error(super::runtime::duplicate(&e)));
+                lock(&self.shared.errors).push(e);
+            }
+            None => self.shared.record(e),
+        }
+    }
+
+    /// Hands the turn's events to a polling server's caller. Flow control:
+    /// a client whose message took the queue over its limit waits (see
+    /// `ServerBuilder::max_queued_bytes`); without `ctx` (stopped) none
+    /// needs to.
+    fn flush(&mut self, ctx: Option<&mut Ctx<'_>>) {
+        let (Some(batch), Some(events)) = (&mut self.batch, &self.shared.events) else { return };
+        let over = events.push_batch(batch);
+        if let Some(ctx) = ctx {
+            for client in over {
+                let _ = ctx.pause_reading(client);
+            }
         }
     }
 
@@ -123,6 +149,10 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let addr = ctx.peer_addr(conn).unwrap_or(NO_ADDR);
         lock(&self.shared.clients).insert(conn, addr);
+        if let Some(batch) = &mut self.batch {
+            batch.push(Event::Connected { client: conn, addr });
+            return;
+        }
         let result = self.handler.on_connect(&mut ServerCtx::new(ctx, &self.shared), conn, addr);
         self.report(result);
     }
@@ -137,6 +167,17 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
                 return;
             }
         };
+        if let (Some(batch), Some(events)) = (&mut self.batch, &self.shared.events) {
+            let addr = ctx.peer_addr(conn).unwrap_or(NO_ADDR);
+            let event = match msg.packet() {
+                Some(packet) => Event::Packet { client: conn, addr, packet: packet.to_owned() },
+                None => Event::Received { client: conn, addr, data: msg.to_vec() },
+            };
+            if events.stage(batch, Some(conn), event) {
+                self.flush(Some(ctx));
+            }
+            return;
+        }
         let result = self.handler.on_receive(&mut ServerCtx::new(ctx, &self.shared), conn, msg);
         self.report(result);
     }
@@ -144,7 +185,12 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
     /// A polling server holds a half-closed client open until its caller
     /// has taken its messages and come back; callbacks have answered them
     /// already.
-    fn on_half_close(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId) -> HalfClose {
+    fn on_half_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> HalfClose {
+        if self.batch.is_none() {
+            return HalfClose::Close;
+        }
+        // Its last messages must be counted in the queue before the hold.
+        self.flush(Some(ctx));
         let Some(events) = &self.shared.events else { return HalfClose::Close };
         let (mark, marker) = events.hold();
         self.half_closed.push((conn, mark));
@@ -164,6 +210,10 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
             }
         }
         let addr = lock(&self.shared.clients).remove(&conn).unwrap_or(NO_ADDR);
+        if let Some(batch) = &mut self.batch {
+            batch.push(Event::Disconnected { client: conn, addr, reason });
+            return;
+        }
         let result = self.handler.on_disconnect(&mut ServerCtx::new(ctx, &self.shared), conn, addr, &reason);
         self.report(result);
     }
@@ -188,6 +238,10 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
             }
         }
     }
+
+    fn on_turn_end(&mut self, ctx: &mut Ctx<'_>) {
+        self.flush(Some(ctx));
+    }
 }
 
 impl<H: ServerHandler> Engine for ServerEngine<H> {
@@ -196,12 +250,13 @@ impl<H: ServerHandler> Engine for ServerEngine<H> {
         // Commands queued after a callback stopped the server: accepted,
         // never carried out, so say so.
         while let Drained::Command(_) = next_command(&self.rx) {
-            self.shared.record(Error::Stopped);
+            self.report(Err(Error::Stopped));
         }
         if let Some(e) = outcome {
-            self.shared.record(super::runtime::duplicate(e));
+            self.report(Err(super::runtime::duplicate(e)));
         }
         lock(&self.shared.clients).clear();
+        self.flush(None);
         if let Some(events) = &self.shared.events {
             events.close();
         }

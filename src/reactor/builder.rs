@@ -87,6 +87,15 @@ pub struct Builder {
 
 impl Builder {
     /// Length-prefixed frames (the default), keeping the maximum length.
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// // Lines were chosen first, frames win; the maximum set before is kept.
+    /// let reactor = Reactor::builder().lines().max_frame_len(1024).frames().build()?;
+    /// assert!(reactor.local_addrs().is_empty());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn frames(mut self) -> Self {
         self.config.framing = Framing::Frames { max_len: self.max_len_or(frame::DEFAULT_MAX_LEN) };
         self
@@ -95,6 +104,27 @@ impl Builder {
     /// `\n`-terminated lines (for `nc`, `telnet`, `socat`), with the default
     /// maximum line length of 64 KiB unless [`max_frame_len`](Self::max_frame_len)
     /// is also set.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct First(Vec<u8>);
+    /// impl Handler for First {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, _: ConnId, line: &[u8]) {
+    ///         self.0 = line.to_vec();
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// std::net::TcpStream::connect(addr)?.write_all(b"typed in nc\r\n")?;
+    /// let mut first = First(Vec::new());
+    /// reactor.run(&mut first)?;
+    /// assert_eq!(first.0, b"typed in nc");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lines(mut self) -> Self {
         self.config.framing = Framing::Lines { max_len: self.max_len_or(lines::DEFAULT_MAX_LEN) };
         self
@@ -157,6 +187,14 @@ impl Builder {
     }
 
     /// Any [`Framing`].
+    ///
+    /// ```
+    /// use frameloop::codec::Framing;
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().framing(Framing::lines().with_max_len(80)).build().is_ok());
+    /// assert!(Reactor::builder().framing(Framing::Raw { max_chunk: 0 }).build().is_err());
+    /// ```
     pub fn framing(mut self, framing: Framing) -> Self {
         self.config.framing = framing;
         self
@@ -169,6 +207,16 @@ impl Builder {
     /// frames, 64 KiB for lines. For [raw bytes](Self::raw), the largest
     /// chunk handed over at once (default 64 KiB): more is split, never
     /// refused.
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// // 1 MiB frames; see CloseReason for what a peer sending more sees.
+    /// let reactor = Reactor::builder().max_frame_len(1 << 20).build()?;
+    /// # drop(reactor);
+    /// assert!(Reactor::builder().raw().max_frame_len(0).build().is_err()); // a raw chunk needs a byte
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn max_frame_len(mut self, max: usize) -> Self {
         self.config.framing = self.config.framing.with_max_len(max);
         self
@@ -178,6 +226,13 @@ impl Builder {
     /// closed at once, so the peer sees an immediate end of stream rather
     /// than a hang (after a [`refusal_message`](Self::refusal_message), if
     /// one is set). Default: 16384.
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().max_connections(100).build().is_ok());
+    /// assert!(Reactor::builder().max_connections(0).build().is_err());
+    /// ```
     pub fn max_connections(mut self, max: usize) -> Self {
         self.config.max_connections = max;
         self
@@ -225,6 +280,13 @@ impl Builder {
     /// replies); below `low` it reads again and calls
     /// [`Handler::on_drain`](crate::Handler::on_drain). Default: 1 MiB and
     /// 256 KiB.
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().watermarks(64 * 1024, 256 * 1024).build().is_ok());
+    /// assert!(Reactor::builder().watermarks(2, 1).build().is_err()); // low above high
+    /// ```
     pub fn watermarks(mut self, low: usize, high: usize) -> Self {
         self.config.low_watermark = low;
         self.config.high_watermark = high;
@@ -237,6 +299,12 @@ impl Builder {
     /// Redis' client-output-buffer-limit). One message can always be queued
     /// below the cap, so a connection's output never exceeds the cap plus
     /// one message. Default: 16 MiB.
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().watermarks(64 * 1024, 256 * 1024).hard_cap(4 << 20).build().is_ok());
+    /// ```
     pub fn hard_cap(mut self, cap: usize) -> Self {
         self.config.hard_cap = cap;
         self
@@ -245,6 +313,28 @@ impl Builder {
     /// Close connections that neither receive nor send for this long, with
     /// [`CloseReason::IdleTimeout`](crate::CloseReason::IdleTimeout).
     /// Default: off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct Why(Option<CloseReason>);
+    /// impl Handler for Why {
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, reason: CloseReason) {
+    ///         self.0 = Some(reason);
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().idle_timeout(Some(Duration::from_millis(20))).build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let _quiet = std::net::TcpStream::connect(addr)?; // connects, says nothing
+    /// let mut why = Why(None);
+    /// reactor.run(&mut why)?;
+    /// assert_eq!(why.0, Some(CloseReason::IdleTimeout));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.idle_timeout = timeout;
         self
@@ -255,6 +345,30 @@ impl Builder {
     /// [`CloseReason::FrameTimeout`](crate::CloseReason::FrameTimeout): the
     /// defence against slowloris, which dripping bytes does not evade (the
     /// clock starts at the message's first byte). Default: 30 s.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::time::Duration;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct Why(Option<CloseReason>);
+    /// impl Handler for Why {
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, reason: CloseReason) {
+    ///         self.0 = Some(reason);
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().frame_timeout(Some(Duration::from_millis(20))).build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut slow = std::net::TcpStream::connect(addr)?;
+    /// slow.write_all(b"\0\0\0\x05he")?; // starts a message, never finishes it
+    /// let mut why = Why(None);
+    /// reactor.run(&mut why)?;
+    /// assert_eq!(why.0, Some(CloseReason::FrameTimeout));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn frame_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.frame_timeout = timeout;
         self
@@ -262,6 +376,13 @@ impl Builder {
 
     /// Bytes read from one connection per loop turn before the others get
     /// their turn; the rest is read on the next turn. Default: 256 KiB.
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().read_budget(64 * 1024).build().is_ok());
+    /// assert!(Reactor::builder().read_budget(0).build().is_err()); // must be positive
+    /// ```
     pub fn read_budget(mut self, bytes: usize) -> Self {
         self.config.read_budget = bytes;
         self
@@ -269,6 +390,13 @@ impl Builder {
 
     /// Size of the one read buffer the reactor shares between all
     /// connections. Default: 64 KiB.
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().read_buffer_size(16 * 1024).build().is_ok());
+    /// assert!(Reactor::builder().read_buffer_size(0).build().is_err()); // must be positive
+    /// ```
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.config.read_buffer_size = bytes;
         self
@@ -276,6 +404,13 @@ impl Builder {
 
     /// How long a graceful stop waits for queued output to drain before
     /// closing connections regardless. Default: 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().shutdown_timeout(Duration::from_secs(1)).build().is_ok());
+    /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
         self
@@ -287,6 +422,13 @@ impl Builder {
     /// with [`CloseReason::HalfCloseTimeout`](crate::CloseReason::HalfCloseTimeout)
     /// once the output already queued is written. A handler that never
     /// answers cannot pin the connection. Default: 10 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().half_close_timeout(Duration::from_secs(2)).build().is_ok());
+    /// ```
     pub fn half_close_timeout(mut self, timeout: Duration) -> Self {
         self.config.half_close_timeout = timeout;
         self
@@ -294,6 +436,13 @@ impl Builder {
 
     /// Longest wait between accept retries after the system ran out of file
     /// descriptors or memory. Default: 200 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().accept_backoff_max(Duration::from_millis(50)).build().is_ok());
+    /// ```
     pub fn accept_backoff_max(mut self, max: Duration) -> Self {
         self.config.accept_backoff_max = max;
         self
@@ -303,6 +452,13 @@ impl Builder {
     /// leaves as soon as it is written instead of waiting for Nagle's
     /// algorithm. frameloop already gathers a loop turn's output into one
     /// write, which is what Nagle would otherwise be for.
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// // Off only for a program that writes many tiny messages outside the loop's batching.
+    /// assert!(Reactor::builder().nodelay(false).build().is_ok());
+    /// ```
     pub fn nodelay(mut self, on: bool) -> Self {
         self.config.nodelay = on;
         self
@@ -312,6 +468,14 @@ impl Builder {
     /// accepted, for each listener: room for an accept storm, and for
     /// clients that wait while accepting is paused. The kernel caps it
     /// (`net.core.somaxconn` on Linux). Default: 1024 (std and mio use 128).
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// let mut reactor = Reactor::builder().listen_backlog(4096).build()?;
+    /// assert_ne!(reactor.listen("127.0.0.1:0")?.port(), 0);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn listen_backlog(mut self, backlog: u32) -> Self {
         self.config.listen_backlog = backlog;
         self
@@ -417,6 +581,18 @@ impl Builder {
     }
 
     /// Creates the reactor.
+    ///
+    /// ```
+    /// use frameloop::{Error, Reactor};
+    ///
+    /// let reactor = Reactor::builder().lines().build()?;
+    /// # drop(reactor);
+    /// match Reactor::builder().watermarks(10, 5).build() {
+    ///     Err(Error::Config(why)) => assert!(why.contains("watermark")),
+    ///     other => panic!("expected a configuration error, got {other:?}"),
+    /// }
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -29,6 +29,34 @@ impl<'a> Ctx<'a> {
 
     /// Queues one message for `conn`.
     ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct H;
+    /// impl Handler for H {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, line: &[u8]) {
+    ///         ctx.send(conn, line).unwrap(); // framed for you: the `\n` is added
+    ///         assert!(ctx.send(conn, b"two\nlines").is_err()); // would arrive as two
+    ///     }
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseReason) {
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"ping\n")?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// reactor.run(&mut H)?;
+    /// let mut reply = Vec::new();
+    /// peer.read_to_end(&mut reply)?;
+    /// assert_eq!(reply, b"ping\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`] when the
@@ -47,6 +75,33 @@ impl<'a> Ctx<'a> {
 
     /// Queues one message made of several parts, as if they were
     /// concatenated, without concatenating them first.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct H;
+    /// impl Handler for H {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, line: &[u8]) {
+    ///         let _ = ctx.send_parts(conn, &[b"you said: ", line]); // one line
+    ///     }
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseReason) {
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"hi\n")?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// reactor.run(&mut H)?;
+    /// let mut reply = Vec::new();
+    /// peer.read_to_end(&mut reply)?;
+    /// assert_eq!(reply, b"you said: hi\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -83,6 +138,37 @@ impl<'a> Ctx<'a> {
     /// discarding input, until the peer closes too: closing with unread input
     /// would make the kernel reset the connection and lose the last bytes.
     ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct H;
+    /// impl Handler for H {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, _: &[u8]) {
+    ///         let _ = ctx.send(conn, b"bye");
+    ///         ctx.close(conn).unwrap(); // "bye" is written first
+    ///         assert!(!ctx.is_open(conn));
+    ///         assert!(ctx.send(conn, b"too late").is_err());
+    ///     }
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, reason: CloseReason) {
+    ///         assert_eq!(reason, CloseReason::ClosedLocally);
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"quit\n")?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// reactor.run(&mut H)?;
+    /// let mut reply = Vec::new();
+    /// peer.read_to_end(&mut reply)?;
+    /// assert_eq!(reply, b"bye\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`].
@@ -91,6 +177,35 @@ impl<'a> Ctx<'a> {
     }
 
     /// Closes `conn` now, dropping its queued output.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct H;
+    /// impl Handler for H {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, _: &[u8]) {
+    ///         let _ = ctx.send(conn, b"never sent");
+    ///         ctx.abort(conn).unwrap(); // drops the queued output
+    ///     }
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, reason: CloseReason) {
+    ///         assert_eq!(reason, CloseReason::Aborted);
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"x\n")?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// reactor.run(&mut H)?;
+    /// let mut reply = Vec::new();
+    /// let _ = peer.read_to_end(&mut reply); // an abort resets: nothing arrives
+    /// assert!(reply.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -101,6 +216,37 @@ impl<'a> Ctx<'a> {
 
     /// Closes `conn` because a message it sent is not acceptable; the
     /// handler sees [`CloseReason::Malformed`] with `why`.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct H;
+    /// impl Handler for H {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, line: &[u8]) {
+    ///         if std::str::from_utf8(line).is_err() {
+    ///             let _ = ctx.reject(conn, "not UTF-8");
+    ///         }
+    ///     }
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, reason: CloseReason) {
+    ///         assert_eq!(reason, CloseReason::Malformed("not UTF-8"));
+    ///         assert!(reason.is_peer_fault());
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"\xff\xfe\n")?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// reactor.run(&mut H)?;
+    /// let mut reply = Vec::new();
+    /// let _ = peer.read_to_end(&mut reply); // an abort resets: nothing arrives
+    /// assert!(reply.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -125,6 +271,35 @@ impl<'a> Ctx<'a> {
     }
 
     /// The address of the peer of `conn`.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct H;
+    /// impl Handler for H {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, _: &[u8]) {
+    ///         let addr = ctx.peer_addr(conn).unwrap();
+    ///         assert!(addr.ip().is_loopback());
+    ///         let _ = ctx.send(conn, addr.ip().to_string().as_bytes());
+    ///     }
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseReason) {
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"who am i\n")?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// reactor.run(&mut H)?;
+    /// let mut reply = Vec::new();
+    /// peer.read_to_end(&mut reply)?;
+    /// assert_eq!(reply, b"127.0.0.1\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -301,6 +476,32 @@ impl<'a> Ctx<'a> {
     /// is written (for at most the shutdown timeout), every connection
     /// closes with [`CloseReason::Shutdown`], and
     /// [`Reactor::run`](crate::Reactor::run) returns.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct H;
+    /// impl Handler for H {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, _: &[u8]) {
+    ///         let _ = ctx.send(conn, b"stopping");
+    ///         ctx.stop(); // the reply is still written: the stop is graceful
+    ///         assert!(ctx.is_stopping());
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"stop\n")?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// reactor.run(&mut H)?;
+    /// let mut reply = Vec::new();
+    /// peer.read_to_end(&mut reply)?;
+    /// assert_eq!(reply, b"stopping\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stop(&mut self) {
         self.core.stop_requested = true;
     }

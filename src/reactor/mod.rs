@@ -86,6 +86,25 @@ pub struct Reactor {
 
 /// Wakes a [`Reactor`] from another thread: the reactor calls
 /// [`Handler::on_wake`]. Cheap to clone; `Send` and `Sync`.
+///
+/// ```
+/// use frameloop::{ConnId, Ctx, Handler, Reactor};
+///
+/// struct StopOnWake;
+/// impl Handler for StopOnWake {
+///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+///     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+///         ctx.stop();
+///     }
+/// }
+///
+/// let mut reactor = Reactor::new()?;
+/// let notifier = reactor.notifier();
+/// // From another thread; a wake-up before `run` is kept for it.
+/// std::thread::spawn(move || notifier.notify()).join().unwrap()?;
+/// reactor.run(&mut StopOnWake)?; // returns: on_wake ran and stopped the loop
+/// # Ok::<(), frameloop::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Notifier {
     waker: Arc<Waker>,
@@ -94,6 +113,28 @@ pub struct Notifier {
 impl Notifier {
     /// Makes the reactor call [`Handler::on_wake`] soon. Several calls before
     /// the reactor gets to it may result in one `on_wake`.
+    ///
+    /// ```
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct Wakes(u32);
+    /// impl Handler for Wakes {
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    ///     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+    ///         self.0 += 1;
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let notifier = reactor.notifier();
+    /// notifier.notify()?;
+    /// notifier.clone().notify()?; // coalesces with the first
+    /// let mut wakes = Wakes(0);
+    /// reactor.run(&mut wakes)?;
+    /// assert_eq!(wakes.0, 1);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -105,11 +146,27 @@ impl Notifier {
 
 impl Reactor {
     /// A builder with every setting at its default.
+    ///
+    /// ```
+    /// use frameloop::Reactor;
+    ///
+    /// let reactor = Reactor::builder().lines().max_connections(100).build()?;
+    /// assert!(reactor.local_addrs().is_empty()); // nothing listens until `listen`
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn builder() -> Builder {
         Builder::default()
     }
 
     /// A reactor with every setting at its default.
+    ///
+    /// ```
+    /// use frameloop::{Reactor, Stats};
+    ///
+    /// let reactor = Reactor::new()?; // frames, default limits
+    /// assert_eq!(reactor.stats(), Stats::default());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -141,6 +198,17 @@ impl Reactor {
     /// Listens on `addr` (any number of listeners may be added); returns
     /// the address bound, which tells the port when `addr` asked for port 0.
     ///
+    /// ```
+    /// use frameloop::{Error, Reactor};
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// assert_ne!(addr.port(), 0); // the port the system chose
+    /// assert!(matches!(reactor.listen(addr), Err(Error::AddrInUse { .. })));
+    /// assert!(matches!(reactor.listen("127.0.0.1"), Err(Error::InvalidAddress { .. }))); // no port
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::AddrInUse`] (another socket listens there),
@@ -156,6 +224,38 @@ impl Reactor {
     /// Starts an outgoing connection, established once [`run`](Self::run)
     /// runs (see [`Ctx::connect`]).
     ///
+    /// ```
+    /// use std::io::Read;
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// /// Says hello to the server it connected to, and leaves.
+    /// struct Hello(ConnId);
+    /// impl Handler for Hello {
+    ///     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+    ///         assert_eq!(conn, self.0); // the id `connect` returned
+    ///         let _ = ctx.send(conn, b"hi");
+    ///         let _ = ctx.close(conn);
+    ///     }
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseReason) {
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let server = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = server.local_addr()?;
+    /// let peer = std::thread::spawn(move || -> std::io::Result<Vec<u8>> {
+    ///     let mut got = Vec::new();
+    ///     server.accept()?.0.read_to_end(&mut got)?;
+    ///     Ok(got)
+    /// });
+    /// let mut reactor = Reactor::new()?;
+    /// let conn = reactor.connect(addr)?;
+    /// reactor.run(&mut Hello(conn))?;
+    /// assert_eq!(peer.join().unwrap()?, b"\0\0\0\x02hi");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidAddress`], [`Error::NoLocalPort`] (no local port
@@ -166,6 +266,33 @@ impl Reactor {
     }
 
     /// Takes over a connected standard-library stream (see [`Ctx::adopt`]).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::net::{Shutdown, TcpListener, TcpStream};
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct Got(ConnId, Vec<u8>);
+    /// impl Handler for Got {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+    ///         assert_eq!(conn, self.0);
+    ///         self.1.extend_from_slice(frame);
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let stream = TcpStream::connect(listener.local_addr()?)?; // connected elsewhere
+    /// let (mut peer, _) = listener.accept()?;
+    /// let mut reactor = Reactor::new()?;
+    /// let conn = reactor.adopt(stream)?;
+    /// peer.write_all(b"\0\0\0\x03abc")?;
+    /// peer.shutdown(Shutdown::Write)?;
+    /// let mut got = Got(conn, Vec::new());
+    /// reactor.run(&mut got)?;
+    /// assert_eq!(got.1, b"abc");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -187,16 +314,52 @@ impl Reactor {
     }
 
     /// A handle other threads use to wake this reactor.
+    ///
+    /// ```
+    /// let reactor = frameloop::Reactor::new()?;
+    /// let notifier = reactor.notifier();
+    /// std::thread::spawn(move || notifier.notify()).join().unwrap()?; // Send + Sync
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn notifier(&self) -> Notifier {
         Notifier { waker: Arc::clone(&self.waker) }
     }
 
     /// The addresses this reactor listens on.
+    ///
+    /// ```
+    /// let mut reactor = frameloop::Reactor::new()?;
+    /// let a = reactor.listen("127.0.0.1:0")?;
+    /// let b = reactor.listen("127.0.0.1:0")?;
+    /// assert_eq!(reactor.local_addrs().len(), 2);
+    /// assert!(reactor.local_addrs().contains(&a) && reactor.local_addrs().contains(&b));
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.core.listeners.iter().map(|(_, l)| l.addr).collect()
     }
 
     /// The reactor's counters.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct StopAtFirst;
+    /// impl Handler for StopAtFirst {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: &[u8]) {
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// std::net::TcpStream::connect(addr)?.write_all(b"\0\0\0\x02hi")?;
+    /// reactor.run(&mut StopAtFirst)?;
+    /// let stats = reactor.stats(); // a copy, taken after the run
+    /// assert_eq!((stats.accepted, stats.frames_in, stats.bytes_in), (1, 1, 6));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> Stats {
         self.core.stats
     }
@@ -205,6 +368,28 @@ impl Reactor {
     /// calls [`Ctx::stop`] (or, with `Builder::stop_on_signals` and the
     /// `signals` feature, the process gets SIGINT or SIGTERM) and the
     /// graceful stop completes.
+    ///
+    /// ```
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct Once(u32);
+    /// impl Handler for Once {
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    ///     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
+    ///         self.0 += 1;
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let mut once = Once(0);
+    /// for _ in 0..2 {
+    ///     reactor.notifier().notify()?;
+    ///     reactor.run(&mut once)?; // returns after ctx.stop(); the reactor can run again
+    /// }
+    /// assert_eq!(once.0, 2);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -275,6 +460,10 @@ impl Reactor {
                 core.begin_stop();
                 settle(core, handler);
             }
+            // Last, so that the turn's closes (and the stop's) are in it;
+            // what it does itself is carried out before the loop sleeps.
+            handler.on_turn_end(&mut Ctx::new(core));
+            settle(core, handler);
             if core.stopping && core.conns.is_empty() && core.lingering.is_empty() {
                 core.stopping = false;
                 core.stop_requested = false;

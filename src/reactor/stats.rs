@@ -7,6 +7,35 @@
 /// The counters are plain integers bumped on the reactor's own thread (no
 /// atomics on the hot path); syscall counts (`reads`, `writes`, `polls`)
 /// divided by `frames_in` give the syscalls each message cost.
+///
+/// ```
+/// use std::io::Write;
+/// use std::net::Shutdown;
+/// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+///
+/// struct Echo;
+/// impl Handler for Echo {
+///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+///         let _ = ctx.send(conn, frame);
+///     }
+///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseReason) {
+///         ctx.stop();
+///     }
+/// }
+///
+/// let mut reactor = Reactor::new()?;
+/// let addr = reactor.listen("127.0.0.1:0")?;
+/// let mut peer = std::net::TcpStream::connect(addr)?;
+/// peer.write_all(b"\0\0\0\x01a\0\0\0\x01b")?;
+/// peer.shutdown(Shutdown::Write)?;
+/// reactor.run(&mut Echo)?;
+///
+/// let stats = reactor.stats();
+/// assert_eq!((stats.accepted, stats.frames_in, stats.frames_out), (1, 2, 2));
+/// assert_eq!((stats.closed, stats.closed_by_peer), (1, 1));
+/// assert_eq!((stats.bytes_in, stats.bytes_out), (10, 10));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -60,6 +89,29 @@ pub struct Stats {
 impl Stats {
     /// System calls of the data path (reads, writes and polls) per message
     /// received, or 0 when none was.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor, Stats};
+    ///
+    /// assert_eq!(Stats::default().syscalls_per_frame(), 0.0); // no message yet
+    ///
+    /// struct StopAtThird(u32);
+    /// impl Handler for StopAtThird {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: &[u8]) {
+    ///         self.0 += 1;
+    ///         if self.0 == 3 {
+    ///             ctx.stop();
+    ///         }
+    ///     }
+    /// }
+    /// let mut reactor = Reactor::new()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// std::net::TcpStream::connect(addr)?.write_all(b"\0\0\0\x01a\0\0\0\x01b\0\0\0\x01c")?;
+    /// reactor.run(&mut StopAtThird(0))?;
+    /// assert!(reactor.stats().syscalls_per_frame() > 0.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn syscalls_per_frame(&self) -> f64 {
         if self.frames_in == 0 {
             return 0.0;
