@@ -3,10 +3,12 @@
 //! instead, and a refused command that does nothing (no server started, no
 //! folder created).
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The `frameloop` command line of this build.
 const FRAMELOOP: &str = env!("CARGO_BIN_EXE_frameloop");
@@ -44,18 +46,11 @@ fn frameloop_in(dir: Option<&Path>, args: &[&str]) -> Run {
         let _ = err.read_to_string(&mut s);
         s
     });
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("frameloop {args:?} was still running after {PATIENCE:?}: it did not refuse the arguments");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_child(
+        &mut child,
+        PATIENCE,
+        &format!("frameloop {args:?} was still running after {PATIENCE:?}: it did not refuse the arguments"),
+    );
     Run { code: status.code(), stdout: out.join().unwrap(), stderr: err.join().unwrap() }
 }
 

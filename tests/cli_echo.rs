@@ -3,6 +3,8 @@
 //! raw bytes with `--raw`), and reports each connection's close; with `-v`
 //! the library's operator logs show on stderr, and without it nothing does.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -147,18 +149,8 @@ fn frameloop_echo_refuses_a_busy_address_with_a_clear_message() {
         .spawn()
         .expect("run frameloop echo");
     let err = lines_of(second.stderr.take().expect("stderr"));
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = second.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = second.kill();
-            let _ = second.wait();
-            panic!("a second echo server on {} is still running", server.addr);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status =
+        common::wait_child(&mut second, PATIENCE, &format!("a second echo server on {} is still running", server.addr));
     assert!(!status.success());
     let err: Vec<String> = err.iter().collect();
     assert!(err.iter().any(|l| l.contains("already in use")), "{err:?}");

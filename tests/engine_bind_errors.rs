@@ -104,9 +104,8 @@ fn ctx_listen_tells_each_bind_error_apart() {
 #[cfg(all(feature = "cli", target_os = "linux"))]
 mod cli {
     use std::process::{Command, Output, Stdio};
-    use std::time::{Duration, Instant};
 
-    use super::PATIENCE;
+    use super::{common, PATIENCE};
 
     /// Runs the command, and returns its output once it has exited; fails
     /// the test (killing it) if it is still running after the patience: it
@@ -118,14 +117,9 @@ mod cli {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start frameloop echo");
-        let deadline = Instant::now() + PATIENCE;
-        while child.try_wait().expect("wait for frameloop echo").is_none() {
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("output");
-                panic!("frameloop echo is serving, it should have failed: {}", String::from_utf8_lossy(&out.stdout));
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        if common::wait_child_or_kill(&mut child, PATIENCE).is_none() {
+            let out = child.wait_with_output().expect("output");
+            panic!("frameloop echo is serving, it should have failed: {}", String::from_utf8_lossy(&out.stdout));
         }
         let out = child.wait_with_output().expect("output");
         assert!(!out.status.success(), "frameloop echo succeeded: {out:?}");

@@ -10,10 +10,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::Child;
+use std::sync::mpsc::Receiver;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -65,27 +65,7 @@ struct ChildServer {
 
 impl ChildServer {
     fn start() -> Self {
-        let exe = std::env::current_exe().expect("path of the test binary");
-        // `ulimit` in the shell, then `exec`: only the child gets the limit.
-        let script = format!(
-            "ulimit -n {CHILD_FD_LIMIT} && exec \"$0\" emfile_child_server --exact --nocapture --test-threads=1"
-        );
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg(exe)
-            .env(CHILD_ENV, "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn the child server");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let (child, lines) = spawn_self_limited("emfile_child_server", CHILD_FD_LIMIT, CHILD_ENV);
         let mut server = ChildServer { child, lines, addr: SocketAddr::from(([127, 0, 0, 1], 0)) };
         let port = server.line_after("PORT ");
         server.addr.set_port(port.parse().expect("port"));

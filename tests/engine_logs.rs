@@ -9,10 +9,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::Child;
+use std::sync::mpsc::Receiver;
 use std::sync::{Mutex, Once};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -258,26 +258,7 @@ impl Drop for ChildServer {
 #[cfg(target_os = "linux")]
 #[test]
 fn running_out_of_descriptors_is_a_warning_with_the_fix() {
-    let exe = std::env::current_exe().expect("path of the test binary");
-    // `ulimit` in the shell, then `exec`: only the child gets the limit.
-    let script =
-        format!("ulimit -n {CHILD_FD_LIMIT} && exec \"$0\" emfile_child_server --exact --nocapture --test-threads=1");
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg(exe)
-        .env(CHILD_ENV, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn the child server");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (child, lines) = spawn_self_limited("emfile_child_server", CHILD_FD_LIMIT, CHILD_ENV);
     let child = ChildServer { child, lines };
     let port: u16 = child.line_with(&["PORT "]).rsplit(' ').next().unwrap().parse().expect("port");
     let addr = SocketAddr::from(([127, 0, 0, 1], port));

@@ -7,9 +7,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -19,13 +19,13 @@ use frameloop::Reactor;
 
 /// Set in the child's environment; the child test does nothing without it.
 const CHILD_ENV: &str = "FRAMELOOP_TEST_CHILD";
-const CHILD_LIMIT: u32 = 64;
+const CHILD_LIMIT: usize = 64;
 
 /// The child: an echo server that prints its port, and stops when its
 /// standard input closes (or after a minute, should the parent vanish).
 #[test]
 fn emfile_child_server() {
-    if std::env::var(CHILD_ENV).as_deref() != Ok("emfile") {
+    if std::env::var(CHILD_ENV).as_deref() != Ok("1") {
         return;
     }
     let server = echo_server(Reactor::builder());
@@ -60,24 +60,14 @@ impl Drop for ChildGuard {
 
 /// The child, its address, and the `KEY=value` lines it prints.
 fn spawn_child() -> (ChildGuard, SocketAddr, Receiver<(String, u64)>) {
-    let exe = std::env::current_exe().unwrap();
-    let script = format!("ulimit -n {CHILD_LIMIT} && exec \"$0\" --exact emfile_child_server --nocapture");
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg(exe)
-        .env(CHILD_ENV, "emfile")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the child server");
-    let stdout = child.stdout.take().unwrap();
+    let (child, lines) = spawn_self_limited("emfile_child_server", CHILD_LIMIT, CHILD_ENV);
     let guard = ChildGuard(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in lines {
             if let Some((key, value)) = line.split_once('=') {
+                // The test harness may have printed the test's name before it.
+                let key = key.rsplit(' ').next().unwrap();
                 let _ = tx.send((key.to_owned(), value.parse().unwrap()));
             }
         }

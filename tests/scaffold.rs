@@ -2,6 +2,8 @@
 //! depends on the published library (or on a checkout with `--path`), builds
 //! in each message format, and its server and client talk.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -152,18 +154,11 @@ fn build(dir: &Path, target: &Path) {
         let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
         s
     });
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let status = loop {
-        if let Some(status) = build.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = build.kill();
-            let _ = build.wait();
-            panic!("building the generated project took more than 10 minutes");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = common::wait_child(
+        &mut build,
+        Duration::from_secs(600),
+        "building the generated project took more than 10 minutes",
+    );
     let errors = errors.join().unwrap();
     assert!(status.success(), "the generated project in {} does not build:\n{errors}", dir.display());
 }
@@ -210,22 +205,12 @@ fn server_and_client_talk(bin: &Path, lines_format: bool) {
     }
 
     typed.write_all(b"/stop\n").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client.0.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the client did not quit on /stop");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::wait_child(&mut client.0, Duration::from_secs(20), "the client did not quit on /stop");
     expect_line(&server_out, "the client's disconnect", |l| l.contains("disconnected"));
     drop(server_typed); // end of input stops the server
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            assert!(status.success());
-            break;
-        }
-        assert!(Instant::now() < deadline, "the server did not stop at the end of its input");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let status =
+        common::wait_child(&mut server.0, Duration::from_secs(20), "the server did not stop at the end of its input");
+    assert!(status.success());
 }
 
 /// One project per format, built one after another into one target

@@ -13,6 +13,8 @@
 //! `cargo build --example echo` first then.
 #![cfg(feature = "signals")]
 
+mod common;
+
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -97,14 +99,7 @@ impl ServerProcess {
 
     /// Waits for the child to exit, for at most `bound`.
     fn wait_exit(&mut self, bound: Duration) -> ExitStatus {
-        let deadline = Instant::now() + bound;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the server did not exit within {bound:?}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        common::wait_child(&mut self.child, bound, &format!("the server did not exit within {bound:?}"))
     }
 
     fn is_running(&mut self) -> bool {

@@ -6,8 +6,9 @@
 /// Garbage, resets, resource readings and probes for the hostile-input tests.
 pub mod hostile;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
@@ -167,18 +168,27 @@ pub fn read_frame(s: &mut TcpStream) -> Vec<u8> {
     payload
 }
 
-/// Reads until the end of the stream; a reset fails the test, since it
-/// may have thrown away what was sent before it.
-pub fn read_to_eof(s: &mut TcpStream) -> Vec<u8> {
+/// Reads until the end of the stream, or a reset if `reset_is_end`;
+/// returns what arrived, or the error that ended the reading and what
+/// arrived before it.
+fn read_until_end(s: &mut TcpStream, reset_is_end: bool) -> Result<Vec<u8>, (std::io::Error, Vec<u8>)> {
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
         match s.read(&mut buf) {
-            Ok(0) => return got,
+            Ok(0) => return Ok(got),
             Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) => panic!("expected the message then the end of the stream, got {e} after {got:?}"),
+            Err(e) if reset_is_end && e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(got),
+            Err(e) => return Err((e, got)),
         }
     }
+}
+
+/// Reads until the end of the stream; a reset fails the test, since it
+/// may have thrown away what was sent before it.
+pub fn read_to_eof(s: &mut TcpStream) -> Vec<u8> {
+    read_until_end(s, false)
+        .unwrap_or_else(|(e, got)| panic!("expected the message then the end of the stream, got {e} after {got:?}"))
 }
 
 /// Echoes frames; `pause` and `resume` pause and resume accepting, so a
@@ -211,16 +221,7 @@ pub fn next_connected(server: &frameloop::PollingServer) -> frameloop::ClientId 
 /// Reads until end of stream (or reset); returns what arrived. Fails the
 /// test if the peer neither closes nor resets within the patience.
 pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return got,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
-            Err(e) => panic!("expected the server to close the connection, got {e}"),
-        }
-    }
+    read_until_end(s, true).unwrap_or_else(|(e, _)| panic!("expected the server to close the connection, got {e}"))
 }
 
 /// The frame exchange that proves a server still serves: one round trip on
@@ -362,4 +363,55 @@ pub fn half_closing_peers(
         }
     });
     lost.into_inner()
+}
+
+/// Waits up to `within` for `child` to exit and returns how it ended; past
+/// that, kills it, reaps it, and returns `None`.
+pub fn wait_child_or_kill(child: &mut Child, within: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child process") {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits up to `within` for `child` to exit and returns how it ended; past
+/// that, kills it and fails the test with `what`.
+pub fn wait_child(child: &mut Child, within: Duration, what: &str) -> ExitStatus {
+    wait_child_or_kill(child, within).unwrap_or_else(|| panic!("{what}"))
+}
+
+/// Starts this test binary again, running only `test`, under
+/// `ulimit -n fd_limit` (the limit is the child's alone) and with `env` set
+/// to `1` in its environment; its input is a pipe, its stderr this
+/// process's. Returns the child and the lines of its stdout, read on a
+/// thread to the end (so that it never blocks on a full pipe).
+pub fn spawn_self_limited(test: &str, fd_limit: usize, env: &str) -> (Child, Receiver<String>) {
+    let exe = std::env::current_exe().expect("path of the test binary");
+    // `ulimit` in the shell, then `exec`: only the child gets the limit.
+    let script = format!("ulimit -n {fd_limit} && exec \"$0\" {test} --exact --nocapture --test-threads=1");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(exe)
+        .env(env, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn the child server");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, lines)
 }

@@ -429,18 +429,7 @@ fn build_chat_tui() -> PathBuf {
         .stderr(File::create(&err_path).unwrap())
         .spawn()
         .unwrap_or_else(|e| panic!("could not run {cargo:?} to build the chat_tui example: {e}"));
-    let deadline = Instant::now() + BUILD_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
+    let status = common::wait_child_or_kill(&mut child, BUILD_LIMIT);
     let out = fs::read_to_string(&out_path).unwrap_or_default();
     let err = fs::read_to_string(&err_path).unwrap_or_default();
     let _ = fs::remove_dir_all(&log_dir);
