@@ -548,6 +548,47 @@ pub trait Handler {
 
     /// The connection's queued output fell below the low watermark after
     /// having passed the high watermark: a good moment to send more.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+    ///
+    /// /// Answers with a burst over the high watermark, then, once it has drained,
+    /// /// with the last word.
+    /// struct Burst(bool);
+    /// impl Handler for Burst {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, _: &[u8]) {
+    ///         for _ in 0..8 {
+    ///             let _ = ctx.send(conn, &[b'x'; 1024]); // 8 KiB queued: over the 4 KiB mark
+    ///         }
+    ///     }
+    ///     fn on_drain(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+    ///         self.0 = true; // at most 1 KiB left to write: time for more
+    ///         let _ = ctx.send(conn, b"done");
+    ///         let _ = ctx.close(conn);
+    ///     }
+    ///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseReason) {
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().watermarks(1024, 4096).build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// let mut peer = std::net::TcpStream::connect(addr)?;
+    /// peer.write_all(b"go\n")?;
+    /// let reader = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(20)); // a client that reads late
+    ///     let mut got = Vec::new();
+    ///     peer.read_to_end(&mut got).map(|_| got)
+    /// });
+    /// let mut burst = Burst(false);
+    /// reactor.run(&mut burst)?;
+    /// let got = reader.join().unwrap()?;
+    /// assert!(burst.0);
+    /// assert_eq!(got.len(), 8 * 1025 + 5);
+    /// assert!(got.ends_with(b"xxx\ndone\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn on_drain(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let _ = (ctx, conn);
     }
@@ -598,6 +639,41 @@ pub trait Handler {
     /// one wake-up per turn instead of one per message). Its sends and
     /// closes are carried out before the loop waits again; the callbacks
     /// they cause belong to the next turn.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// /// Hands the messages on in one batch per loop turn.
+    /// #[derive(Default)]
+    /// struct Batcher {
+    ///     pending: Vec<Vec<u8>>,
+    ///     batches: Vec<Vec<Vec<u8>>>,
+    /// }
+    /// impl Handler for Batcher {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, _: ConnId, line: &[u8]) {
+    ///         self.pending.push(line.to_vec());
+    ///         if line == b"last" {
+    ///             ctx.stop(); // this turn still ends with on_turn_end
+    ///         }
+    ///     }
+    ///     fn on_turn_end(&mut self, _: &mut Ctx<'_>) {
+    ///         if !self.pending.is_empty() {
+    ///             // One hand-over per turn (say, one lock and one wake-up), not one per message.
+    ///             self.batches.push(std::mem::take(&mut self.pending));
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut reactor = Reactor::builder().lines().build()?;
+    /// let addr = reactor.listen("127.0.0.1:0")?;
+    /// std::net::TcpStream::connect(addr)?.write_all(b"a\nb\nlast\n")?;
+    /// let mut batcher = Batcher::default();
+    /// reactor.run(&mut batcher)?;
+    /// assert!(batcher.pending.is_empty()); // nothing left behind
+    /// assert_eq!(batcher.batches.concat(), [b"a".to_vec(), b"b".to_vec(), b"last".to_vec()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn on_turn_end(&mut self, ctx: &mut Ctx<'_>) {
         let _ = ctx;
     }

@@ -29,6 +29,23 @@
 //!
 //! [`Framing`] picks between frames, lines and raw bytes at run time; it is
 //! what the reactor uses to cut a byte stream into messages.
+//!
+//! ```
+//! use frameloop::codec::{frame, lines};
+//!
+//! let mut wire = Vec::new();
+//! frame::encode(b"one", &mut wire)?;
+//! frame::encode(b"two", &mut wire)?;
+//! // A valid prefix is not an error: more bytes are needed.
+//! assert_eq!(frame::decode(&wire[..5], frame::DEFAULT_MAX_LEN)?, None);
+//! // A whole item comes out with the number of bytes it used.
+//! let (first, used) = frame::decode(&wire, frame::DEFAULT_MAX_LEN)?.unwrap();
+//! assert_eq!((first, used), (&b"one"[..], 7));
+//! assert_eq!(frame::decode(&wire[used..], frame::DEFAULT_MAX_LEN)?, Some((&b"two"[..], 7)));
+//! // Lines drop their `\r\n`, and borrow from the input as every item does.
+//! assert_eq!(lines::decode(b"hi\r\nmore", lines::DEFAULT_MAX_LEN)?, Some((&b"hi"[..], 4)));
+//! # Ok::<(), frameloop::codec::DecodeError>(())
+//! ```
 
 pub mod frame;
 pub mod lines;

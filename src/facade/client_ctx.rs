@@ -35,6 +35,34 @@ use crate::reactor::Ctx;
 pub trait ClientHandler {
     /// Connected (or reconnected) to the server at `addr`.
     ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// # use frameloop::{ReplyMode, Server};
+    ///
+    /// /// Introduces itself as soon as it is connected, and passes replies on.
+    /// struct Hello(mpsc::Sender<String>);
+    /// impl ClientHandler for Hello {
+    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, _server: SocketAddr) -> Result<(), Error> {
+    ///         client.send("hello")
+    ///     }
+    ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error> {
+    ///         let _ = self.0.send(msg.text().into_owned());
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |req: &[u8]| req.to_ascii_uppercase())?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let client = Client::builder().callbacks(Hello(tx)).connect(server.local_addr())?;
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(5)).expect("a reply"), "HELLO");
+    /// client.stop()?;
+    /// # server.stop()?;
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Whatever the callback wants kept in the client's error list.
@@ -46,12 +74,63 @@ pub trait ClientHandler {
     /// A whole message arrived. `msg` borrows the network buffer: copy what
     /// you keep.
     ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// # use frameloop::{ReplyMode, Server};
+    ///
+    /// /// Passes each message on to the main thread.
+    /// struct Forward(mpsc::Sender<Vec<u8>>);
+    /// impl ClientHandler for Forward {
+    ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error> {
+    ///         let _ = self.0.send(msg.to_vec()); // a copy: `msg` is only borrowed
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |req: &[u8]| req.to_vec())?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let client = Client::builder().callbacks(Forward(tx)).connect(server.local_addr())?;
+    /// client.send("echo?")?;
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(5)).expect("a reply"), b"echo?");
+    /// client.stop()?;
+    /// # server.stop()?;
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Whatever the callback wants kept in the client's error list.
     fn on_receive(&mut self, client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error>;
 
     /// The connection closed, for `reason`.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ClientCtx, ClientHandler, CloseReason, Error, Message, Server};
+    ///
+    /// /// Tells the main thread why the connection ended.
+    /// struct Watch(mpsc::Sender<CloseReason>);
+    /// impl ClientHandler for Watch {
+    ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    ///     fn on_disconnect(&mut self, _client: &mut ClientCtx<'_>, reason: &CloseReason) -> Result<(), Error> {
+    ///         let _ = self.0.send(reason.clone());
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let client = Client::builder().callbacks(Watch(tx)).connect(server.local_addr())?;
+    /// server.stop()?; // the server goes away
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(5)).expect("a goodbye"), CloseReason::PeerClosed);
+    /// client.stop()?;
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -43,6 +43,30 @@ use crate::reactor::Ctx;
 pub trait ServerHandler {
     /// A client connected from `addr`.
     ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    ///
+    /// /// Greets each client with the address it came from.
+    /// struct Greeter;
+    /// impl ServerHandler for Greeter {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, addr: SocketAddr) -> Result<(), Error> {
+    ///         server.send(client, format!("welcome, {}", addr.ip()))
+    ///     }
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.start(Greeter)?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// assert_eq!(client.recv_timeout(Duration::from_secs(5))?, b"welcome, 127.0.0.1");
+    /// client.stop()?;
+    /// server.stop()?;
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Whatever the callback wants kept in the server's error list.
@@ -54,6 +78,27 @@ pub trait ServerHandler {
     /// A whole message arrived from `client`. `msg` borrows the network
     /// buffer: copy what you keep.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    ///
+    /// /// Answers each message with its length.
+    /// struct Measure;
+    /// impl ServerHandler for Measure {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///         server.send(client, msg.len().to_string())
+    ///     }
+    /// }
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.lines().start(Measure)?;
+    /// let client = Client::builder().lines().connect(server.local_addr())?;
+    /// client.send("hello")?;
+    /// assert_eq!(client.recv_timeout(Duration::from_secs(5))?, b"5");
+    /// client.stop()?;
+    /// server.stop()?;
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Whatever the callback wants kept in the server's error list.
@@ -61,6 +106,40 @@ pub trait ServerHandler {
 
     /// `client` (connected from `addr`) is gone, for `reason`. It is no
     /// longer in [`ServerCtx::clients`], and sends to it fail.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ClientId, CloseReason, Error, Message, Server, ServerCtx, ServerHandler};
+    ///
+    /// /// Tells the main thread why each client left, and how many are left.
+    /// struct Goodbyes(mpsc::Sender<(CloseReason, usize)>);
+    /// impl ServerHandler for Goodbyes {
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         Ok(())
+    ///     }
+    ///     fn on_disconnect(
+    ///         &mut self,
+    ///         server: &mut ServerCtx<'_>,
+    ///         _client: ClientId,
+    ///         _addr: SocketAddr,
+    ///         reason: &CloseReason,
+    ///     ) -> Result<(), Error> {
+    ///         let _ = self.0.send((reason.clone(), server.client_count()));
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// let server = Server::bind("127.0.0.1:0")?.start(Goodbyes(tx))?;
+    /// let client = Client::connect(server.local_addr())?;
+    /// client.stop()?; // hangs up
+    /// let goodbye = rx.recv_timeout(Duration::from_secs(5)).expect("a goodbye");
+    /// assert_eq!(goodbye, (CloseReason::PeerClosed, 0));
+    /// server.stop()?;
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
