@@ -59,16 +59,7 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stdout.lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let rx = common::lines_of(child.stdout.take().expect("stdout"));
         let deadline = Instant::now() + CHILD_WAIT;
         let addr = loop {
             let left = deadline.saturating_duration_since(Instant::now());

@@ -406,12 +406,19 @@ pub fn spawn_self_limited(test: &str, fd_limit: usize, env: &str) -> (Child, Rec
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn the child server");
-    let stdout = child.stdout.take().unwrap();
+    let lines = lines_of(child.stdout.take().unwrap());
+    (child, lines)
+}
+
+/// The lines `out` carries (a child's stdout or stderr), read on a thread
+/// so that every wait for one can be bounded. It reads on to the end even
+/// once nobody listens, so the child never blocks on a full pipe.
+pub fn lines_of(out: impl Read + Send + 'static) -> Receiver<String> {
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
-    (child, lines)
+    lines
 }

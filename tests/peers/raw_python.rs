@@ -2,11 +2,8 @@
 //! simplesockets and tcp-client-serv seeds write their clients: a plain
 //! socket, `sendall(b"...")`, `recv(2048)`, no framing of any kind.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
 
 use frameloop::{ReplyMode, Server};
 
@@ -99,14 +96,7 @@ impl EchoRaw {
             .expect("start frameloop echo --raw");
         running.push(child.id());
         drop(running);
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        // Reads on to the end, so the server never blocks on a full pipe.
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let rx = crate::common::lines_of(child.stdout.take().expect("stdout"));
         let mut server = EchoRaw { child, addr: SocketAddr::from(([127, 0, 0, 1], 0)) };
         let banner = rx.recv_timeout(PATIENCE).expect("frameloop echo --raw printed no banner");
         assert!(banner.contains("raw bytes"), "{banner}");
