@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use frameloop::{
-    Client, ClientCtx, ClientHandler, ClientId, CloseReason, Error, Message, Server, ServerBuilder, ServerCtx,
+    Client, ClientCtx, ClientHandler, CloseReason, ConnId, Error, Message, Server, ServerBuilder, ServerCtx,
     ServerHandler,
 };
 
@@ -25,12 +25,12 @@ use frameloop::{
 pub struct ChatBox;
 
 impl ServerHandler for ChatBox {
-    fn on_connect(&mut self, _server: &mut ServerCtx<'_>, client: ClientId, addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, _server: &mut ServerCtx<'_>, client: ConnId, addr: SocketAddr) -> Result<(), Error> {
         println!("{client} connected from {addr}");
         Ok(())
     }
 
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         // pyspeak looped over getClients() and skipped the sender; one call
         // does it here. With packets, `msg` is the packet's text (data[3]).
         server.broadcast_except(client, msg);
@@ -40,7 +40,7 @@ impl ServerHandler for ChatBox {
     fn on_disconnect(
         &mut self,
         _server: &mut ServerCtx<'_>,
-        client: ClientId,
+        client: ConnId,
         _addr: SocketAddr,
         reason: &CloseReason,
     ) -> Result<(), Error> {

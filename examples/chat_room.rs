@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use frameloop::{ClientId, CloseReason, Error, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
+use frameloop::{CloseReason, ConnId, Error, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
 
 /// What a member types to leave.
 pub const QUIT: &str = "---quit---";
@@ -32,7 +32,7 @@ const MAX_LINE: usize = 4096;
 #[derive(Debug, Default)]
 pub struct Room {
     /// Connected clients and their names (`None` while choosing one).
-    people: HashMap<ClientId, Option<String>>,
+    people: HashMap<ConnId, Option<String>>,
 }
 
 impl Room {
@@ -48,7 +48,7 @@ impl Room {
     }
 
     /// Sends `line` to every member who has a name, except `except`.
-    fn tell_members(&self, server: &mut ServerCtx<'_>, except: ClientId, line: &str) {
+    fn tell_members(&self, server: &mut ServerCtx<'_>, except: ConnId, line: &str) {
         for (&id, name) in &self.people {
             if id != except && name.is_some() {
                 // A member who left meanwhile is simply skipped.
@@ -57,7 +57,7 @@ impl Room {
         }
     }
 
-    fn choose_name(&mut self, server: &mut ServerCtx<'_>, client: ClientId, line: &str) -> Result<(), Error> {
+    fn choose_name(&mut self, server: &mut ServerCtx<'_>, client: ConnId, line: &str) -> Result<(), Error> {
         let name = line.trim();
         if name.is_empty() || name == QUIT {
             return server.send(client, "A name cannot be empty. What is your name?");
@@ -75,12 +75,12 @@ impl Room {
 }
 
 impl ServerHandler for Room {
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
         self.people.insert(client, None);
         server.send(client, "Welcome to the chat room! What is your name?")
     }
 
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         let line = msg.text();
         let Some(person) = self.people.get(&client) else {
             return Ok(()); // every client connected is in the room
@@ -99,7 +99,7 @@ impl ServerHandler for Room {
     fn on_disconnect(
         &mut self,
         server: &mut ServerCtx<'_>,
-        client: ClientId,
+        client: ConnId,
         _addr: SocketAddr,
         _reason: &CloseReason,
     ) -> Result<(), Error> {

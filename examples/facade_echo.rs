@@ -19,13 +19,13 @@
 //! `frameloop bench --addr ADDR --server-pid PID` drives it. With the
 //! `signals` feature, Ctrl-C or SIGTERM stops it gracefully (exit status 0).
 
-use frameloop::{ClientId, Error, Event, Message, PollingServer, Server, ServerBuilder, ServerCtx, ServerHandler};
+use frameloop::{ConnId, Error, Event, Message, PollingServer, Server, ServerBuilder, ServerCtx, ServerHandler};
 
 /// The callback server: every message goes back to its sender.
 struct Echo;
 
 impl ServerHandler for Echo {
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         match server.send(client, msg) {
             // Gone before its answer: nothing to do for it.
             Ok(()) | Err(Error::UnknownConnection(_) | Error::ConnectionClosed(_)) => Ok(()),

@@ -216,7 +216,7 @@ pub enum CloseReason {
     Shutdown,
     /// The peer shut down its sending side, the handler held the connection
     /// open to answer ([`HalfClose::Hold`]), and did not close it within the
-    /// [half-close timeout](crate::Builder::half_close_timeout). Replies
+    /// [half-close timeout](crate::ReactorBuilder::half_close_timeout). Replies
     /// queued by then were still written.
     HalfCloseTimeout,
     /// An outgoing connection could not be established.
@@ -341,7 +341,7 @@ pub enum HalfClose {
     /// after its output is written) once the handler calls
     /// [`Ctx::close`](crate::Ctx::close). For a handler whose replies come
     /// later (from a timer, another thread, a queue a program takes from).
-    /// Bounded by the [half-close timeout](crate::Builder::half_close_timeout):
+    /// Bounded by the [half-close timeout](crate::ReactorBuilder::half_close_timeout):
     /// past it the connection closes by itself with
     /// [`CloseReason::HalfCloseTimeout`].
     Hold,

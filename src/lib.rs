@@ -15,12 +15,12 @@
 //! messages. Neither needs the engine below.
 //!
 //! ```
-//! use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+//! use frameloop::{Client, ConnId, Error, Message, Server, ServerCtx, ServerHandler};
 //!
 //! /// Answers every line in capitals.
 //! struct Shout;
 //! impl ServerHandler for Shout {
-//!     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+//!     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
 //!         server.send(client, msg.text().to_uppercase())
 //!     }
 //! }
@@ -54,7 +54,7 @@
 //! To embed the loop in a program of your own (your thread, your timers,
 //! several listeners, outgoing connections), use the engine the facade is
 //! built on: a [`Reactor`] calls a [`Handler`] on the thread that runs it,
-//! and the handler acts through a [`Ctx`]. A [`Builder`] sets every limit,
+//! and the handler acts through a [`Ctx`]. A [`ReactorBuilder`] sets every limit,
 //! a [`Notifier`] wakes the loop from another thread, [`Stats`] counts
 //! what it did, and [`CloseReason`] says why each connection ended.
 //!
@@ -105,7 +105,7 @@
 //! - `cli` (default): the `frameloop` command; turns on `log` and `signals`.
 //!   Depend with `default-features = false` for the library alone.
 //! - `signals`: a graceful stop on SIGINT and SIGTERM
-//!   (`Builder::stop_on_signals`, `ServerBuilder::stop_on_signals`).
+//!   (`ReactorBuilder::stop_on_signals`, `ServerBuilder::stop_on_signals`).
 //! - `log`: operator logs, below. Without it every logging call compiles to
 //!   nothing and frameloop itself does not depend on `log`.
 //!
@@ -147,9 +147,18 @@ mod reactor;
 pub use codec::packet::{Packet, PacketRef};
 pub use error::{resolve, Error};
 pub use facade::{
-    request, request_timeout, Client, ClientBuilder, ClientCtx, ClientEvent, ClientEvents, ClientHandler, ClientId,
-    Event, Events, Format, Message, PollingServer, Reconnect, ReplyMode, Server, ServerBuilder, ServerCtx,
-    ServerHandler,
+    request, request_timeout, Client, ClientBuilder, ClientCtx, ClientEvent, ClientEvents, ClientHandler, Event,
+    Events, Format, Message, PollingServer, Reconnect, ReplyMode, Server, ServerBuilder, ServerCtx, ServerHandler,
 };
 pub use handler::{CloseReason, ConnId, HalfClose, Handler, TimerId};
-pub use reactor::{Builder, Ctx, Notifier, Reactor, Stats};
+pub use reactor::{Ctx, Notifier, Reactor, ReactorBuilder, Stats};
+
+/// The old name of [`ConnId`] in the facade.
+#[deprecated(since = "0.2.0", note = "renamed to `ConnId`, the one name for a connection in the engine and the facade")]
+#[doc(hidden)]
+pub type ClientId = ConnId;
+
+/// The old name of [`ReactorBuilder`].
+#[deprecated(since = "0.2.0", note = "renamed to `ReactorBuilder`")]
+#[doc(hidden)]
+pub type Builder = ReactorBuilder;

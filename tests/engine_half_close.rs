@@ -9,7 +9,7 @@ use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 use common::{connect, echo_server, frame, half_closing_peers, read_to_close, serve, write_frame, PATIENCE};
-use frameloop::{Builder, CloseReason, ConnId, Ctx, HalfClose, Handler, TimerId};
+use frameloop::{CloseReason, ConnId, Ctx, HalfClose, Handler, ReactorBuilder, TimerId};
 
 const PEERS: usize = 200;
 
@@ -19,7 +19,7 @@ fn messages(peer: usize) -> Vec<Vec<u8>> {
 
 #[test]
 fn the_echo_answers_every_half_closed_peer() {
-    let server = echo_server(Builder::default());
+    let server = echo_server(ReactorBuilder::default());
     let lost = half_closing_peers(server.addr, PEERS, messages, messages);
     assert_eq!(lost, 0, "{lost} of {PEERS} half-closed peers lost their replies");
 }
@@ -38,7 +38,7 @@ impl Handler for Silent {
 #[test]
 fn a_held_connection_closes_by_itself_at_the_half_close_timeout() {
     let timeout = Duration::from_millis(300);
-    let server = serve(Builder::default().half_close_timeout(timeout), Silent);
+    let server = serve(ReactorBuilder::default().half_close_timeout(timeout), Silent);
     let mut c = connect(server.addr);
     write_frame(&mut c, b"anyone?");
     let start = Instant::now();
@@ -64,7 +64,7 @@ impl Handler for AnswersOnceOnly {
 
 #[test]
 fn replies_queued_before_the_half_close_timeout_still_go_out() {
-    let server = serve(Builder::default().half_close_timeout(Duration::from_millis(100)), AnswersOnceOnly);
+    let server = serve(ReactorBuilder::default().half_close_timeout(Duration::from_millis(100)), AnswersOnceOnly);
     let mut c = connect(server.addr);
     c.shutdown(Shutdown::Write).unwrap();
     assert_eq!(read_to_close(&mut c), frame(b"on my way out"));
@@ -100,7 +100,7 @@ impl Handler for Later {
 
 #[test]
 fn a_handler_that_answers_later_answers_every_half_closed_peer() {
-    let server = serve(Builder::default(), Later::default());
+    let server = serve(ReactorBuilder::default(), Later::default());
     let lost = half_closing_peers(server.addr, PEERS, messages, messages);
     assert_eq!(lost, 0, "{lost} of {PEERS} half-closed peers lost their replies");
     // The peer ended each connection: that is the reason, not this side's close.

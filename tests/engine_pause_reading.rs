@@ -106,7 +106,7 @@ impl Handler for Gate {
     }
 }
 
-fn gate(builder: frameloop::Builder) -> (TestServer, Arc<AtomicBool>, Arc<AtomicU32>) {
+fn gate(builder: frameloop::ReactorBuilder) -> (TestServer, Arc<AtomicBool>, Arc<AtomicU32>) {
     let open = Arc::new(AtomicBool::new(false));
     let expected = Arc::new(AtomicU32::new(u32::MAX));
     let handler = Gate { open: Arc::clone(&open), expected: Arc::clone(&expected), next: 0, conn: None, timer: None };

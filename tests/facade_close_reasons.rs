@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
 use frameloop::{
-    Client, ClientCtx, ClientEvent, ClientHandler, ClientId, CloseReason, Error, Event, Message, Server, ServerCtx,
+    Client, ClientCtx, ClientEvent, ClientHandler, CloseReason, ConnId, Error, Event, Message, Server, ServerCtx,
     ServerHandler,
 };
 
@@ -85,7 +85,7 @@ impl ClientHandler for Reports {
     }
 }
 
-fn callback_client(server: &frameloop::PollingServer) -> (Client, mpsc::Receiver<CloseReason>, ClientId) {
+fn callback_client(server: &frameloop::PollingServer) -> (Client, mpsc::Receiver<CloseReason>, ConnId) {
     let (told, heard) = mpsc::channel();
     let client = Client::builder().callbacks(Reports { told }).connect(server.local_addr()).unwrap();
     let id = next_connected(server);
@@ -123,7 +123,7 @@ struct Doorman {
 }
 
 impl ServerHandler for Doorman {
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         if msg.bytes() == b"bye" {
             server.disconnect(client)?;
         }
@@ -133,7 +133,7 @@ impl ServerHandler for Doorman {
     fn on_disconnect(
         &mut self,
         _server: &mut ServerCtx<'_>,
-        _client: ClientId,
+        _client: ConnId,
         _addr: SocketAddr,
         reason: &CloseReason,
     ) -> Result<(), Error> {

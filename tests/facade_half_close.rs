@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{connect, frame, half_closing_peers, read_frame, write_frame, PATIENCE};
 use frameloop::{
-    Client, ClientId, CloseReason, Error, Event, Message, PollingServer, ReplyMode, Server, ServerCtx, ServerHandler,
+    Client, CloseReason, ConnId, Error, Event, Message, PollingServer, ReplyMode, Server, ServerCtx, ServerHandler,
 };
 
 /// Peers at once, on every path.
@@ -33,7 +33,7 @@ fn shouted(msgs: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 struct Echo;
 
 impl ServerHandler for Echo {
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         server.send(client, msg)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Sender};
 
 use common::{connect, frame, read_frame, read_to_close, write_frame, SharedOutput, PATIENCE};
 use frameloop::codec::packet::{Packet, PacketRef};
-use frameloop::{Client, ClientId, CloseReason, Error, Event, Message, Server, ServerCtx, ServerHandler};
+use frameloop::{Client, CloseReason, ConnId, Error, Event, Message, Server, ServerCtx, ServerHandler};
 
 /// Answers every packet with its values changed, so both directions show.
 struct Doubler {
@@ -16,7 +16,7 @@ struct Doubler {
 }
 
 impl ServerHandler for Doubler {
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         let p = msg.packet().expect("a packets server gets packets");
         let text = format!("{}{}", p.text, p.text);
         server.send_packet(client, p.integer * 2, p.real * 2.0, !p.boolean, &text)
@@ -25,7 +25,7 @@ impl ServerHandler for Doubler {
     fn on_disconnect(
         &mut self,
         _server: &mut ServerCtx<'_>,
-        _client: ClientId,
+        _client: ConnId,
         _addr: std::net::SocketAddr,
         reason: &CloseReason,
     ) -> Result<(), Error> {

@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Sender};
 
-use frameloop::{Client, ClientCtx, ClientHandler, ClientId, Error, Event, Message, Server, ServerCtx, ServerHandler};
+use frameloop::{Client, ClientCtx, ClientHandler, ConnId, Error, Event, Message, Server, ServerCtx, ServerHandler};
 
 use common::{next_connected, PATIENCE};
 
@@ -100,14 +100,14 @@ struct TriesBadLines {
 }
 
 impl ServerHandler for TriesBadLines {
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
         let all_refused = bad_lines().iter().all(|bad| server.send(client, bad).is_err());
         let reached = bad_lines().iter().map(|bad| server.broadcast(bad) + server.broadcast_except(client, bad)).sum();
         let _ = self.told.send((all_refused, reached, server.client_count()));
         server.send(client, "after")
     }
 
-    fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
         Ok(())
     }
 }

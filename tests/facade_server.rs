@@ -11,15 +11,15 @@ use std::time::{Duration, Instant};
 
 use common::hostile::enough_fds;
 use common::{connect, read_frame, read_to_close, wait_until, write_frame, PATIENCE};
-use frameloop::{ClientId, CloseReason, Error, Event, Message, PollingServer, Server, ServerCtx, ServerHandler};
+use frameloop::{CloseReason, ConnId, Error, Event, Message, PollingServer, Server, ServerCtx, ServerHandler};
 
 /// Echoes, and tells the test every message it saw, with the sender.
 struct Recorder {
-    seen: Sender<(ClientId, Vec<u8>)>,
+    seen: Sender<(ConnId, Vec<u8>)>,
 }
 
 impl ServerHandler for Recorder {
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         let _ = self.seen.send((client, msg.to_vec()));
         server.send(client, msg)
     }
@@ -55,7 +55,7 @@ fn callbacks_receive_every_message_exactly_once_and_in_order() {
         }
     });
     // Every message reached the callback once, in order per client.
-    let mut per_conn: HashMap<ClientId, Vec<Vec<u8>>> = HashMap::new();
+    let mut per_conn: HashMap<ConnId, Vec<Vec<u8>>> = HashMap::new();
     for _ in 0..CLIENTS * COUNT {
         let (client, msg) = rx.recv_timeout(PATIENCE).expect("callback saw fewer messages than were sent");
         per_conn.entry(client).or_default().push(msg);
@@ -111,7 +111,7 @@ fn polling_receives_every_message_exactly_once_and_in_order_between_connect_and_
         }
         disconnected == CLIENTS
     });
-    let mut state: HashMap<ClientId, (bool, Vec<Vec<u8>>, bool)> = HashMap::new();
+    let mut state: HashMap<ConnId, (bool, Vec<Vec<u8>>, bool)> = HashMap::new();
     for event in events {
         match event {
             Event::Connected { client, addr } => {
@@ -307,11 +307,11 @@ fn dropping_the_server_stops_it_and_frees_the_port() {
 
 /// pyspeak's chat box on the server side, plus the lookups the chat needs.
 struct ChatBox {
-    lists: Sender<Vec<(ClientId, SocketAddr)>>,
+    lists: Sender<Vec<(ConnId, SocketAddr)>>,
 }
 
 impl ServerHandler for ChatBox {
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         match msg.bytes() {
             b"who" => {
                 let _ = self.lists.send(server.clients());
@@ -398,7 +398,7 @@ fn paused_accepting_leaves_newcomers_waiting_until_resumed() {
 struct Fragile;
 
 impl ServerHandler for Fragile {
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         match msg.bytes() {
             b"fail" => Err(Error::Config("asked to fail".into())),
             b"panic" => panic!("asked to panic"),

@@ -5,7 +5,7 @@
 //! arrive, complete and in order, the connection must end cleanly, and the
 //! child must exit with status 0.
 //!
-//! The servers: the `echo` example (the engine's `Builder::stop_on_signals`),
+//! The servers: the `echo` example (the engine's `ReactorBuilder::stop_on_signals`),
 //! `frameloop echo`, and this test binary itself, re-run as a child in a
 //! mode that starts a facade `Server` (callbacks, or polling) with
 //! `ServerBuilder::stop_on_signals`. Plain `cargo test` builds the example;
@@ -22,7 +22,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use frameloop::{ClientId, Error, Event, Message, Server, ServerCtx, ServerHandler};
+use frameloop::{ConnId, Error, Event, Message, Server, ServerCtx, ServerHandler};
 
 /// Payload bytes per frame: big enough to fill buffers fast, small enough
 /// that the replies' order is checked often.
@@ -156,7 +156,7 @@ fn child_process_entry() {
                 fn on_receive(
                     &mut self,
                     server: &mut ServerCtx<'_>,
-                    client: ClientId,
+                    client: ConnId,
                     msg: Message<'_>,
                 ) -> Result<(), Error> {
                     server.send(client, msg)
@@ -411,7 +411,7 @@ fn each_signal_is_logged_the_second_as_a_warning() {
 fn a_server_in_this_process_stops_gracefully_when_the_process_gets_sigterm() {
     struct Echo;
     impl ServerHandler for Echo {
-        fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+        fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
             server.send(client, msg)
         }
     }

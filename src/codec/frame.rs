@@ -234,7 +234,7 @@ mod tests {
     }
 
     fn decode_split(wire: &[u8], cuts: &[usize], max: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
-        crate::codec::tests::decode_split(crate::codec::Framing::Frames { max_len: max }, wire, cuts)
+        crate::codec::tests::decode_split(crate::codec::Codec::Frames { max_len: max }, wire, cuts)
     }
 
     #[test]
@@ -336,12 +336,12 @@ mod tests {
     fn the_encoder_refuses_a_frame_its_own_decoder_would_refuse() {
         assert_eq!(check_len(4, 4), Ok(()));
         assert_eq!(check_len(5, 4), Err(DecodeError::FrameTooLarge { len: 5, max: 4 }));
-        let framing = crate::codec::Framing::Frames { max_len: 4 };
+        let codec = crate::codec::Codec::Frames { max_len: 4 };
         let mut out = Vec::new();
-        assert!(framing.encode_parts(&[b"hello"], &mut out).is_err());
-        assert!(framing.encode_parts(&[b"he", b"llo"], &mut out).is_err());
+        assert!(codec.encode_parts(&[b"hello"], &mut out).is_err());
+        assert!(codec.encode_parts(&[b"he", b"llo"], &mut out).is_err());
         assert!(out.is_empty());
-        framing.encode_parts(&[b"hell"], &mut out).unwrap();
+        codec.encode_parts(&[b"hell"], &mut out).unwrap();
         assert_eq!(decode(&out, 4), Ok(Some((&b"hell"[..], 8))));
     }
 }

@@ -142,7 +142,7 @@ pub fn check_line(line: &[u8], max_len: usize) -> Result<(), DecodeError> {
 
 /// [`check_line`] for the line made of `parts`, concatenated: the one
 /// check behind every line encoder (this module's and
-/// [`Framing::encode_parts`](super::Framing::encode_parts)), so the rules
+/// [`Codec::encode_parts`](super::Codec::encode_parts)), so the rules
 /// cannot drift apart.
 ///
 /// ```
@@ -216,7 +216,7 @@ mod tests {
     use super::*;
 
     fn decode_split(wire: &[u8], cuts: &[usize], max: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
-        crate::codec::tests::decode_split(crate::codec::Framing::Lines { max_len: max }, wire, cuts)
+        crate::codec::tests::decode_split(crate::codec::Codec::Lines { max_len: max }, wire, cuts)
     }
 
     #[test]
@@ -312,12 +312,12 @@ mod tests {
         // Parts are one line: the `\r` ends it even before an empty part.
         assert!(check_parts(&[b"ab", b"\r", b""], 64).is_err());
         assert!(check_parts(&[b"ab", b"cde"], 4).is_err());
-        let framing = crate::codec::Framing::Lines { max_len: 4 };
+        let codec = crate::codec::Codec::Lines { max_len: 4 };
         let mut out = Vec::new();
-        assert!(framing.encode_parts(&[b"ab", b"cde"], &mut out).is_err());
-        assert!(framing.encode_parts(&[b"cr\r"], &mut out).is_err());
+        assert!(codec.encode_parts(&[b"ab", b"cde"], &mut out).is_err());
+        assert!(codec.encode_parts(&[b"cr\r"], &mut out).is_err());
         assert!(out.is_empty());
-        framing.encode_parts(&[b"ab", b"cd"], &mut out).unwrap();
+        codec.encode_parts(&[b"ab", b"cd"], &mut out).unwrap();
         assert_eq!(decode(&out, 4), Ok(Some((&b"abcd"[..], 5))));
     }
 }

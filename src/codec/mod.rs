@@ -27,7 +27,7 @@
 //!   reads, so only their concatenation is the same however the stream is
 //!   split, not the chunks themselves.
 //!
-//! [`Framing`] picks between frames, lines and raw bytes at run time; it is
+//! [`Codec`] picks between frames, lines and raw bytes at run time; it is
 //! what the reactor uses to cut a byte stream into messages.
 //!
 //! ```
@@ -52,9 +52,14 @@ pub mod lines;
 pub mod packet;
 pub mod raw;
 
-mod framing;
+mod choice;
 
-pub use framing::Framing;
+pub use choice::Codec;
+
+/// The old name of [`Codec`].
+#[deprecated(since = "0.2.0", note = "renamed to `Codec`")]
+#[doc(hidden)]
+pub type Framing = Codec;
 
 /// Why a byte stream can never decode: the connection that sent it must be
 /// closed.
@@ -95,12 +100,12 @@ pub enum DecodeError {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::{DecodeError, Framing};
+    use super::{Codec, DecodeError};
 
     /// Feeds `wire` in pieces cut at `cuts`, the way the reactor does: a
     /// carry-over buffer for the message that straddles a cut, the rest
     /// decoded in place. Returns the messages, or the first error.
-    pub(crate) fn decode_split(framing: Framing, wire: &[u8], cuts: &[usize]) -> Result<Vec<Vec<u8>>, DecodeError> {
+    pub(crate) fn decode_split(codec: Codec, wire: &[u8], cuts: &[usize]) -> Result<Vec<Vec<u8>>, DecodeError> {
         let mut items = Vec::new();
         let mut carry: Vec<u8> = Vec::new();
         let mut start = 0;
@@ -108,22 +113,22 @@ pub(crate) mod tests {
             let mut chunk = &wire[start..end];
             start = end;
             while !carry.is_empty() && !chunk.is_empty() {
-                let take = framing.bytes_to_complete(&carry, chunk);
+                let take = codec.bytes_to_complete(&carry, chunk);
                 carry.extend_from_slice(&chunk[..take]);
                 chunk = &chunk[take..];
-                if let Some((msg, used)) = framing.decode(&carry)? {
+                if let Some((msg, used)) = codec.decode(&carry)? {
                     assert_eq!(used, carry.len(), "the carry-over holds exactly one message");
                     items.push(msg.to_vec());
                     carry.clear();
                 }
             }
-            while let Some((msg, used)) = framing.decode(chunk)? {
+            while let Some((msg, used)) = codec.decode(chunk)? {
                 items.push(msg.to_vec());
                 chunk = &chunk[used..];
             }
             carry.extend_from_slice(chunk);
             // What is carried is always a valid prefix.
-            framing.decode(&carry)?;
+            codec.decode(&carry)?;
         }
         Ok(items)
     }

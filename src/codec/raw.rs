@@ -63,7 +63,7 @@ pub fn decode(buf: &[u8], max_chunk: usize) -> Result<Option<(&[u8], usize)>, De
 /// up to `max_chunk` (never more than `more` holds).
 ///
 /// The reactor never carries a partial raw chunk over ([`decode`] hands over
-/// whatever is there), so this only keeps [`Framing`](super::Framing)'s
+/// whatever is there), so this only keeps [`Codec`](super::Codec)'s
 /// promise that a carried message takes no more than it needs.
 ///
 /// ```
@@ -94,10 +94,10 @@ pub fn encode(bytes: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::Framing;
+    use crate::codec::Codec;
 
     fn decode_split(wire: &[u8], cuts: &[usize], max: usize) -> Vec<Vec<u8>> {
-        crate::codec::tests::decode_split(Framing::Raw { max_chunk: max }, wire, cuts).unwrap()
+        crate::codec::tests::decode_split(Codec::Raw { max_chunk: max }, wire, cuts).unwrap()
     }
 
     #[test]
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn a_stream_split_at_every_point_arrives_whole_in_chunks_of_at_most_max() {
-        let wire = b"plain bytes, \n\r\0 and no framing at all";
+        let wire = b"plain bytes, \n\r\0 and no codec at all";
         for a in 0..=wire.len() {
             for b in a..=wire.len() {
                 let chunks = decode_split(wire, &[a, b], 7);

@@ -13,7 +13,7 @@ use super::request::connect_any;
 use super::runtime::{duplicate, lock, Commands, Life};
 use super::{ClientBuilder, Format, Reconnect};
 use crate::codec::packet::Packet;
-use crate::codec::Framing;
+use crate::codec::Codec;
 use crate::error::Error;
 use crate::handler::CloseReason;
 
@@ -39,9 +39,9 @@ pub(crate) struct ClientShared {
     pub(crate) errors: Mutex<Vec<Error>>,
     pub(crate) life: Arc<Life>,
     pub(crate) format: Format,
-    /// The reactor's framing, which every message is checked against
+    /// The reactor's codec, which every message is checked against
     /// before it is queued.
-    pub(crate) framing: Framing,
+    pub(crate) codec: Codec,
     pub(crate) addrs: Vec<SocketAddr>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) reconnect: Option<Reconnect>,
@@ -210,7 +210,7 @@ impl Client {
     /// `max_frame_len` (both refused at once), [`Error::Stopped`] after
     /// [`stop`](Self::stop).
     pub fn send(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.framing, data.as_ref())?.into_owned();
+        let body = self.shared.format.body(self.shared.codec, data.as_ref())?.into_owned();
         self.send_body(body)
     }
 
@@ -239,7 +239,7 @@ impl Client {
     /// [`Error::Config`] unless the client uses packets; as
     /// [`send`](Self::send).
     pub fn send_packet(&self, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
-        let body = self.shared.format.packet(self.shared.framing, integer, real, boolean, text)?;
+        let body = self.shared.format.packet(self.shared.codec, integer, real, boolean, text)?;
         self.send_body(body)
     }
 

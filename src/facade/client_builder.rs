@@ -12,7 +12,7 @@ use super::request::{connect_any, resolve_all};
 use super::runtime::{self, Commands};
 use super::{ClientHandler, Format};
 use crate::error::Error;
-use crate::reactor::Builder;
+use crate::reactor::ReactorBuilder;
 
 /// Automatic reconnection: after the connection drops (not after
 /// [`Client::disconnect`] or [`Client::stop`]), try again after
@@ -64,7 +64,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     reconnect: Option<Reconnect>,
     handler: Option<Box<dyn ClientHandler + Send>>,
-    reactor: Builder,
+    reactor: ReactorBuilder,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -94,7 +94,7 @@ impl Default for ClientBuilder {
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             reconnect: None,
             handler: None,
-            reactor: Builder::default(),
+            reactor: ReactorBuilder::default(),
         }
     }
 }
@@ -259,7 +259,7 @@ impl ClientBuilder {
     /// let builder = frameloop::Client::builder().configure(|engine| engine.hard_cap(1 << 20));
     /// # drop(builder);
     /// ```
-    pub fn configure(mut self, f: impl FnOnce(Builder) -> Builder) -> Self {
+    pub fn configure(mut self, f: impl FnOnce(ReactorBuilder) -> ReactorBuilder) -> Self {
         self.reactor = f(self.reactor);
         self
     }
@@ -302,7 +302,7 @@ impl ClientBuilder {
             errors: Mutex::default(),
             life: Arc::default(),
             format: self.format,
-            framing: reactor.framing(),
+            codec: reactor.codec(),
             addrs,
             connect_timeout: self.connect_timeout,
             reconnect: self.reconnect,

@@ -229,7 +229,7 @@ impl<'a> ClientCtx<'a> {
     /// longer than `max_frame_len`.
     pub fn send(&mut self, data: impl AsRef<[u8]>) -> Result<(), Error> {
         let conn = self.conn()?;
-        let body = self.shared.format.body(self.shared.framing, data.as_ref())?;
+        let body = self.shared.format.body(self.shared.codec, data.as_ref())?;
         self.ctx.send(conn, &body)
     }
 

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use super::queue::{next_item, Queue};
-use super::ClientId;
+use super::ConnId;
 use crate::codec::packet::Packet;
 use crate::error::Error;
 use crate::handler::CloseReason;
@@ -38,14 +38,14 @@ pub enum Event {
     /// A client connected.
     Connected {
         /// The client's id.
-        client: ClientId,
+        client: ConnId,
         /// Its address.
         addr: SocketAddr,
     },
     /// A whole message arrived (frames and lines formats).
     Received {
         /// Who sent it.
-        client: ClientId,
+        client: ConnId,
         /// From where.
         addr: SocketAddr,
         /// The message.
@@ -54,7 +54,7 @@ pub enum Event {
     /// A packet arrived (packets format).
     Packet {
         /// Who sent it.
-        client: ClientId,
+        client: ConnId,
         /// From where.
         addr: SocketAddr,
         /// The packet.
@@ -63,7 +63,7 @@ pub enum Event {
     /// A client's connection closed; after this the id is no longer valid.
     Disconnected {
         /// The client's id.
-        client: ClientId,
+        client: ConnId,
         /// Its address.
         addr: SocketAddr,
         /// Why it closed (the client left, sent something malformed, the

@@ -4,9 +4,9 @@
 use std::borrow::Cow;
 
 use crate::codec::packet::PacketRef;
-use crate::codec::{DecodeError, Framing};
+use crate::codec::{Codec, DecodeError};
 use crate::error::Error;
-use crate::reactor::Builder;
+use crate::reactor::ReactorBuilder;
 
 use super::Message;
 
@@ -57,7 +57,7 @@ pub enum Format {
 impl Format {
     /// Sets the reactor's framing for this format, then the maximum message
     /// length if one was chosen.
-    pub(crate) fn configure(self, builder: Builder, max_len: Option<usize>) -> Builder {
+    pub(crate) fn configure(self, builder: ReactorBuilder, max_len: Option<usize>) -> ReactorBuilder {
         let builder = match self {
             Format::Frames | Format::Packets => builder.frames(),
             Format::Lines => builder.lines(),
@@ -89,10 +89,10 @@ impl Format {
     ///
     /// Checked here, on the caller's thread, so that a message that cannot
     /// be sent is refused at once with a clear error rather than later in
-    /// `errors()`. The check is `framing`'s own
-    /// ([`Framing::check_outgoing`], which the encoder also runs): the
+    /// `errors()`. The check is `codec`'s own
+    /// ([`Codec::check_outgoing`], which the encoder also runs): the
     /// facade keeps no rule of its own that could drift from the codec's.
-    pub(crate) fn body(self, framing: Framing, data: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
+    pub(crate) fn body(self, codec: Codec, data: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
         let body = match self {
             Format::Frames | Format::Raw => Cow::Borrowed(data),
             // Dropping one trailing `\n` is a convenience (`send("hi\n")`),
@@ -105,15 +105,15 @@ impl Format {
                 Cow::Owned(packet_body(0, 0.0, false, text))
             }
         };
-        framing.check_outgoing(&[&body])?;
+        codec.check_outgoing(&[&body])?;
         Ok(body)
     }
 
     /// The body of a packet message, after checking that this format
-    /// carries packets and that `framing` can send it (see [`body`](Self::body)).
+    /// carries packets and that `codec` can send it (see [`body`](Self::body)).
     pub(crate) fn packet(
         self,
-        framing: Framing,
+        codec: Codec,
         integer: i64,
         real: f64,
         boolean: bool,
@@ -121,7 +121,7 @@ impl Format {
     ) -> Result<Vec<u8>, Error> {
         self.require_packets()?;
         let body = packet_body(integer, real, boolean, text);
-        framing.check_outgoing(&[&body])?;
+        codec.check_outgoing(&[&body])?;
         Ok(body)
     }
 
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn lines_drop_one_trailing_newline_and_refuse_inner_ones() {
-        let lines = Framing::lines();
+        let lines = Codec::lines();
         assert_eq!(&*Format::Lines.body(lines, b"hi\n").unwrap(), b"hi");
         assert_eq!(&*Format::Lines.body(lines, b"hi").unwrap(), b"hi");
         assert!(Format::Lines.body(lines, b"a\nb").is_err());
@@ -164,32 +164,32 @@ mod tests {
 
     #[test]
     fn bodies_are_refused_by_the_codecs_own_check() {
-        let lines = Framing::lines().with_max_len(4);
+        let lines = Codec::lines().with_max_len(4);
         assert!(Format::Lines.body(lines, b"cr\r").is_err());
         assert!(Format::Lines.body(lines, b"cr\r\n").is_err());
         assert!(Format::Lines.body(lines, b"abcde").is_err());
         assert_eq!(&*Format::Lines.body(lines, b"abcd\n").unwrap(), b"abcd");
-        let frames = Framing::frames().with_max_len(4);
+        let frames = Codec::frames().with_max_len(4);
         assert!(Format::Frames.body(frames, b"abcde").is_err());
         assert!(Format::Frames.body(frames, b"abcd").is_ok());
         // A packet's fixed fields count against the maximum too.
-        assert!(Format::Packets.body(Framing::frames().with_max_len(crate::codec::packet::FIXED_LEN), b"x").is_err());
+        assert!(Format::Packets.body(Codec::frames().with_max_len(crate::codec::packet::FIXED_LEN), b"x").is_err());
         assert!(Format::Packets
-            .packet(Framing::frames().with_max_len(crate::codec::packet::FIXED_LEN), 1, 2.0, true, "x")
+            .packet(Codec::frames().with_max_len(crate::codec::packet::FIXED_LEN), 1, 2.0, true, "x")
             .is_err());
     }
 
     #[test]
     fn packets_wrap_text_and_refuse_bytes_that_are_not_utf8() {
-        let body = Format::Packets.body(Framing::frames(), b"hey").unwrap();
+        let body = Format::Packets.body(Codec::frames(), b"hey").unwrap();
         let packet = PacketRef::parse(&body).unwrap();
         assert_eq!((packet.integer, packet.real, packet.boolean, packet.text), (0, 0.0, false, "hey"));
-        assert!(Format::Packets.body(Framing::frames(), &[0xff]).is_err());
+        assert!(Format::Packets.body(Codec::frames(), &[0xff]).is_err());
     }
 
     #[test]
     fn packet_calls_need_the_packets_format() {
-        assert!(Format::Frames.packet(Framing::frames(), 1, 2.0, true, "x").is_err());
-        assert!(Format::Packets.packet(Framing::frames(), 1, 2.0, true, "x").is_ok());
+        assert!(Format::Frames.packet(Codec::frames(), 1, 2.0, true, "x").is_err());
+        assert!(Format::Packets.packet(Codec::frames(), 1, 2.0, true, "x").is_ok());
     }
 }

@@ -13,11 +13,11 @@ use crate::codec::packet::PacketRef;
 ///   that code written for text works in every format.
 ///
 /// ```
-/// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+/// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
 ///
 /// struct Shout;
 /// impl ServerHandler for Shout {
-///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
 ///         server.send(client, msg.text().to_uppercase())
 ///     }
 /// }
@@ -41,12 +41,12 @@ impl<'a> Message<'a> {
     /// The message's bytes (with packets: the text's bytes).
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Commands;
     /// impl ServerHandler for Commands {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         match msg.bytes() {
     ///             b"ping" => server.send(client, "pong"),
     ///             b"quit" => server.disconnect(client),
@@ -67,12 +67,12 @@ impl<'a> Message<'a> {
     /// The message as text; bytes that are not UTF-8 show as `�`.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Greet;
     /// impl ServerHandler for Greet {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         let name = msg.text(); // borrowed when the bytes are UTF-8, as they usually are
     ///         server.send(client, format!("hello, {}!", name.trim()))
     ///     }
@@ -90,13 +90,13 @@ impl<'a> Message<'a> {
     /// The packet, when the server or client uses the packets format.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// /// Doubles the integer of every packet.
     /// struct Double;
     /// impl ServerHandler for Double {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         match msg.packet() {
     ///             Some(p) => server.send_packet(client, p.integer * 2, p.real, p.boolean, p.text),
     ///             None => Ok(()), // not the packets format
@@ -116,7 +116,7 @@ impl<'a> Message<'a> {
     /// A copy of the bytes, to keep after the callback returns.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// #[derive(Default)]
@@ -124,7 +124,7 @@ impl<'a> Message<'a> {
     ///     kept: Vec<Vec<u8>>,
     /// }
     /// impl ServerHandler for Log {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         self.kept.push(msg.to_vec()); // `msg` itself cannot outlive the callback
     ///         server.send(client, format!("{} kept", self.kept.len()))
     ///     }
@@ -142,12 +142,12 @@ impl<'a> Message<'a> {
     /// Length in bytes.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Length;
     /// impl ServerHandler for Length {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         server.send(client, msg.len().to_string())
     ///     }
     /// }
@@ -164,13 +164,13 @@ impl<'a> Message<'a> {
     /// Whether the message is empty (an empty line, an empty frame).
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// /// Echoes lines, skipping blank ones.
     /// struct Echo;
     /// impl ServerHandler for Echo {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         if msg.is_empty() {
     ///             return Ok(());
     ///         }

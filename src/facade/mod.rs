@@ -22,12 +22,12 @@
 //! to a lines server), or as pyspeak's packets; see [`Format`].
 //!
 //! ```
-//! use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+//! use frameloop::{Client, ConnId, Error, Message, Server, ServerCtx, ServerHandler};
 //!
 //! /// Sends every message to every other client.
 //! struct ChatBox;
 //! impl ServerHandler for ChatBox {
-//!     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+//!     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
 //!         server.broadcast_except(client, msg);
 //!         Ok(())
 //!     }
@@ -72,32 +72,7 @@ pub use request::{request, request_timeout};
 pub use server::{Server, ServerBuilder};
 pub use server_ctx::{ServerCtx, ServerHandler};
 
-/// Identifies one client of a server: a [`ConnId`](crate::ConnId), valid
-/// until the client disconnects (and never reused for another client).
-///
-/// ```
-/// use std::collections::HashMap;
-/// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
-/// # use frameloop::{Client, Server};
-///
-/// /// Remembers each client's name: the first thing it sends.
-/// #[derive(Default)]
-/// struct Names(HashMap<ClientId, String>);
-/// impl ServerHandler for Names {
-///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
-///         let name = self.0.entry(client).or_insert_with(|| msg.text().into_owned());
-///         server.send(client, format!("hello {name}"))
-///     }
-/// }
-/// # let server = Server::bind("127.0.0.1:0")?.start(Names::default())?;
-/// # let client = Client::connect(server.local_addr())?;
-/// # client.send("ann")?;
-/// # client.send("bob")?;
-/// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, b"hello ann");
-/// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, b"hello ann");
-/// # Ok::<(), frameloop::Error>(())
-/// ```
-pub type ClientId = crate::handler::ConnId;
+pub(crate) use crate::handler::ConnId;
 
 /// `now + timeout`, where a timeout too long to represent (such as
 /// `Duration::MAX`) means "a century": never, in practice, and no overflow

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::deadline_after;
 use super::events::{Event, Events};
 use super::queue::{next_item, Queue};
-use super::{ClientId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
+use super::{ConnId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
 use crate::error::Error;
 
 /// The handler of a polling server: never called, since its engine queues
@@ -17,7 +17,7 @@ use crate::error::Error;
 struct Poller;
 
 impl ServerHandler for Poller {
-    fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
         Ok(())
     }
 }

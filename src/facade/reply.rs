@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use super::{ClientId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
+use super::{ConnId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
 use crate::error::Error;
 use crate::handler::CloseReason;
 
@@ -46,14 +46,14 @@ where
     F: FnMut(&[u8]) -> R,
     R: AsRef<[u8]>,
 {
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, _client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, _client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
         if self.mode != ReplyMode::Concurrent {
             server.pause_accepting();
         }
         Ok(())
     }
 
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         if self.answered {
             return Ok(());
         }
@@ -76,7 +76,7 @@ where
     fn on_disconnect(
         &mut self,
         server: &mut ServerCtx<'_>,
-        _client: ClientId,
+        _client: ConnId,
         _addr: SocketAddr,
         _reason: &CloseReason,
     ) -> Result<(), Error> {

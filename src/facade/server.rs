@@ -10,26 +10,26 @@ use super::events::Event;
 use super::queue::{Queue, DEFAULT_MAX_QUEUED};
 use super::runtime::{self, duplicate, lock, Commands, Life};
 use super::server_engine::{self, Command, ServerEngine};
-use super::{ClientId, Format, ServerHandler};
-use crate::codec::Framing;
+use super::{ConnId, Format, ServerHandler};
+use crate::codec::Codec;
 use crate::error::{resolve, Error};
-use crate::reactor::{Builder, Reactor};
+use crate::reactor::{Reactor, ReactorBuilder};
 
 /// What the handle and the network thread share.
 #[derive(Debug)]
 pub(crate) struct ServerShared {
     pub(crate) commands: Commands<Command>,
     /// Connected clients; kept by the network thread, read by anyone.
-    pub(crate) clients: Mutex<BTreeMap<ClientId, SocketAddr>>,
+    pub(crate) clients: Mutex<BTreeMap<ConnId, SocketAddr>>,
     pub(crate) errors: Mutex<Vec<Error>>,
     /// The event queue of a polling server.
     pub(crate) events: Option<Arc<Queue<Event>>>,
     pub(crate) life: Arc<Life>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) format: Format,
-    /// The reactor's framing, which every message is checked against
+    /// The reactor's codec, which every message is checked against
     /// before it is queued.
-    pub(crate) framing: Framing,
+    pub(crate) codec: Codec,
 }
 
 impl ServerShared {
@@ -68,7 +68,7 @@ pub struct ServerBuilder {
     pub(super) max_queued: usize,
     /// The refusal message, encoded at start in the format chosen by then.
     refusal: Option<Vec<u8>>,
-    reactor: Builder,
+    reactor: ReactorBuilder,
 }
 
 impl ServerBuilder {
@@ -266,7 +266,7 @@ impl ServerBuilder {
     /// # drop(server);
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn configure(mut self, f: impl FnOnce(Builder) -> Builder) -> Self {
+    pub fn configure(mut self, f: impl FnOnce(ReactorBuilder) -> ReactorBuilder) -> Self {
         self.reactor = f(self.reactor);
         self
     }
@@ -274,7 +274,7 @@ impl ServerBuilder {
     /// Stops gracefully on SIGINT (Ctrl-C) and SIGTERM (what systemd,
     /// `docker stop` and Kubernetes send), as [`Server::stop`] does: no new
     /// clients, messages already sent are written (for at most the engine's
-    /// [shutdown timeout](Builder::shutdown_timeout), 5 s by default), every
+    /// [shutdown timeout](ReactorBuilder::shutdown_timeout), 5 s by default), every
     /// client is disconnected. [`Server::wait`] then returns `Ok(())`, and a
     /// polling server's events end (after a
     /// [`Disconnected`](crate::Event::Disconnected) for each client). A
@@ -282,15 +282,15 @@ impl ServerBuilder {
     /// Requires the `signals` feature.
     ///
     /// Signal handlers belong to the whole process: ask this of one server
-    /// per process (see [`Builder::stop_on_signals`] for what happens when
+    /// per process (see [`ReactorBuilder::stop_on_signals`] for what happens when
     /// several ask, and after the server is gone).
     ///
     /// ```no_run
-    /// use frameloop::{ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, Server, ServerCtx, ServerHandler};
     ///
     /// struct Echo;
     /// impl ServerHandler for Echo {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         server.send(client, msg)
     ///     }
     /// }
@@ -326,12 +326,12 @@ impl ServerBuilder {
     /// callbacks there.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, Server, ServerCtx, ServerHandler};
     /// # use frameloop::Client;
     ///
     /// struct Echo;
     /// impl ServerHandler for Echo {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         server.send(client, msg)
     ///     }
     /// }
@@ -361,9 +361,9 @@ impl ServerBuilder {
         if let Some(message) = &self.refusal {
             // Encoded by the codec, in the framing the reactor will use: the
             // same bytes a `send` of it would put on the wire.
-            let framing = builder.chosen_framing();
+            let codec = builder.chosen_codec();
             let mut wire = Vec::new();
-            framing.encode_parts(&[&self.format.body(framing, message)?], &mut wire)?;
+            codec.encode_parts(&[&self.format.body(codec, message)?], &mut wire)?;
             builder = builder.refusal_message(wire);
         }
         let mut reactor = builder.build()?;
@@ -379,7 +379,7 @@ fn spawn_server<H: ServerHandler + Send + 'static>(
     local_addr: SocketAddr,
     format: Format,
 ) -> Result<Arc<ServerShared>, Error> {
-    let framing = reactor.framing();
+    let codec = reactor.codec();
     let (commands, rx) = Commands::new(reactor.notifier());
     if let Some(events) = &events {
         events.set_notifier(reactor.notifier());
@@ -392,7 +392,7 @@ fn spawn_server<H: ServerHandler + Send + 'static>(
         life: Arc::default(),
         local_addr,
         format,
-        framing,
+        codec,
     });
     server_engine::send_markers(&shared);
     let engine = ServerEngine::new(handler, Arc::clone(&shared), rx);
@@ -405,11 +405,11 @@ fn spawn_server<H: ServerHandler + Send + 'static>(
 /// stops the server.
 ///
 /// ```
-/// use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+/// use frameloop::{Client, ConnId, Error, Message, Server, ServerCtx, ServerHandler};
 ///
 /// struct Echo;
 /// impl ServerHandler for Echo {
-///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
 ///         server.send(client, msg)
 ///     }
 /// }
@@ -463,7 +463,7 @@ impl Server {
             max_len: None,
             max_queued: DEFAULT_MAX_QUEUED,
             refusal: None,
-            reactor: Builder::default(),
+            reactor: ReactorBuilder::default(),
         })
     }
 
@@ -493,12 +493,12 @@ impl Server {
     /// [`Error::Stopped`] once the server has stopped. A client that leaves
     /// while the message is on its way makes an error in
     /// [`errors`](Self::errors).
-    pub fn send(&self, client: ClientId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.framing, data.as_ref())?.into_owned();
+    pub fn send(&self, client: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let body = self.shared.format.body(self.shared.codec, data.as_ref())?.into_owned();
         self.send_body(client, body)
     }
 
-    fn send_body(&self, client: ClientId, body: Vec<u8>) -> Result<(), Error> {
+    fn send_body(&self, client: ConnId, body: Vec<u8>) -> Result<(), Error> {
         self.check_client(client)?;
         self.shared.commands.send(Command::Send(client, body))
     }
@@ -507,7 +507,7 @@ impl Server {
     /// [`Error::Stopped`] once stopped. Whether the server runs is looked up
     /// only for a client not found: the command's own send refuses a
     /// stopped server (one lock per call instead of two).
-    fn check_client(&self, client: ClientId) -> Result<(), Error> {
+    fn check_client(&self, client: ConnId) -> Result<(), Error> {
         if lock(&self.shared.clients).contains_key(&client) {
             Ok(())
         } else if self.shared.commands.is_open() {
@@ -538,15 +538,8 @@ impl Server {
     ///
     /// [`Error::Config`] unless the server uses packets; as
     /// [`send`](Self::send).
-    pub fn send_packet(
-        &self,
-        client: ClientId,
-        integer: i64,
-        real: f64,
-        boolean: bool,
-        text: &str,
-    ) -> Result<(), Error> {
-        let body = self.shared.format.packet(self.shared.framing, integer, real, boolean, text)?;
+    pub fn send_packet(&self, client: ConnId, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
+        let body = self.shared.format.packet(self.shared.codec, integer, real, boolean, text)?;
         self.send_body(client, body)
     }
 
@@ -576,7 +569,7 @@ impl Server {
     /// the format (as [`send`](Self::send)),
     /// [`Error::Stopped`] once the server has stopped.
     pub fn broadcast(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.framing, data.as_ref())?.into_owned();
+        let body = self.shared.format.body(self.shared.codec, data.as_ref())?.into_owned();
         self.shared.commands.send(Command::Broadcast { body, except: None })
     }
 
@@ -605,8 +598,8 @@ impl Server {
     /// # Errors
     ///
     /// As [`broadcast`](Self::broadcast).
-    pub fn broadcast_except(&self, except: ClientId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.framing, data.as_ref())?.into_owned();
+    pub fn broadcast_except(&self, except: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let body = self.shared.format.body(self.shared.codec, data.as_ref())?.into_owned();
         self.shared.commands.send(Command::Broadcast { body, except: Some(except) })
     }
 
@@ -629,7 +622,7 @@ impl Server {
     ///
     /// [`Error::UnknownConnection`] if no such client is connected,
     /// [`Error::Stopped`] once the server has stopped.
-    pub fn disconnect(&self, client: ClientId) -> Result<(), Error> {
+    pub fn disconnect(&self, client: ConnId) -> Result<(), Error> {
         self.check_client(client)?;
         self.shared.commands.send(Command::Disconnect(client))
     }
@@ -649,7 +642,7 @@ impl Server {
     /// # drop(client);
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn clients(&self) -> Vec<(ClientId, SocketAddr)> {
+    pub fn clients(&self) -> Vec<(ConnId, SocketAddr)> {
         lock(&self.shared.clients).iter().map(|(c, a)| (*c, *a)).collect()
     }
 

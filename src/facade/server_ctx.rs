@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use super::runtime::lock;
 use super::server::ServerShared;
-use super::{ClientId, Format, Message};
+use super::{ConnId, Format, Message};
 use crate::error::Error;
 use crate::handler::CloseReason;
 use crate::reactor::Ctx;
@@ -25,12 +25,12 @@ use crate::reactor::Ctx;
 /// client:
 ///
 /// ```no_run
-/// use frameloop::{ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+/// use frameloop::{ConnId, Error, Message, Server, ServerCtx, ServerHandler};
 ///
 /// struct ChatBox;
 ///
 /// impl ServerHandler for ChatBox {
-///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
 ///         server.broadcast_except(client, msg);
 ///         Ok(())
 ///     }
@@ -46,15 +46,15 @@ pub trait ServerHandler {
     /// ```
     /// use std::net::SocketAddr;
     /// use std::time::Duration;
-    /// use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// use frameloop::{Client, ConnId, Error, Message, Server, ServerCtx, ServerHandler};
     ///
     /// /// Greets each client with the address it came from.
     /// struct Greeter;
     /// impl ServerHandler for Greeter {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, addr: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, addr: SocketAddr) -> Result<(), Error> {
     ///         server.send(client, format!("welcome, {}", addr.ip()))
     ///     }
-    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         Ok(())
     ///     }
     /// }
@@ -70,7 +70,7 @@ pub trait ServerHandler {
     /// # Errors
     ///
     /// Whatever the callback wants kept in the server's error list.
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, addr: SocketAddr) -> Result<(), Error> {
         let _ = (server, client, addr);
         Ok(())
     }
@@ -80,12 +80,12 @@ pub trait ServerHandler {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// use frameloop::{Client, ConnId, Error, Message, Server, ServerCtx, ServerHandler};
     ///
     /// /// Answers each message with its length.
     /// struct Measure;
     /// impl ServerHandler for Measure {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         server.send(client, msg.len().to_string())
     ///     }
     /// }
@@ -102,7 +102,7 @@ pub trait ServerHandler {
     /// # Errors
     ///
     /// Whatever the callback wants kept in the server's error list.
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error>;
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error>;
 
     /// `client` (connected from `addr`) is gone, for `reason`. It is no
     /// longer in [`ServerCtx::clients`], and sends to it fail.
@@ -111,18 +111,18 @@ pub trait ServerHandler {
     /// use std::net::SocketAddr;
     /// use std::sync::mpsc;
     /// use std::time::Duration;
-    /// use frameloop::{Client, ClientId, CloseReason, Error, Message, Server, ServerCtx, ServerHandler};
+    /// use frameloop::{Client, ConnId, CloseReason, Error, Message, Server, ServerCtx, ServerHandler};
     ///
     /// /// Tells the main thread why each client left, and how many are left.
     /// struct Goodbyes(mpsc::Sender<(CloseReason, usize)>);
     /// impl ServerHandler for Goodbyes {
-    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         Ok(())
     ///     }
     ///     fn on_disconnect(
     ///         &mut self,
     ///         server: &mut ServerCtx<'_>,
-    ///         _client: ClientId,
+    ///         _client: ConnId,
     ///         _addr: SocketAddr,
     ///         reason: &CloseReason,
     ///     ) -> Result<(), Error> {
@@ -147,7 +147,7 @@ pub trait ServerHandler {
     fn on_disconnect(
         &mut self,
         server: &mut ServerCtx<'_>,
-        client: ClientId,
+        client: ConnId,
         addr: SocketAddr,
         reason: &CloseReason,
     ) -> Result<(), Error> {
@@ -157,16 +157,16 @@ pub trait ServerHandler {
 }
 
 impl<H: ServerHandler + ?Sized> ServerHandler for Box<H> {
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, addr: SocketAddr) -> Result<(), Error> {
         (**self).on_connect(server, client, addr)
     }
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
         (**self).on_receive(server, client, msg)
     }
     fn on_disconnect(
         &mut self,
         server: &mut ServerCtx<'_>,
-        client: ClientId,
+        client: ConnId,
         addr: SocketAddr,
         reason: &CloseReason,
     ) -> Result<(), Error> {
@@ -181,13 +181,13 @@ impl<H: ServerHandler + ?Sized> ServerHandler for Box<H> {
 /// callback, all of one client's messages in one write.
 ///
 /// ```
-/// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+/// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
 /// # use frameloop::{Client, Server};
 ///
 /// /// Acknowledges each message, and passes it on to everyone else.
 /// struct Relay;
 /// impl ServerHandler for Relay {
-///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
 ///         let others = server.broadcast_except(client, msg);
 ///         server.send(client, format!("passed on to {others}"))
 ///     }
@@ -214,15 +214,15 @@ impl<'a> ServerCtx<'a> {
     ///
     /// ```
     /// use std::net::SocketAddr;
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Greeter;
     /// impl ServerHandler for Greeter {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
     ///         server.send(client, "welcome!")
     ///     }
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         server.send(client, msg) // echo
     ///     }
     /// }
@@ -239,8 +239,8 @@ impl<'a> ServerCtx<'a> {
     /// line with a newline inside or ending in `\r`, packet text that is not
     /// UTF-8); [`Error::FrameTooLarge`] if it is longer than the server's
     /// `max_frame_len`.
-    pub fn send(&mut self, client: ClientId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.framing, data.as_ref())?;
+    pub fn send(&mut self, client: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let body = self.shared.format.body(self.shared.codec, data.as_ref())?;
         self.ctx.send(client, &body)
     }
 
@@ -248,17 +248,17 @@ impl<'a> ServerCtx<'a> {
     /// string)`.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// /// Tells each newcomer its player number.
     /// struct Lobby;
     /// impl ServerHandler for Lobby {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _: std::net::SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _: std::net::SocketAddr) -> Result<(), Error> {
     ///         let players = server.client_count() as i64;
     ///         server.send_packet(client, players, 0.0, true, "welcome")
     ///     }
-    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         Ok(())
     ///     }
     /// }
@@ -275,7 +275,7 @@ impl<'a> ServerCtx<'a> {
     /// [`send`](Self::send) otherwise.
     pub fn send_packet(
         &mut self,
-        client: ClientId,
+        client: ConnId,
         integer: i64,
         real: f64,
         boolean: bool,
@@ -290,13 +290,13 @@ impl<'a> ServerCtx<'a> {
     /// does not fit the format reaches nobody (0).
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// /// Sends every message to every client, the sender too.
     /// struct Loudspeaker;
     /// impl ServerHandler for Loudspeaker {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, _client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, _client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         let reached = server.broadcast(msg);
     ///         println!("heard by {reached} clients");
     ///         Ok(())
@@ -309,7 +309,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast(&mut self, data: impl AsRef<[u8]>) -> usize {
-        match self.shared.format.body(self.shared.framing, data.as_ref()) {
+        match self.shared.format.body(self.shared.codec, data.as_ref()) {
             Ok(body) => self.ctx.broadcast(&body),
             Err(_) => 0,
         }
@@ -319,12 +319,12 @@ impl<'a> ServerCtx<'a> {
     /// sender); returns how many.
     ///
     /// ```
-    /// use frameloop::{Client, ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// use frameloop::{Client, ConnId, Error, Message, Server, ServerCtx, ServerHandler};
     /// # use std::time::{Duration, Instant};
     ///
     /// struct ChatBox;
     /// impl ServerHandler for ChatBox {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         server.broadcast_except(client, msg); // everyone but the sender
     ///         Ok(())
     ///     }
@@ -340,8 +340,8 @@ impl<'a> ServerCtx<'a> {
     /// assert_eq!(bob.recv_timeout(Duration::from_secs(5))?, b"hi bob");
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn broadcast_except(&mut self, except: ClientId, data: impl AsRef<[u8]>) -> usize {
-        match self.shared.format.body(self.shared.framing, data.as_ref()) {
+    pub fn broadcast_except(&mut self, except: ConnId, data: impl AsRef<[u8]>) -> usize {
+        match self.shared.format.body(self.shared.codec, data.as_ref()) {
             Ok(body) => self.ctx.broadcast_except(except, &body),
             Err(_) => 0,
         }
@@ -352,14 +352,14 @@ impl<'a> ServerCtx<'a> {
     /// many. With another format it reaches nobody.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use std::time::{Duration, Instant};
     /// # use frameloop::{Client, Server};
     ///
     /// /// Passes each player's move on to the other players.
     /// struct Moves;
     /// impl ServerHandler for Moves {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         if let Some(p) = msg.packet() {
     ///             server.broadcast_packet_except(client, p.integer, p.real, p.boolean, p.text);
     ///         }
@@ -380,13 +380,13 @@ impl<'a> ServerCtx<'a> {
     /// ```
     pub fn broadcast_packet_except(
         &mut self,
-        except: ClientId,
+        except: ConnId,
         integer: i64,
         real: f64,
         boolean: bool,
         text: &str,
     ) -> usize {
-        match self.shared.format.packet(self.shared.framing, integer, real, boolean, text) {
+        match self.shared.format.packet(self.shared.codec, integer, real, boolean, text) {
             Ok(body) => self.ctx.broadcast_except(except, &body),
             Err(_) => 0,
         }
@@ -395,17 +395,17 @@ impl<'a> ServerCtx<'a> {
     /// Sends one packet to every client; returns how many.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// /// Tells everyone how many players there are now.
     /// struct Lobby;
     /// impl ServerHandler for Lobby {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, _: ClientId, _: std::net::SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, _: ConnId, _: std::net::SocketAddr) -> Result<(), Error> {
     ///         server.broadcast_packet(server.client_count() as i64, 0.0, true, "players");
     ///         Ok(())
     ///     }
-    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         Ok(())
     ///     }
     /// }
@@ -416,7 +416,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast_packet(&mut self, integer: i64, real: f64, boolean: bool, text: &str) -> usize {
-        match self.shared.format.packet(self.shared.framing, integer, real, boolean, text) {
+        match self.shared.format.packet(self.shared.codec, integer, real, boolean, text) {
             Ok(body) => self.ctx.broadcast(&body),
             Err(_) => 0,
         }
@@ -426,12 +426,12 @@ impl<'a> ServerCtx<'a> {
     /// (pyspeak's `getClients`).
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     ///
     /// /// pyspeak's chat box, written as pyspeak wrote it.
     /// struct ChatBox;
     /// impl ServerHandler for ChatBox {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         for (other, _addr) in server.clients() {
     ///             if other != client {
     ///                 server.send(other, msg)?;
@@ -442,7 +442,7 @@ impl<'a> ServerCtx<'a> {
     /// }
     /// # let _ = ChatBox;
     /// ```
-    pub fn clients(&self) -> Vec<(ClientId, SocketAddr)> {
+    pub fn clients(&self) -> Vec<(ConnId, SocketAddr)> {
         lock(&self.shared.clients).iter().map(|(c, a)| (*c, *a)).collect()
     }
 
@@ -450,16 +450,16 @@ impl<'a> ServerCtx<'a> {
     ///
     /// ```
     /// use std::net::SocketAddr;
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Census;
     /// impl ServerHandler for Census {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
     ///         let online = server.client_count(); // this client included
     ///         server.send(client, format!("{online} online"))
     ///     }
-    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         Ok(())
     ///     }
     /// }
@@ -475,12 +475,12 @@ impl<'a> ServerCtx<'a> {
     /// The address of `client`, if it is connected.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct WhoAmI;
     /// impl ServerHandler for WhoAmI {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         let addr = server.addr(client).map_or("?".to_owned(), |a| a.to_string());
     ///         server.send(client, format!("you are {addr}"))
     ///     }
@@ -491,7 +491,7 @@ impl<'a> ServerCtx<'a> {
     /// # assert!(client.recv_timeout(std::time::Duration::from_secs(5))?.starts_with(b"you are 127.0.0.1:"));
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn addr(&self, client: ClientId) -> Option<SocketAddr> {
+    pub fn addr(&self, client: ConnId) -> Option<SocketAddr> {
         lock(&self.shared.clients).get(&client).copied()
     }
 
@@ -499,13 +499,13 @@ impl<'a> ServerCtx<'a> {
     /// its [`on_disconnect`](ServerHandler::on_disconnect) follows.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use std::time::Duration;
     /// # use frameloop::{Client, Server};
     ///
     /// struct Doorman;
     /// impl ServerHandler for Doorman {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         if msg.bytes() == b"quit" {
     ///             server.send(client, "bye")?; // written before the connection closes
     ///             return server.disconnect(client);
@@ -525,7 +525,7 @@ impl<'a> ServerCtx<'a> {
     ///
     /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`] if it is
     /// already gone.
-    pub fn disconnect(&mut self, client: ClientId) -> Result<(), Error> {
+    pub fn disconnect(&mut self, client: ConnId) -> Result<(), Error> {
         self.ctx.close(client)
     }
 
@@ -533,13 +533,13 @@ impl<'a> ServerCtx<'a> {
     /// [`resume_accepting`](Self::resume_accepting).
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use std::time::{Duration, Instant};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Doors;
     /// impl ServerHandler for Doors {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, _client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, _client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         match msg.bytes() {
     ///             b"close" => server.pause_accepting(), // newcomers wait in the backlog
     ///             b"open" => server.resume_accepting(),
@@ -568,13 +568,13 @@ impl<'a> ServerCtx<'a> {
     /// Accepts new clients again.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// /// Lets newcomers in again when an operator's client says so.
     /// struct Gate;
     /// impl ServerHandler for Gate {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         if msg.bytes() == b"open" {
     ///             server.resume_accepting();
     ///         }
@@ -596,13 +596,13 @@ impl<'a> ServerCtx<'a> {
     /// ends.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, Server, ServerCtx, ServerHandler};
     /// # use std::time::{Duration, Instant};
     /// # use frameloop::Client;
     ///
     /// struct Stoppable;
     /// impl ServerHandler for Stoppable {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, _client: ClientId, msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, _client: ConnId, msg: Message<'_>) -> Result<(), Error> {
     ///         if msg.bytes() == b"shutdown" {
     ///             server.stop();
     ///         }
@@ -628,16 +628,16 @@ impl<'a> ServerCtx<'a> {
     ///
     /// ```
     /// use std::net::SocketAddr;
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Welcome;
     /// impl ServerHandler for Welcome {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _addr: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
     ///         let here = server.local_addr();
     ///         server.send(client, format!("welcome to {here}"))
     ///     }
-    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         Ok(())
     ///     }
     /// }
@@ -654,13 +654,13 @@ impl<'a> ServerCtx<'a> {
     /// The message format.
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Format, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Format, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// /// Says "ok" in whatever format the server was started with.
     /// struct SayOk;
     /// impl ServerHandler for SayOk {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         match server.format() {
     ///             Format::Packets => server.send_packet(client, 1, 0.0, true, "ok"),
     ///             _ => server.send(client, "ok"),
@@ -681,12 +681,12 @@ impl<'a> ServerCtx<'a> {
     /// (timers, queued-byte counts, statistics).
     ///
     /// ```
-    /// use frameloop::{ClientId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Ticket;
     /// impl ServerHandler for Ticket {
-    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ClientId, _msg: Message<'_>) -> Result<(), Error> {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         let accepted = server.engine().stats().accepted;
     ///         server.send(client, format!("you were client number {accepted}"))
     ///     }

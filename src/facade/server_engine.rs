@@ -10,7 +10,7 @@ use super::events::Event;
 use super::queue::Batch;
 use super::runtime::{lock, next_command, Drained, Engine};
 use super::server::ServerShared;
-use super::{ClientId, ServerCtx, ServerHandler};
+use super::{ServerCtx, ServerHandler};
 use crate::error::Error;
 use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
 use crate::reactor::Ctx;
@@ -19,14 +19,14 @@ use crate::reactor::Ctx;
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Send an encoded body to one client.
-    Send(ClientId, Vec<u8>),
+    Send(ConnId, Vec<u8>),
     /// Send an encoded body to every client but `except`.
     Broadcast {
         body: Vec<u8>,
-        except: Option<ClientId>,
+        except: Option<ConnId>,
     },
     /// Close a client after flushing.
-    Disconnect(ClientId),
+    Disconnect(ConnId),
     PauseAccepting,
     ResumeAccepting,
     /// A polling server's caller came back after taking this many events:
@@ -43,7 +43,7 @@ pub(crate) struct ServerEngine<H> {
     rx: Receiver<Command>,
     /// A polling server's clients that half-closed, held open until the
     /// caller has handled this many events.
-    half_closed: Vec<(ClientId, u64)>,
+    half_closed: Vec<(ConnId, u64)>,
     /// A polling server's events of this loop turn, queued at its end: the
     /// engine makes them itself, its handler is not called.
     batch: Option<Batch<Event>>,

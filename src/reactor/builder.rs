@@ -2,19 +2,19 @@
 
 use std::time::Duration;
 
-use crate::codec::{frame, lines, raw, Framing};
+use crate::codec::{frame, lines, raw, Codec};
 use crate::error::Error;
 use crate::reactor::Reactor;
 
-/// Longest [refusal message](Builder::refusal_message): small enough that
+/// Longest [refusal message](ReactorBuilder::refusal_message): small enough that
 /// one write to a fresh socket takes it whole on any system, so a refused
 /// socket never needs a write buffer.
 pub(crate) const MAX_REFUSAL_LEN: usize = 1024;
 
-/// The settings a [`Reactor`] runs with. See [`Builder`] for what each does.
+/// The settings a [`Reactor`] runs with. See [`ReactorBuilder`] for what each does.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) framing: Framing,
+    pub(crate) codec: Codec,
     pub(crate) max_connections: usize,
     pub(crate) high_watermark: usize,
     pub(crate) low_watermark: usize,
@@ -41,7 +41,7 @@ pub(crate) struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            framing: Framing::frames(),
+            codec: Codec::frames(),
             max_connections: 16 * 1024,
             high_watermark: 1024 * 1024,
             low_watermark: 256 * 1024,
@@ -81,11 +81,11 @@ impl Default for Config {
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use = "a builder does nothing until build() is called"]
-pub struct Builder {
+pub struct ReactorBuilder {
     config: Config,
 }
 
-impl Builder {
+impl ReactorBuilder {
     /// Length-prefixed frames (the default), keeping the maximum length.
     ///
     /// ```
@@ -97,7 +97,7 @@ impl Builder {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn frames(mut self) -> Self {
-        self.config.framing = Framing::Frames { max_len: self.max_len_or(frame::DEFAULT_MAX_LEN) };
+        self.config.codec = Codec::Frames { max_len: self.max_len_or(frame::DEFAULT_MAX_LEN) };
         self
     }
 
@@ -126,7 +126,7 @@ impl Builder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn lines(mut self) -> Self {
-        self.config.framing = Framing::Lines { max_len: self.max_len_or(lines::DEFAULT_MAX_LEN) };
+        self.config.codec = Codec::Lines { max_len: self.max_len_or(lines::DEFAULT_MAX_LEN) };
         self
     }
 
@@ -171,12 +171,12 @@ impl Builder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn raw(mut self) -> Self {
-        self.config.framing = Framing::Raw { max_chunk: self.max_len_or(raw::DEFAULT_MAX_CHUNK) };
+        self.config.codec = Codec::Raw { max_chunk: self.max_len_or(raw::DEFAULT_MAX_CHUNK) };
         self
     }
 
     fn max_len_or(&self, default: usize) -> usize {
-        let current = self.config.framing.max_len();
+        let current = self.config.codec.max_len();
         let untouched =
             current == frame::DEFAULT_MAX_LEN || current == lines::DEFAULT_MAX_LEN || current == raw::DEFAULT_MAX_CHUNK;
         if untouched {
@@ -186,17 +186,17 @@ impl Builder {
         }
     }
 
-    /// Any [`Framing`].
+    /// Any [`Codec`].
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     /// use frameloop::Reactor;
     ///
-    /// assert!(Reactor::builder().framing(Framing::lines().with_max_len(80)).build().is_ok());
-    /// assert!(Reactor::builder().framing(Framing::Raw { max_chunk: 0 }).build().is_err());
+    /// assert!(Reactor::builder().codec(Codec::lines().with_max_len(80)).build().is_ok());
+    /// assert!(Reactor::builder().codec(Codec::Raw { max_chunk: 0 }).build().is_err());
     /// ```
-    pub fn framing(mut self, framing: Framing) -> Self {
-        self.config.framing = framing;
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.config.codec = codec;
         self
     }
 
@@ -218,7 +218,7 @@ impl Builder {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn max_frame_len(mut self, max: usize) -> Self {
-        self.config.framing = self.config.framing.with_max_len(max);
+        self.config.codec = self.config.codec.with_max_len(max);
         self
     }
 
@@ -269,10 +269,10 @@ impl Builder {
         self
     }
 
-    /// The framing chosen so far (the facade encodes its refusal message in
+    /// The codec chosen so far (the facade encodes its refusal message in
     /// it).
-    pub(crate) fn chosen_framing(&self) -> Framing {
-        self.config.framing
+    pub(crate) fn chosen_codec(&self) -> Codec {
+        self.config.codec
     }
 
     /// Above `high` bytes of queued output, the reactor stops reading from
@@ -603,7 +603,7 @@ impl Builder {
         if c.low_watermark > c.high_watermark {
             return Err(Error::Config("the low watermark must not exceed the high watermark".into()));
         }
-        if c.framing == (Framing::Raw { max_chunk: 0 }) {
+        if c.codec == (Codec::Raw { max_chunk: 0 }) {
             return Err(Error::Config("the largest raw chunk must be at least one byte".into()));
         }
         if c.read_buffer_size == 0 || c.read_budget == 0 {

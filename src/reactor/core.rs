@@ -234,7 +234,7 @@ impl Core {
 
     /// Queues one message made of `parts` for `id`.
     pub(crate) fn send_parts(&mut self, id: ConnId, parts: &[&[u8]]) -> Result<(), Error> {
-        let framing = self.config.framing;
+        let codec = self.config.codec;
         let hard_cap = self.config.hard_cap;
         let Some(conn) = self.conns.get_mut(id.index()).filter(|c| c.generation == id.generation) else {
             return Err(Error::UnknownConnection(id));
@@ -248,10 +248,10 @@ impl Core {
         }
         // Raw bytes put nothing around a message: an empty one has no byte
         // to queue, and must not borrow a buffer no write would give back.
-        if framing.overhead() == 0 && parts.iter().all(|p| p.is_empty()) {
+        if codec.overhead() == 0 && parts.iter().all(|p| p.is_empty()) {
             return Ok(());
         }
-        framing.encode_parts(parts, conn.out.vec_mut(&mut self.pool))?;
+        codec.encode_parts(parts, conn.out.vec_mut(&mut self.pool))?;
         self.stats.frames_out += 1;
         if !conn.dirty {
             conn.dirty = true;

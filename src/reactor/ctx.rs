@@ -95,10 +95,10 @@ impl<'a> Ctx<'a> {
     /// output had reached the hard cap (the connection is then closed);
     /// [`Error::FrameTooLarge`] / [`Error::Codec`] when the message cannot be
     /// framed: longer than the reactor's
-    /// [`max_frame_len`](crate::Builder::max_frame_len) (which a peer with
+    /// [`max_frame_len`](crate::ReactorBuilder::max_frame_len) (which a peer with
     /// the same settings would close the connection for), or a line
     /// containing `\n` or ending in `\r` (see
-    /// [`Framing::check_outgoing`](crate::codec::Framing::check_outgoing)).
+    /// [`Codec::check_outgoing`](crate::codec::Codec::check_outgoing)).
     #[inline]
     pub fn send(&mut self, conn: ConnId, msg: &[u8]) -> Result<(), Error> {
         self.core.send_parts(conn, &[msg])

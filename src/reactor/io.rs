@@ -199,11 +199,11 @@ fn deliver_held<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, carry:
     if carry.is_empty() {
         return;
     }
-    let framing = core.config.framing;
+    let codec = core.config.codec;
     let mut start = 0;
     while core.is_open(id) && !holds_back(core, id) {
         let rest = carry.get(start..).unwrap_or_default();
-        match framing.decode(rest) {
+        match codec.decode(rest) {
             Ok(Some((msg, used))) => {
                 core.stats.frames_in += 1;
                 handler.on_frame(&mut Ctx::new(core), id, msg);
@@ -243,14 +243,14 @@ fn hold(core: &mut Core, rest: &[u8], carry: &mut Vec<u8>) {
 /// kept in `carry` instead of being delivered. Returns `false`
 /// once the connection stops reading.
 fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: &[u8], carry: &mut Vec<u8>) -> bool {
-    let framing = core.config.framing;
+    let codec = core.config.codec;
     let mut rest = data;
     while !carry.is_empty() && !rest.is_empty() {
-        let take = framing.bytes_to_complete(carry, rest).min(rest.len());
+        let take = codec.bytes_to_complete(carry, rest).min(rest.len());
         let (head, tail) = rest.split_at(take);
         carry.extend_from_slice(head);
         rest = tail;
-        match framing.decode(carry) {
+        match codec.decode(carry) {
             Ok(Some((msg, _))) => {
                 core.stats.frames_in += 1;
                 handler.on_frame(&mut Ctx::new(core), id, msg);
@@ -273,7 +273,7 @@ fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: 
         }
     }
     loop {
-        match framing.decode(rest) {
+        match codec.decode(rest) {
             Ok(Some((msg, used))) => {
                 core.stats.frames_in += 1;
                 handler.on_frame(&mut Ctx::new(core), id, msg);

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Waker};
 
-pub use builder::Builder;
+pub use builder::ReactorBuilder;
 pub use ctx::Ctx;
 pub use stats::Stats;
 
@@ -154,8 +154,8 @@ impl Reactor {
     /// assert!(reactor.local_addrs().is_empty()); // nothing listens until `listen`
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn builder() -> Builder {
-        Builder::default()
+    pub fn builder() -> ReactorBuilder {
+        ReactorBuilder::default()
     }
 
     /// A reactor with every setting at its default.
@@ -309,8 +309,8 @@ impl Reactor {
 
     /// How this reactor cuts and wraps messages: the facade checks what it
     /// is asked to send against it before queueing a command.
-    pub(crate) fn framing(&self) -> crate::codec::Framing {
-        self.core.config.framing
+    pub(crate) fn codec(&self) -> crate::codec::Codec {
+        self.core.config.codec
     }
 
     /// A handle other threads use to wake this reactor.
@@ -365,7 +365,7 @@ impl Reactor {
     }
 
     /// Runs the loop on this thread, calling `handler`, until a callback
-    /// calls [`Ctx::stop`] (or, with `Builder::stop_on_signals` and the
+    /// calls [`Ctx::stop`] (or, with `ReactorBuilder::stop_on_signals` and the
     /// `signals` feature, the process gets SIGINT or SIGTERM) and the
     /// graceful stop completes.
     ///

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use frameloop::{Builder, CloseReason, ConnId, Ctx, Handler, TimerId};
+use frameloop::{CloseReason, ConnId, Ctx, Handler, ReactorBuilder, TimerId};
 
 use super::{read_frame, serve, write_frame, TestServer, PATIENCE};
 
@@ -133,7 +133,7 @@ impl<H: Handler> Handler for ByPort<H> {
 
 /// Serves `handler`, with its closes also reported by the peer's port.
 pub fn serve_by_port<H: Handler + Send + 'static>(
-    builder: Builder,
+    builder: ReactorBuilder,
     handler: H,
 ) -> (TestServer, Receiver<(u16, CloseReason)>) {
     let (tx, rx) = mpsc::channel();

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use frameloop::{Builder, CloseReason, ConnId, Ctx, HalfClose, Handler, Notifier, Stats, TimerId};
+use frameloop::{CloseReason, ConnId, Ctx, HalfClose, Handler, Notifier, ReactorBuilder, Stats, TimerId};
 
 /// How long any single wait in a test may last before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -113,7 +113,7 @@ impl Drop for TestServer {
 
 /// Runs `handler` on a reactor built from `builder`, listening on an
 /// ephemeral loopback port.
-pub fn serve<H: Handler + Send + 'static>(builder: Builder, handler: H) -> TestServer {
+pub fn serve<H: Handler + Send + 'static>(builder: ReactorBuilder, handler: H) -> TestServer {
     let mut reactor = builder.build().expect("build reactor");
     let addr = reactor.listen("127.0.0.1:0").expect("listen");
     let notifier = reactor.notifier();
@@ -137,7 +137,7 @@ impl Handler for Echo {
 }
 
 /// An echo server with the given settings.
-pub fn echo_server(builder: Builder) -> TestServer {
+pub fn echo_server(builder: ReactorBuilder) -> TestServer {
     serve(builder, Echo)
 }
 
@@ -208,7 +208,7 @@ impl Handler for AcceptControl {
 
 /// Waits for the next client of a polling server to connect, passing over
 /// other events.
-pub fn next_connected(server: &frameloop::PollingServer) -> frameloop::ClientId {
+pub fn next_connected(server: &frameloop::PollingServer) -> frameloop::ConnId {
     loop {
         match server.wait_event(PATIENCE) {
             Some(frameloop::Event::Connected { client, .. }) => return client,

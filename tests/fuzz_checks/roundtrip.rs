@@ -2,7 +2,7 @@
 //! encoder writes the same bytes as the plain one.
 
 use frameloop::codec::packet::{self, Packet};
-use frameloop::codec::{frame, lines, raw, Framing};
+use frameloop::codec::{frame, lines, raw, Codec};
 
 /// Takes one record off the front of `data`: `head_len` bytes, a length
 /// byte, then up to that many body bytes.
@@ -38,7 +38,7 @@ fn raw_(mut data: &[u8]) {
     while let Some((cut, bytes)) = next_record(&mut data, 1) {
         raw::encode(bytes, &mut wire);
         let (a, b) = bytes.split_at(usize::from(cut[0]) % (bytes.len() + 1));
-        Framing::raw().encode_parts(&[a, b], &mut gathered).unwrap();
+        Codec::raw().encode_parts(&[a, b], &mut gathered).unwrap();
         sent.extend_from_slice(bytes);
     }
     assert_eq!(wire, gathered);
@@ -63,7 +63,7 @@ fn lines_(mut data: &[u8]) {
     while let Some((cut, line)) = next_record(&mut data, 1) {
         let (a, b) = line.split_at(usize::from(cut[0]) % (line.len() + 1));
         let plain = lines::encode(line, &mut wire);
-        let parts = Framing::lines().encode_parts(&[a, b], &mut gathered);
+        let parts = Codec::lines().encode_parts(&[a, b], &mut gathered);
         assert_eq!(plain.is_ok(), parts.is_ok(), "the two encoders disagree on {line:?}");
         let refused = line.contains(&b'\n') || line.last() == Some(&b'\r');
         assert_eq!(plain.is_err(), refused, "wrongly refused or accepted {line:?}");
@@ -90,7 +90,7 @@ fn frames(mut data: &[u8]) {
     while let Some((cut, payload)) = next_record(&mut data, 1) {
         frame::encode(payload, &mut wire).unwrap();
         let (a, b) = payload.split_at(usize::from(cut[0]) % (payload.len() + 1));
-        Framing::frames().encode_parts(&[a, b], &mut gathered).unwrap();
+        Codec::frames().encode_parts(&[a, b], &mut gathered).unwrap();
         sent.push(payload);
     }
     assert_eq!(wire, gathered);
@@ -123,7 +123,7 @@ fn packets(mut data: &[u8]) {
     for p in &sent {
         let p = p.as_ref();
         p.encode(&mut wire).unwrap();
-        Framing::frames().encode_parts(&[&p.fixed_bytes(), p.text.as_bytes()], &mut gathered).unwrap();
+        Codec::frames().encode_parts(&[&p.fixed_bytes(), p.text.as_bytes()], &mut gathered).unwrap();
     }
     assert_eq!(wire, gathered);
     let max = sent.iter().map(|p| p.as_ref().payload_len()).max().unwrap_or(0);

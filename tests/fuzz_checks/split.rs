@@ -4,7 +4,7 @@
 //! for them the same bytes in the same order, in chunks of at most the
 //! maximum, is the property.
 
-use frameloop::codec::{frame, DecodeError, Framing};
+use frameloop::codec::{frame, Codec, DecodeError};
 
 use super::max_len;
 
@@ -22,13 +22,13 @@ pub fn split(data: &[u8]) {
     let Some((&choice, data)) = data.split_first() else {
         return;
     };
-    let framing = match choice % 3 {
-        0 => Framing::frames(),
-        1 => Framing::lines(),
-        _ => Framing::raw(),
+    let codec = match choice % 3 {
+        0 => Codec::frames(),
+        1 => Codec::lines(),
+        _ => Codec::raw(),
     };
-    let (max, data) = max_len(data, framing.max_len());
-    let framing = framing.with_max_len(max);
+    let (max, data) = max_len(data, codec.max_len());
+    let codec = codec.with_max_len(max);
     let Some((&count, data)) = data.split_first() else {
         return;
     };
@@ -38,8 +38,8 @@ pub fn split(data: &[u8]) {
         cut_bytes.chunks_exact(2).map(|c| usize::from(u16::from_be_bytes([c[0], c[1]])) % (stream.len() + 1)).collect();
     cuts.sort_unstable();
 
-    let (whole, split) = (decode_whole(framing, stream), decode_split(framing, stream, &cuts));
-    if let Framing::Raw { max_chunk } = framing {
+    let (whole, split) = (decode_whole(codec, stream), decode_split(codec, stream, &cuts));
+    if let Codec::Raw { max_chunk } = codec {
         for chunks in [&whole.items, &split.items] {
             assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= max_chunk.max(1)), "chunk sizes");
             assert_eq!(chunks.concat(), stream, "bytes lost, doubled or reordered");
@@ -50,10 +50,10 @@ pub fn split(data: &[u8]) {
     }
 }
 
-fn decode_whole(framing: Framing, mut rest: &[u8]) -> Outcome {
+fn decode_whole(codec: Codec, mut rest: &[u8]) -> Outcome {
     let mut items = Vec::new();
     loop {
-        match framing.decode(rest) {
+        match codec.decode(rest) {
             Ok(Some((item, used))) => {
                 assert!(used > 0 && used <= rest.len(), "used {used} of {}", rest.len());
                 items.push(item.to_vec());
@@ -68,7 +68,7 @@ fn decode_whole(framing: Framing, mut rest: &[u8]) -> Outcome {
 /// Decodes the reads the way the reactor does: only the message that
 /// straddles two reads is copied, into a carry-over buffer, taking just the
 /// bytes `bytes_to_complete` says it needs; the rest is decoded in place.
-fn decode_split(framing: Framing, stream: &[u8], cuts: &[usize]) -> Outcome {
+fn decode_split(codec: Codec, stream: &[u8], cuts: &[usize]) -> Outcome {
     let mut items = Vec::new();
     let mut carry: Vec<u8> = Vec::new();
     let mut consumed = 0;
@@ -77,11 +77,11 @@ fn decode_split(framing: Framing, stream: &[u8], cuts: &[usize]) -> Outcome {
         let mut chunk = &stream[start..end];
         start = end;
         while !carry.is_empty() && !chunk.is_empty() {
-            let take = framing.bytes_to_complete(&carry, chunk);
+            let take = codec.bytes_to_complete(&carry, chunk);
             assert!(take > 0 && take <= chunk.len(), "takes {take} of {}", chunk.len());
             carry.extend_from_slice(&chunk[..take]);
             chunk = &chunk[take..];
-            match framing.decode(&carry) {
+            match codec.decode(&carry) {
                 Ok(Some((item, used))) => {
                     assert_eq!(used, carry.len(), "took more than the message");
                     items.push(item.to_vec());
@@ -93,7 +93,7 @@ fn decode_split(framing: Framing, stream: &[u8], cuts: &[usize]) -> Outcome {
             }
         }
         loop {
-            match framing.decode(chunk) {
+            match codec.decode(chunk) {
                 Ok(Some((item, used))) => {
                     items.push(item.to_vec());
                     consumed += used;
@@ -106,16 +106,16 @@ fn decode_split(framing: Framing, stream: &[u8], cuts: &[usize]) -> Outcome {
         carry.extend_from_slice(chunk);
         // What is carried is checked at once, so a peer can make the reactor
         // hold at most one message's worth of bytes.
-        match framing.decode(&carry) {
+        match codec.decode(&carry) {
             Ok(None) => {}
             Ok(Some(_)) => panic!("a whole message was left in the carry-over buffer"),
             Err(err) => return Outcome { items, end: Err(err) },
         }
-        let bound = match framing {
-            Framing::Frames { max_len } => frame::HEADER_LEN.saturating_add(max_len) - 1,
-            Framing::Lines { max_len } => max_len.saturating_add(1),
+        let bound = match codec {
+            Codec::Frames { max_len } => frame::HEADER_LEN.saturating_add(max_len) - 1,
+            Codec::Lines { max_len } => max_len.saturating_add(1),
             // A raw chunk never waits for more bytes.
-            Framing::Raw { .. } => 0,
+            Codec::Raw { .. } => 0,
         };
         assert!(carry.len() <= bound, "carrying {} bytes", carry.len());
     }

@@ -89,7 +89,7 @@ pub struct Options {
     pub warmup: f64,
     pub threads: usize,
     pub server_pid: Option<u32>,
-    /// The in-process server's busy-poll window (see `Builder::busy_poll`).
+    /// The in-process server's busy-poll window (see `ReactorBuilder::busy_poll`).
     pub busy_poll: Option<Duration>,
 }
 

@@ -6,14 +6,14 @@ use super::{frame, lines, raw, DecodeError};
 /// it wraps the messages it sends.
 ///
 /// Packets are not a separate framing: they travel as the payloads of
-/// [`Framing::Frames`] and are parsed with
+/// [`Codec::Frames`] and are parsed with
 /// [`PacketRef::parse`](super::packet::PacketRef::parse).
 ///
 /// ```
-/// use frameloop::codec::Framing;
+/// use frameloop::codec::Codec;
 ///
 /// // Raw bytes: whatever arrived, at most 4 bytes at a time, sent unframed.
-/// let raw = Framing::raw().with_max_len(4);
+/// let raw = Codec::raw().with_max_len(4);
 /// assert_eq!(raw.decode(b"hello"), Ok(Some((&b"hell"[..], 4))));
 /// let mut out = Vec::new();
 /// raw.encode_parts(&[b"as ", b"is"], &mut out)?;
@@ -21,7 +21,7 @@ use super::{frame, lines, raw, DecodeError};
 /// # Ok::<(), frameloop::codec::DecodeError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
+pub enum Codec {
     /// Length-prefixed frames (see [`frame`]); the payload is at most
     /// `max_len` bytes.
     Frames {
@@ -43,90 +43,90 @@ pub enum Framing {
     },
 }
 
-impl Default for Framing {
+impl Default for Codec {
     fn default() -> Self {
-        Framing::Frames { max_len: frame::DEFAULT_MAX_LEN }
+        Codec::Frames { max_len: frame::DEFAULT_MAX_LEN }
     }
 }
 
-impl Framing {
+impl Codec {
     /// Length-prefixed frames with the default 8 MiB maximum.
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
-    /// assert_eq!(Framing::frames(), Framing::Frames { max_len: 8 << 20 });
-    /// assert_eq!(Framing::frames(), Framing::default());
+    /// assert_eq!(Codec::frames(), Codec::Frames { max_len: 8 << 20 });
+    /// assert_eq!(Codec::frames(), Codec::default());
     /// ```
     pub const fn frames() -> Self {
-        Framing::Frames { max_len: frame::DEFAULT_MAX_LEN }
+        Codec::Frames { max_len: frame::DEFAULT_MAX_LEN }
     }
 
     /// Lines with the default 64 KiB maximum.
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
-    /// assert_eq!(Framing::lines().max_len(), 64 * 1024);
-    /// assert_eq!(Framing::lines().decode(b"hi\r\n"), Ok(Some((&b"hi"[..], 4))));
+    /// assert_eq!(Codec::lines().max_len(), 64 * 1024);
+    /// assert_eq!(Codec::lines().decode(b"hi\r\n"), Ok(Some((&b"hi"[..], 4))));
     /// ```
     pub const fn lines() -> Self {
-        Framing::Lines { max_len: lines::DEFAULT_MAX_LEN }
+        Codec::Lines { max_len: lines::DEFAULT_MAX_LEN }
     }
 
     /// Raw bytes in chunks of at most the default 64 KiB.
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
-    /// assert_eq!(Framing::raw(), Framing::Raw { max_chunk: 64 * 1024 });
-    /// assert_eq!(Framing::raw().decode(b"any bytes"), Ok(Some((&b"any bytes"[..], 9))));
+    /// assert_eq!(Codec::raw(), Codec::Raw { max_chunk: 64 * 1024 });
+    /// assert_eq!(Codec::raw().decode(b"any bytes"), Ok(Some((&b"any bytes"[..], 9))));
     /// ```
     pub const fn raw() -> Self {
-        Framing::Raw { max_chunk: raw::DEFAULT_MAX_CHUNK }
+        Codec::Raw { max_chunk: raw::DEFAULT_MAX_CHUNK }
     }
 
     /// The same framing with another maximum message length (for raw
     /// bytes, another largest chunk).
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
-    /// let small = Framing::lines().with_max_len(4);
-    /// assert_eq!(small, Framing::Lines { max_len: 4 });
+    /// let small = Codec::lines().with_max_len(4);
+    /// assert_eq!(small, Codec::Lines { max_len: 4 });
     /// assert!(small.decode(b"too long\n").is_err());
     /// ```
     pub const fn with_max_len(self, max_len: usize) -> Self {
         match self {
-            Framing::Frames { .. } => Framing::Frames { max_len },
-            Framing::Lines { .. } => Framing::Lines { max_len },
-            Framing::Raw { .. } => Framing::Raw { max_chunk: max_len },
+            Codec::Frames { .. } => Codec::Frames { max_len },
+            Codec::Lines { .. } => Codec::Lines { max_len },
+            Codec::Raw { .. } => Codec::Raw { max_chunk: max_len },
         }
     }
 
     /// The largest message accepted (for raw bytes, the largest chunk).
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
-    /// assert_eq!(Framing::frames().with_max_len(100).max_len(), 100);
-    /// assert_eq!(Framing::Raw { max_chunk: 2048 }.max_len(), 2048);
+    /// assert_eq!(Codec::frames().with_max_len(100).max_len(), 100);
+    /// assert_eq!(Codec::Raw { max_chunk: 2048 }.max_len(), 2048);
     /// ```
     pub const fn max_len(&self) -> usize {
         match *self {
-            Framing::Frames { max_len } | Framing::Lines { max_len } => max_len,
-            Framing::Raw { max_chunk } => max_chunk,
+            Codec::Frames { max_len } | Codec::Lines { max_len } => max_len,
+            Codec::Raw { max_chunk } => max_chunk,
         }
     }
 
     /// Decodes the first message of `buf` (see the [module docs](super)).
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
-    /// assert_eq!(Framing::frames().decode(b"\0\0\0\x02hi"), Ok(Some((&b"hi"[..], 6))));
-    /// assert_eq!(Framing::lines().decode(b"hi\n"), Ok(Some((&b"hi"[..], 3))));
-    /// assert_eq!(Framing::lines().decode(b"hi"), Ok(None));
+    /// assert_eq!(Codec::frames().decode(b"\0\0\0\x02hi"), Ok(Some((&b"hi"[..], 6))));
+    /// assert_eq!(Codec::lines().decode(b"hi\n"), Ok(Some((&b"hi"[..], 3))));
+    /// assert_eq!(Codec::lines().decode(b"hi"), Ok(None));
     /// ```
     ///
     /// # Errors
@@ -135,9 +135,9 @@ impl Framing {
     #[inline]
     pub fn decode<'a>(&self, buf: &'a [u8]) -> Result<Option<(&'a [u8], usize)>, DecodeError> {
         match *self {
-            Framing::Frames { max_len } => frame::decode(buf, max_len),
-            Framing::Lines { max_len } => lines::decode(buf, max_len),
-            Framing::Raw { max_chunk } => raw::decode(buf, max_chunk),
+            Codec::Frames { max_len } => frame::decode(buf, max_len),
+            Codec::Lines { max_len } => lines::decode(buf, max_len),
+            Codec::Raw { max_chunk } => raw::decode(buf, max_chunk),
         }
     }
 
@@ -145,36 +145,36 @@ impl Framing {
     /// `partial` (all of `more` if it stays incomplete).
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
     /// // A frame of 3 bytes, one of them already here: two more finish it.
-    /// assert_eq!(Framing::frames().bytes_to_complete(b"\0\0\0\x03a", b"bc\0\0"), 2);
-    /// assert_eq!(Framing::lines().bytes_to_complete(b"a", b"bc\nde"), 3);
+    /// assert_eq!(Codec::frames().bytes_to_complete(b"\0\0\0\x03a", b"bc\0\0"), 2);
+    /// assert_eq!(Codec::lines().bytes_to_complete(b"a", b"bc\nde"), 3);
     /// ```
     #[inline]
     pub fn bytes_to_complete(&self, partial: &[u8], more: &[u8]) -> usize {
         match self {
-            Framing::Frames { .. } => frame::bytes_to_complete(partial, more),
-            Framing::Lines { .. } => lines::bytes_to_complete(partial, more),
-            Framing::Raw { max_chunk } => raw::bytes_to_complete(partial, more, *max_chunk),
+            Codec::Frames { .. } => frame::bytes_to_complete(partial, more),
+            Codec::Lines { .. } => lines::bytes_to_complete(partial, more),
+            Codec::Raw { max_chunk } => raw::bytes_to_complete(partial, more, *max_chunk),
         }
     }
 
     /// Bytes this framing adds around a message of `len` bytes.
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
-    /// assert_eq!(Framing::frames().overhead(), 4); // the header
-    /// assert_eq!(Framing::lines().overhead(), 1); // the `\n`
-    /// assert_eq!(Framing::raw().overhead(), 0);
+    /// assert_eq!(Codec::frames().overhead(), 4); // the header
+    /// assert_eq!(Codec::lines().overhead(), 1); // the `\n`
+    /// assert_eq!(Codec::raw().overhead(), 0);
     /// ```
     #[inline]
     pub const fn overhead(&self) -> usize {
         match self {
-            Framing::Frames { .. } => frame::HEADER_LEN,
-            Framing::Lines { .. } => 1,
-            Framing::Raw { .. } => 0,
+            Codec::Frames { .. } => frame::HEADER_LEN,
+            Codec::Lines { .. } => 1,
+            Codec::Raw { .. } => 0,
         }
     }
 
@@ -190,12 +190,12 @@ impl Framing {
     /// can never disagree.
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
-    /// let lines = Framing::lines().with_max_len(16);
+    /// let lines = Codec::lines().with_max_len(16);
     /// assert!(lines.check_outgoing(&[b"hello"]).is_ok());
     /// assert!(lines.check_outgoing(&[b"ends in cr\r"]).is_err());
-    /// assert!(Framing::frames().with_max_len(4).check_outgoing(&[b"hello"]).is_err());
+    /// assert!(Codec::frames().with_max_len(4).check_outgoing(&[b"hello"]).is_err());
     /// ```
     ///
     /// # Errors
@@ -205,11 +205,11 @@ impl Framing {
     #[inline]
     pub fn check_outgoing(&self, parts: &[&[u8]]) -> Result<(), DecodeError> {
         match *self {
-            Framing::Frames { max_len } => frame::check_len(total_len(parts)?, max_len),
-            Framing::Lines { max_len } => lines::check_parts(parts, max_len),
+            Codec::Frames { max_len } => frame::check_len(total_len(parts)?, max_len),
+            Codec::Lines { max_len } => lines::check_parts(parts, max_len),
             // Any bytes are raw bytes, of any length: the peer cuts them
             // into chunks of its own size.
-            Framing::Raw { .. } => Ok(()),
+            Codec::Raw { .. } => Ok(()),
         }
     }
 
@@ -220,15 +220,15 @@ impl Framing {
     /// its own.
     ///
     /// ```
-    /// use frameloop::codec::Framing;
+    /// use frameloop::codec::Codec;
     ///
     /// let mut out = Vec::new();
-    /// Framing::frames().encode_parts(&[b"he", b"llo"], &mut out)?;
+    /// Codec::frames().encode_parts(&[b"he", b"llo"], &mut out)?;
     /// assert_eq!(out, b"\0\0\0\x05hello"); // one frame for both parts
     /// out.clear();
-    /// Framing::lines().encode_parts(&[b"alice", b": hi"], &mut out)?;
+    /// Codec::lines().encode_parts(&[b"alice", b": hi"], &mut out)?;
     /// assert_eq!(out, b"alice: hi\n");
-    /// assert!(Framing::lines().encode_parts(&[b"a\nb"], &mut out).is_err());
+    /// assert!(Codec::lines().encode_parts(&[b"a\nb"], &mut out).is_err());
     /// # Ok::<(), frameloop::codec::DecodeError>(())
     /// ```
     ///
@@ -242,7 +242,7 @@ impl Framing {
         // The common case, one whole frame (every `send`), without the
         // general loop: a quarter fewer instructions per message (callgrind).
         // Its check is `check_outgoing`'s for frames, on the one length.
-        if let (Framing::Frames { max_len }, [msg]) = (*self, parts) {
+        if let (Codec::Frames { max_len }, [msg]) = (*self, parts) {
             frame::check_len(msg.len(), max_len)?;
             let header = frame::header(msg.len())?;
             out.reserve(frame::HEADER_LEN + msg.len());
@@ -253,7 +253,7 @@ impl Framing {
         self.check_outgoing(parts)?;
         let len = total_len(parts)?;
         match self {
-            Framing::Frames { .. } => {
+            Codec::Frames { .. } => {
                 let header = frame::header(len)?;
                 out.reserve(frame::HEADER_LEN + len);
                 out.extend_from_slice(&header);
@@ -261,14 +261,14 @@ impl Framing {
                     out.extend_from_slice(p);
                 }
             }
-            Framing::Lines { .. } => {
+            Codec::Lines { .. } => {
                 out.reserve(len + 1);
                 for p in parts {
                     out.extend_from_slice(p);
                 }
                 out.push(b'\n');
             }
-            Framing::Raw { .. } => {
+            Codec::Raw { .. } => {
                 out.reserve(len);
                 for p in parts {
                     raw::encode(p, out);
