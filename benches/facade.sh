@@ -12,6 +12,9 @@
 #   polling    examples/facade_echo.rs --polling       (PollingServer loop)
 #   framed     examples/tokio_echo.rs framed           (tokio Framed)
 #   raw        examples/tokio_echo.rs raw              (tokio byte echo)
+#   base-callbacks, base-polling
+#              the same two from another build, to see what a change bought:
+#              BASE=path/to/other/target/release SERVERS="polling base-polling"
 # Each round runs every server once, in an order rotated by one per round.
 # The table gives medians over rounds; the ratios are medians of the
 # per-round ratios (polling/framed, callbacks/engine), which move less than
@@ -50,6 +53,8 @@ start_server() { # name -> sets pid and addr
         polling) "$release/examples/facade_echo" 127.0.0.1:0 --polling >"$log" 2>&1 & ;;
         framed) "$release/examples/tokio_echo" framed 127.0.0.1:0 >"$log" 2>&1 & ;;
         raw) "$release/examples/tokio_echo" raw 127.0.0.1:0 >"$log" 2>&1 & ;;
+        base-callbacks) "${BASE:?BASE names the other build}/examples/facade_echo" 127.0.0.1:0 --callbacks >"$log" 2>&1 & ;;
+        base-polling) "${BASE:?BASE names the other build}/examples/facade_echo" 127.0.0.1:0 --polling >"$log" 2>&1 & ;;
         *)
             echo "unknown server $1" >&2
             exit 2
@@ -117,7 +122,7 @@ END {
     n = split(servers, names, " ")
     printf "\n%d rounds, %s conns x %s x %s B; loads at round start:", rounds, conns, depth, size
     for (r = 1; r <= rounds; r++) printf " %s", load[r]
-    printf "\n\n%-10s %12s %8s %8s %12s %22s\n", "server", "ns/msg", "user", "system", "msgs/s", "ns/msg min..max"
+    printf "\n\n%-15s %7s %8s %8s %12s %22s\n", "server", "ns/msg", "user", "system", "msgs/s", "ns/msg min..max"
     for (s = 1; s <= n; s++) {
         name = names[s]; lo = ""; hi = ""
         for (r = 1; r <= rounds; r++) {
@@ -126,11 +131,11 @@ END {
             if (hi == "" || a[r] > hi) hi = a[r]
         }
         mn = median(a, rounds); mu = median(b, rounds); ms = median(c, rounds); mr = median(d, rounds)
-        printf "%-10s %12.0f %8.0f %8.0f %12.0f %15s..%s\n", name, mn, mu, ms, mr, lo, hi
+        printf "%-15s %7.0f %8.0f %8.0f %12.0f %15s..%s\n", name, mn, mu, ms, mr, lo, hi
     }
-    split("polling/framed callbacks/engine polling/engine callbacks/framed engine/framed", pairs, " ")
-    printf "\n%-18s %8s   %s\n", "ratio (ns/msg)", "median", "per round"
-    for (p = 1; p <= 5; p++) {
+    np = split("polling/framed callbacks/engine polling/engine callbacks/framed engine/framed polling/base-polling callbacks/base-callbacks", pairs, " ")
+    printf "\n%-25s %8s   %s\n", "ratio (ns/msg)", "median", "per round"
+    for (p = 1; p <= np; p++) {
         split(pairs[p], ab, "/")
         if (!((ab[1], 1) in ns) || !((ab[2], 1) in ns)) continue
         line = ""
@@ -138,6 +143,6 @@ END {
             x[r] = (ns[ab[2], r] > 0) ? ns[ab[1], r] / ns[ab[2], r] : 0
             line = line sprintf(" %.2f", x[r])
         }
-        printf "%-18s %7.2fx  %s\n", pairs[p], median(x, rounds), line
+        printf "%-25s %7.2fx  %s\n", pairs[p], median(x, rounds), line
     }
 }' "$results"

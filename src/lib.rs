@@ -147,8 +147,8 @@ mod reactor;
 pub use codec::packet::{Packet, PacketRef};
 pub use error::{resolve, Error};
 pub use facade::{
-    request, request_timeout, Client, ClientBuilder, ClientCtx, ClientEvent, ClientEvents, ClientHandler, Event,
-    Events, Format, Message, PollingServer, Reconnect, ReplyMode, Server, ServerBuilder, ServerCtx, ServerHandler,
+    request, request_timeout, Client, ClientBuilder, ClientCtx, ClientHandler, Event, Events, Format, Message,
+    PollingServer, Reconnect, ReplyMode, Server, ServerBuilder, ServerCtx, ServerHandler,
 };
 pub use handler::{CloseReason, ConnId, HalfClose, Handler, TimerId};
 pub use reactor::{Ctx, Notifier, Reactor, ReactorBuilder, Stats};

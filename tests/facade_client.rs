@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{wait_until, PATIENCE};
-use frameloop::{
-    Client, ClientCtx, ClientEvent, ClientHandler, CloseReason, Error, Event, Message, Reconnect, ReplyMode, Server,
-};
+use frameloop::{Client, ClientCtx, ClientHandler, CloseReason, Error, Event, Message, Reconnect, ReplyMode, Server};
 
 fn echo_server(addr: &str) -> Server {
     Server::bind(addr).unwrap().reply(ReplyMode::Concurrent, |req: &[u8]| req.to_vec()).unwrap()
@@ -107,11 +105,11 @@ fn events_show_connect_messages_and_disconnect_then_end() {
     server.disconnect(id).unwrap();
     let client = Arc::new(client);
     let reader = Arc::clone(&client);
-    let events: Vec<ClientEvent> = within("the events iterator", move || reader.events().collect()); // ends by itself
-    assert!(matches!(&events[0], ClientEvent::Connected { addr } if *addr == server.local_addr()), "{events:?}");
-    assert!(matches!(&events[1], ClientEvent::Received(m) if m == b"one"));
-    assert!(matches!(&events[2], ClientEvent::Received(m) if m == b"two"));
-    assert!(matches!(&events[3], ClientEvent::Disconnected { reason: CloseReason::PeerClosed }));
+    let events: Vec<Event> = within("the events iterator", move || reader.events().collect()); // ends by itself
+    assert!(matches!(&events[0], Event::Connected { addr, .. } if *addr == server.local_addr()), "{events:?}");
+    assert!(matches!(&events[1], Event::Received { data: m, .. } if m == b"one"));
+    assert!(matches!(&events[2], Event::Received { data: m, .. } if m == b"two"));
+    assert!(matches!(&events[3], Event::Disconnected { reason: CloseReason::PeerClosed, .. }));
     assert_eq!(events.len(), 4);
     assert!(!client.is_connected());
 }
@@ -248,14 +246,14 @@ fn automatic_reconnect_comes_back_when_the_server_restarts() {
     let policy =
         Reconnect { first_delay: Duration::from_millis(20), max_delay: Duration::from_millis(100), max_attempts: None };
     let client = Client::builder().auto_reconnect(policy).connect(addr).unwrap();
-    assert!(matches!(client.wait_event(PATIENCE), Some(ClientEvent::Connected { .. })));
+    assert!(matches!(client.wait_event(PATIENCE), Some(Event::Connected { .. })));
     first.stop().unwrap();
-    assert!(matches!(client.wait_event(PATIENCE), Some(ClientEvent::Disconnected { .. })));
+    assert!(matches!(client.wait_event(PATIENCE), Some(Event::Disconnected { .. })));
     // A few attempts fail while nothing listens.
     std::thread::sleep(Duration::from_millis(150));
     assert!(!client.is_connected());
     let _second = echo_server(&addr.to_string());
-    assert!(matches!(client.wait_event(PATIENCE), Some(ClientEvent::Connected { .. })), "did not reconnect");
+    assert!(matches!(client.wait_event(PATIENCE), Some(Event::Connected { .. })), "did not reconnect");
     assert!(client.is_connected());
     client.send("back").unwrap();
     assert_eq!(client.recv_timeout(PATIENCE).unwrap(), b"back");

@@ -9,8 +9,7 @@ use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
 use frameloop::{
-    Client, ClientCtx, ClientEvent, ClientHandler, CloseReason, ConnId, Error, Event, Message, Server, ServerCtx,
-    ServerHandler,
+    Client, ClientCtx, ClientHandler, CloseReason, ConnId, Error, Event, Message, Server, ServerCtx, ServerHandler,
 };
 
 use common::{next_connected, PATIENCE};
@@ -33,7 +32,7 @@ fn client_saw_disconnect(client: &Client) -> Option<CloseReason> {
     let deadline = Instant::now() + PATIENCE;
     while Instant::now() < deadline {
         match client.wait_event(Duration::from_millis(10)) {
-            Some(ClientEvent::Disconnected { reason }) => return Some(reason),
+            Some(Event::Disconnected { reason, .. }) => return Some(reason),
             Some(_) => {}
             None => std::thread::sleep(Duration::from_millis(2)),
         }

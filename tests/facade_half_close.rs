@@ -239,3 +239,44 @@ fn a_polling_server_whose_program_never_answers_closes_at_the_half_close_timeout
     }
     server.stop().unwrap();
 }
+
+/// A program that takes one event, then drains the rest at once
+/// (`try_event` then `drain_events`): the events waiting in the program's
+/// cache were taken but not handed out, so coming back for them must not
+/// tell the network thread that they were handled. Every reply to the
+/// half-closed peer still gets out.
+#[test]
+fn a_drain_after_one_taken_event_still_answers_a_half_closed_peer() {
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    let mut peer = connect(server.local_addr());
+    let asked: Vec<Vec<u8>> = (0..5u8).map(|i| vec![b'a' + i]).collect();
+    let wire: Vec<u8> = asked.iter().flat_map(|m| frame(m)).collect();
+    std::io::Write::write_all(&mut peer, &wire).unwrap();
+    peer.shutdown(Shutdown::Write).unwrap();
+    // Time for the messages and the end of stream to arrive, so that the
+    // first take fills the cache with them (if it does not, the test still
+    // checks that every reply gets out).
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(matches!(server.wait_event(PATIENCE), Some(Event::Connected { .. })));
+    let mut answered = 0;
+    let deadline = Instant::now() + PATIENCE;
+    while answered < asked.len() {
+        assert!(Instant::now() < deadline, "only {answered} of the messages arrived");
+        let mut events = server.drain_events();
+        if events.is_empty() {
+            events.extend(server.wait_event(PATIENCE));
+        }
+        for event in events {
+            if let Event::Received { client, data, .. } = event {
+                server.send(client, &data).unwrap();
+                answered += 1;
+            }
+        }
+    }
+    // Coming back after the replies lets the network thread close the peer.
+    assert!(server.wait_event(PATIENCE).is_some_and(|e| matches!(e, Event::Disconnected { .. })));
+    peer.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut replies = Vec::new();
+    peer.read_to_end(&mut replies).unwrap();
+    assert_eq!(replies, wire, "replies lost; the server met {:?}", server.errors());
+}

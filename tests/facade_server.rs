@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
 use common::hostile::enough_fds;
-use common::{connect, read_frame, read_to_close, wait_until, write_frame, PATIENCE};
+use common::{connect, frame, read_frame, read_to_close, wait_until, write_frame, PATIENCE};
 use frameloop::{CloseReason, ConnId, Error, Event, Message, PollingServer, Server, ServerCtx, ServerHandler};
 
 /// Echoes, and tells the test every message it saw, with the sender.
@@ -374,8 +374,25 @@ fn the_handle_sends_broadcasts_and_disconnects_from_another_thread() {
     server.disconnect(a_id).unwrap();
     read_to_close(&mut a);
     wait_until("a to be gone", || server.client_count() == 1);
-    assert!(matches!(server.send(a_id, "gone"), Err(Error::UnknownConnection(_))));
-    assert!(matches!(server.disconnect(a_id), Err(Error::UnknownConnection(_))));
+    // The network thread keeps the one table of clients: a send to one that
+    // is gone is accepted here and refused there, where the program hears
+    // of it in order with its other events.
+    server.send(a_id, "gone").unwrap();
+    server.disconnect(a_id).unwrap();
+    let mut unknown = 0;
+    while unknown < 2 {
+        match server.wait_event(PATIENCE) {
+            Some(Event::Error(Error::UnknownConnection(id))) if id == a_id => unknown += 1,
+            Some(_) => {}
+            None => panic!("the send and the disconnect of a gone client were not refused"),
+        }
+    }
+    let errors = server.errors();
+    assert_eq!(
+        errors.iter().filter(|e| matches!(e, Error::UnknownConnection(id) if *id == a_id)).count(),
+        2,
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -459,5 +476,33 @@ fn the_echo_polling_example_answers_each_message_then_disconnects() {
         wait_until("the one-call client to be disconnected", || server.client_count() == 0);
         server.stop().unwrap();
         serving.join().unwrap().unwrap(); // serve returns once the server stops
+    });
+}
+
+/// Two threads take events from one polling server: one takes a single
+/// event (which moves the ones behind it into the program's cache) and
+/// goes away; the other, asleep in `wait_event` meanwhile, must still get
+/// every event left in the cache instead of sleeping on.
+#[test]
+fn a_waiting_thread_gets_the_events_another_thread_took_from_the_queue() {
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    let mut peer = connect(server.local_addr());
+    assert!(matches!(server.wait_event(PATIENCE), Some(Event::Connected { .. })));
+    std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            let mut got = 0;
+            while got < 10 && server.wait_event(PATIENCE).is_some() {
+                got += 1;
+            }
+            got
+        });
+        // The waiter is asleep before anything arrives.
+        std::thread::sleep(Duration::from_millis(100));
+        let taker = scope.spawn(|| server.wait_event(PATIENCE));
+        std::thread::sleep(Duration::from_millis(50));
+        let wire: Vec<u8> = (0..11u8).flat_map(|i| frame(&[i])).collect();
+        std::io::Write::write_all(&mut peer, &wire).unwrap();
+        assert!(taker.join().unwrap().is_some(), "the taker got nothing");
+        assert_eq!(waiter.join().unwrap(), 10, "the waiter missed events that were waiting");
     });
 }

@@ -53,8 +53,13 @@ pub mod packet;
 pub mod raw;
 
 mod choice;
+mod format;
+mod message;
 
 pub use choice::Codec;
+pub(crate) use format::not_packets;
+pub use format::Format;
+pub use message::Message;
 
 /// The old name of [`Codec`].
 #[deprecated(since = "0.2.0", note = "renamed to `Codec`")]

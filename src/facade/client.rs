@@ -1,108 +1,54 @@
-//! [`Client`]: connect to a server (errors come back at once), then send
-//! and receive whole messages from any thread.
+//! [`Client`]: its settings ([`ClientBuilder`]: format, timeouts,
+//! automatic reconnection, callbacks), the connect that starts it (errors
+//! come back at once), then a handle that sends and receives whole messages
+//! from any thread.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::client_engine::ClientCommand;
-use super::deadline_after;
-use super::events::ClientEvent;
-use super::queue::{Inner, Queue};
-use super::request::connect_any;
-use super::runtime::{duplicate, lock, Commands, Life};
-use super::{ClientBuilder, Format, Reconnect};
+use super::client_engine::ClientEngine;
+use super::commands::Command;
+use super::events::{Event, Events};
+use super::link::Status;
+use super::queue::{Inbox, Queue};
+use super::runtime::{Engine, Shared};
+use super::settings::{shared_setters, Settings};
+use super::{ClientHandler, ConnId, Format};
 use crate::codec::packet::Packet;
-use crate::codec::Codec;
-use crate::error::Error;
-use crate::handler::CloseReason;
-
-/// The connection's status, kept under the event queue's lock so that a
-/// waiting `recv` sees every change.
-#[derive(Debug, Default)]
-pub(crate) struct Link {
-    pub(crate) connected: bool,
-    /// Disconnected, and automatic reconnection is trying.
-    pub(crate) reconnecting: bool,
-    pub(crate) last_reason: Option<CloseReason>,
-    /// Numbers the connections the caller made, so that the close of a
-    /// replaced connection does not mark the new one down.
-    pub(crate) epoch: u64,
-    pub(crate) server: Option<SocketAddr>,
-}
+use crate::error::{resolve_all, Error};
+use crate::reactor::{self, connect_blocking, deadline_after};
 
 /// What the handle and the network thread share.
 #[derive(Debug)]
 pub(crate) struct ClientShared {
-    pub(crate) commands: Commands<ClientCommand>,
-    pub(crate) queue: Queue<ClientEvent, Link>,
-    pub(crate) errors: Mutex<Vec<Error>>,
-    pub(crate) life: Arc<Life>,
-    pub(crate) format: Format,
-    /// The reactor's codec, which every message is checked against
-    /// before it is queued.
-    pub(crate) codec: Codec,
+    pub(crate) net: Shared,
+    /// The events for `recv`, and the link's status under the same lock.
+    pub(crate) queue: Arc<Queue<Event, Status>>,
     pub(crate) addrs: Vec<SocketAddr>,
-    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) connect_timeout: Duration,
     pub(crate) reconnect: Option<Reconnect>,
-    /// Messages go to callbacks, not to the queue.
-    pub(crate) callbacks: bool,
+    /// Numbers the program's connects and disconnects, so that it can wait
+    /// until the network thread has carried out its own.
+    pub(crate) epochs: AtomicU64,
 }
 
 impl ClientShared {
-    pub(crate) fn record(&self, e: Error) {
-        if !self.callbacks {
-            self.queue.push(ClientEvent::Error(duplicate(&e)));
+    /// Asks the network thread for a connect or a disconnect, and waits
+    /// until it is carried out: the link changes on that thread only.
+    pub(crate) fn change_link(&self, command: impl FnOnce(u64) -> Command) -> Result<(), Error> {
+        let epoch = self.epochs.fetch_add(1, Ordering::Relaxed) + 1;
+        self.net.commands.send(command(epoch))?;
+        // From a callback it is carried out after the callback returns.
+        if self.net.life.is_current() {
+            return Ok(());
         }
-        lock(&self.errors).push(e);
-    }
-
-    pub(crate) fn last_reason(&self) -> CloseReason {
-        self.queue.state(|link| link.last_reason.clone()).unwrap_or(CloseReason::ClosedLocally)
-    }
-
-    pub(crate) fn server_addr(&self) -> Option<SocketAddr> {
-        self.queue.state(|link| link.server)
-    }
-
-    pub(crate) fn epoch(&self) -> u64 {
-        self.queue.state(|link| link.epoch)
-    }
-
-    pub(crate) fn link_up(&self, epoch: u64, server: Option<SocketAddr>) {
-        self.queue.update(|inner| {
-            if inner.state.epoch == epoch {
-                inner.state.connected = true;
-                inner.state.reconnecting = false;
-                inner.state.last_reason = None;
-                inner.state.server = server.or(inner.state.server);
-            }
-        });
-    }
-
-    /// The connection of `epoch` closed. The event (for a client without
-    /// callbacks) is queued under the same lock as the status changes, so a
-    /// waiter never sees "disconnected" without the event that says so.
-    pub(crate) fn link_lost(&self, epoch: u64, reason: CloseReason, reconnecting: bool) {
-        let callbacks = self.callbacks;
-        self.queue.update(|inner| {
-            if inner.state.epoch == epoch {
-                inner.state.connected = false;
-                inner.state.reconnecting = reconnecting;
-                inner.state.last_reason = Some(reason.clone());
-            }
-            if !callbacks {
-                inner.push_back(ClientEvent::Disconnected { reason });
-            }
-        });
-    }
-
-    pub(crate) fn note_reason(&self, reason: CloseReason) {
-        self.queue.update(|inner| inner.state.last_reason = Some(reason));
-    }
-
-    pub(crate) fn give_up(&self) {
-        self.queue.update(|inner| inner.state.reconnecting = false);
+        let done = self
+            .queue
+            .wait_for(None, |inner| (inner.state.epoch >= epoch || inner.closed).then_some(inner.state.epoch >= epoch));
+        // Not done: stopped before the network thread got to it.
+        (done == Some(true)).then_some(()).ok_or(Error::Stopped)
     }
 }
 
@@ -122,12 +68,6 @@ impl ClientShared {
 #[derive(Debug)]
 pub struct Client {
     pub(crate) shared: Arc<ClientShared>,
-}
-
-/// A received message, before the caller picks bytes or packet.
-enum Incoming {
-    Bytes(Vec<u8>),
-    Packet(Packet),
 }
 
 impl Client {
@@ -210,8 +150,8 @@ impl Client {
     /// `max_frame_len` (both refused at once), [`Error::Stopped`] after
     /// [`stop`](Self::stop).
     pub fn send(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.codec, data.as_ref())?.into_owned();
-        self.send_body(body)
+        let conn = self.conn()?;
+        self.shared.net.send(data.as_ref(), |len| Command::Send(conn, len))
     }
 
     /// Sends one packet (pyspeak's `send(integer, real, boolean, string)`).
@@ -239,19 +179,18 @@ impl Client {
     /// [`Error::Config`] unless the client uses packets; as
     /// [`send`](Self::send).
     pub fn send_packet(&self, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
-        let body = self.shared.format.packet(self.shared.codec, integer, real, boolean, text)?;
-        self.send_body(body)
+        let conn = self.conn()?;
+        let body = self.shared.net.format.packet(self.shared.net.codec, integer, real, boolean, text)?;
+        self.shared.net.commands.send_body(&body, |len| Command::Send(conn, len))
     }
 
-    fn send_body(&self, body: Vec<u8>) -> Result<(), Error> {
-        if !self.shared.commands.is_open() {
-            return Err(Error::Stopped);
+    /// The connection up, or why there is none.
+    fn conn(&self) -> Result<ConnId, Error> {
+        match self.shared.queue.state(|status| status.conn.ok_or_else(|| status.down_reason())) {
+            Ok(conn) => Ok(conn),
+            Err(_) if !self.shared.net.commands.is_open() => Err(Error::Stopped),
+            Err(reason) => Err(Error::Disconnected(reason)),
         }
-        let down = self.shared.queue.state(|link| (!link.connected).then(|| link.last_reason.clone()));
-        if let Some(reason) = down {
-            return Err(Error::Disconnected(reason.unwrap_or(CloseReason::ClosedLocally)));
-        }
-        self.shared.commands.send(ClientCommand::Send(body))
     }
 
     /// Waits for the next message (with packets: its text).
@@ -377,21 +316,36 @@ impl Client {
     }
 
     fn take_packet(&self, deadline: Option<Instant>) -> Result<Packet, Error> {
-        self.shared.format.require_packets()?;
+        self.shared.net.format.require_packets()?;
         match self.take(deadline)? {
-            Incoming::Packet(p) => Ok(p),
-            Incoming::Bytes(_) => Err(super::format::not_packets()),
+            Event::Packet { packet, .. } => Ok(packet),
+            _ => Err(crate::codec::not_packets()),
         }
     }
 
     /// The next message, skipping connection events.
-    fn take(&self, deadline: Option<Instant>) -> Result<Incoming, Error> {
-        if self.shared.callbacks {
+    fn take(&self, deadline: Option<Instant>) -> Result<Event, Error> {
+        if self.shared.queue.state(|status| status.callbacks) {
             return Err(Error::Config(
                 "this client hands its messages to its callbacks; recv is for clients without".into(),
             ));
         }
-        self.shared.queue.wait_for(deadline, next_message).unwrap_or(Err(Error::TimedOut))
+        loop {
+            match self.shared.queue.next_event(deadline) {
+                Some(message @ (Event::Received { .. } | Event::Packet { .. })) => return Ok(message),
+                Some(_) => {} // what tells of the connection: `events` has it
+                None => break,
+            }
+        }
+        Err(self.shared.queue.view(|inner| {
+            if inner.closed {
+                Error::Stopped
+            } else if inner.ended() {
+                Error::Disconnected(inner.state.down_reason())
+            } else {
+                Error::TimedOut
+            }
+        }))
     }
 
     /// A blocking iterator over everything that happens: connects,
@@ -402,41 +356,41 @@ impl Client {
     /// drops) the connection events, `events` hands out the messages.
     ///
     /// ```
-    /// use frameloop::{Client, ClientEvent, ReplyMode, Server};
+    /// use frameloop::{Client, Event, ReplyMode, Server};
     ///
     /// let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Once, |_: &[u8]| "bye")?;
     /// let client = Client::connect(server.local_addr())?;
     /// client.send("hi")?;
     /// for event in client.events() { // ends when the server hangs up
     ///     match event {
-    ///         ClientEvent::Received(data) => assert_eq!(data, b"bye"),
-    ///         ClientEvent::Disconnected { reason } => println!("server gone: {reason}"),
+    ///         Event::Received { data, .. } => assert_eq!(data, b"bye"),
+    ///         Event::Disconnected { reason, .. } => println!("server gone: {reason}"),
     ///         other => println!("{other:?}"),
     ///     }
     /// }
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn events(&self) -> ClientEvents<'_> {
-        ClientEvents { client: self }
+    pub fn events(&self) -> Events<'_> {
+        Events { inbox: &*self.shared.queue }
     }
 
     /// Waits at most `timeout` for the next event.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use frameloop::{Client, ClientEvent, Server};
+    /// use frameloop::{Client, Event, Server};
     ///
     /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
     /// let client = Client::connect(server.local_addr())?;
     /// match client.wait_event(Duration::from_secs(5)) {
-    ///     Some(ClientEvent::Connected { addr }) => assert_eq!(addr, server.local_addr()),
+    ///     Some(Event::Connected { addr, .. }) => assert_eq!(addr, server.local_addr()),
     ///     other => panic!("expected Connected, got {other:?}"),
     /// }
     /// assert!(client.wait_event(Duration::from_millis(10)).is_none()); // nothing more
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn wait_event(&self, timeout: Duration) -> Option<ClientEvent> {
-        self.shared.queue.wait_for(Some(deadline_after(timeout)), next_event).flatten()
+    pub fn wait_event(&self, timeout: Duration) -> Option<Event> {
+        self.shared.queue.next_event(Some(deadline_after(timeout)))
     }
 
     /// The next event if one is waiting; never blocks.
@@ -451,26 +405,26 @@ impl Client {
     /// }
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn try_event(&self) -> Option<ClientEvent> {
-        self.shared.queue.wait_for(Some(Instant::now()), next_event).flatten()
+    pub fn try_event(&self) -> Option<Event> {
+        self.shared.queue.next_event(Some(Instant::now()))
     }
 
     /// Takes every waiting event; never blocks (simplesockets'
     /// `return_recved_data`).
     ///
     /// ```
-    /// use frameloop::{Client, ClientEvent};
+    /// use frameloop::{Client, Event};
     /// # let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
     ///
     /// let client = Client::connect(server.local_addr())?;
     /// for event in client.drain_events() {
-    ///     if let ClientEvent::Received(data) = event {
+    ///     if let Event::Received { data, .. } = event {
     ///         println!("got {} bytes", data.len());
     ///     }
     /// }
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn drain_events(&self) -> Vec<ClientEvent> {
+    pub fn drain_events(&self) -> Vec<Event> {
         self.shared.queue.drain()
     }
 
@@ -492,21 +446,11 @@ impl Client {
     ///
     /// As [`Client::connect`]; [`Error::Stopped`] after [`stop`](Self::stop).
     pub fn reconnect(&self) -> Result<(), Error> {
-        if !self.shared.commands.is_open() {
+        if !self.shared.net.commands.is_open() {
             return Err(Error::Stopped);
         }
-        let stream = connect_any(&self.shared.addrs, self.shared.connect_timeout)?;
-        let server = stream.peer_addr().ok();
-        let epoch = self.shared.queue.update(|inner| {
-            let link = &mut inner.state;
-            link.epoch += 1;
-            link.connected = true;
-            link.reconnecting = false;
-            link.last_reason = None;
-            link.server = server.or(link.server);
-            link.epoch
-        });
-        self.shared.commands.send(ClientCommand::Adopt { stream, epoch })
+        let stream = connect_blocking(&self.shared.addrs, Some(self.shared.connect_timeout))?;
+        self.shared.change_link(|epoch| Command::Adopt(stream, epoch))
     }
 
     /// Closes the connection once what was sent is written; the client
@@ -530,17 +474,7 @@ impl Client {
     ///
     /// [`Error::Stopped`] after [`stop`](Self::stop).
     pub fn disconnect(&self) -> Result<(), Error> {
-        if !self.shared.commands.is_open() {
-            return Err(Error::Stopped);
-        }
-        self.shared.queue.update(|inner| {
-            let link = &mut inner.state;
-            link.epoch += 1;
-            link.connected = false;
-            link.reconnecting = false;
-            link.last_reason = Some(CloseReason::ClosedLocally);
-        });
-        self.shared.commands.send(ClientCommand::Disconnect)
+        self.shared.change_link(Command::Disconnect)
     }
 
     /// Whether the client is connected (as far as it knows: a server that
@@ -559,7 +493,7 @@ impl Client {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn is_connected(&self) -> bool {
-        self.shared.queue.state(|link| link.connected)
+        self.shared.queue.state(|status| status.conn.is_some())
     }
 
     /// The server's address.
@@ -573,7 +507,7 @@ impl Client {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn server_addr(&self) -> Option<SocketAddr> {
-        self.shared.server_addr()
+        self.shared.queue.state(|status| status.server)
     }
 
     /// The message format.
@@ -587,7 +521,7 @@ impl Client {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn format(&self) -> Format {
-        self.shared.format
+        self.shared.net.format
     }
 
     /// Takes the errors seen so far (simplesockets' `return_exceptions`).
@@ -601,7 +535,7 @@ impl Client {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn errors(&self) -> Vec<Error> {
-        std::mem::take(&mut *lock(&self.shared.errors))
+        self.shared.net.errors()
     }
 
     /// Closes the connection (after writing what was sent) and ends the
@@ -623,8 +557,7 @@ impl Client {
     ///
     /// [`Error::Panicked`] if a callback panicked.
     pub fn stop(&self) -> Result<(), Error> {
-        self.shared.commands.close();
-        self.shared.life.wait()
+        self.shared.net.stop()
     }
 }
 
@@ -634,77 +567,191 @@ impl Drop for Client {
     }
 }
 
-fn bytes_of(m: Incoming) -> Vec<u8> {
-    match m {
-        Incoming::Bytes(b) => b,
-        Incoming::Packet(p) => p.text.into_bytes(),
+/// The bytes of a received message (with packets: its text).
+fn bytes_of(event: Event) -> Vec<u8> {
+    match event {
+        Event::Packet { packet, .. } => packet.text.into_bytes(),
+        Event::Received { data, .. } => data,
+        _ => Vec::new(),
     }
 }
 
-/// Whether nothing more can arrive: stopped, or disconnected for good.
-fn ended(inner: &Inner<ClientEvent, Link>) -> bool {
-    inner.closed || (!inner.state.connected && !inner.state.reconnecting)
-}
-
-/// For [`Queue::wait_for`]: the next message, skipping other events; an
-/// error once nothing more can arrive.
-fn next_message(inner: &mut Inner<ClientEvent, Link>) -> Option<Result<Incoming, Error>> {
-    while let Some(event) = inner.pop_front() {
-        match event {
-            ClientEvent::Received(data) => return Some(Ok(Incoming::Bytes(data))),
-            ClientEvent::Packet(packet) => return Some(Ok(Incoming::Packet(packet))),
-            ClientEvent::Disconnected { reason } if inner.is_empty() && ended(inner) && !inner.closed => {
-                return Some(Err(Error::Disconnected(reason)));
-            }
-            _ => {}
-        }
-    }
-    if inner.closed {
-        return Some(Err(Error::Stopped));
-    }
-    if ended(inner) {
-        let reason = inner.state.last_reason.clone().unwrap_or(CloseReason::ClosedLocally);
-        return Some(Err(Error::Disconnected(reason)));
-    }
-    None
-}
-
-/// For [`Queue::wait_for`]: the next event, or `Some(None)` once nothing
-/// more can arrive.
-fn next_event(inner: &mut Inner<ClientEvent, Link>) -> Option<Option<ClientEvent>> {
-    match inner.pop_front() {
-        Some(event) => Some(Some(event)),
-        None if ended(inner) => Some(None),
-        None => None,
-    }
-}
-
-/// A blocking iterator over a client's events; made by [`Client::events`].
+/// Automatic reconnection: after the connection drops (not after
+/// [`Client::disconnect`] or [`Client::stop`]), try again after
+/// `first_delay`, doubling the wait up to `max_delay`, at most
+/// `max_attempts` times in a row (forever if `None`).
 ///
 /// ```
-/// use frameloop::facade::ClientEvents;
-/// use frameloop::{Client, ClientEvent, ReplyMode, Server};
+/// use std::time::Duration;
+/// use frameloop::Reconnect;
 ///
-/// let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Once, |_: &[u8]| "done")?;
-/// let client = Client::connect(server.local_addr())?;
-/// client.send("go")?;
-/// let events: ClientEvents<'_> = client.events();
-/// let all: Vec<ClientEvent> = events.collect(); // ends when the server hangs up
-/// assert!(matches!(all.last(), Some(ClientEvent::Disconnected { .. })));
+/// let patient = Reconnect { max_attempts: Some(20), ..Reconnect::default() };
+/// assert_eq!(patient.first_delay, Duration::from_millis(100));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect {
+    /// Wait before the first attempt. Default: 100 ms.
+    pub first_delay: Duration,
+    /// Longest wait between attempts. Default: 5 s.
+    pub max_delay: Duration,
+    /// Attempts before giving up; `None` (the default) never gives up.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect { first_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5), max_attempts: None }
+    }
+}
+
+/// Settings for a [`Client`]; made by [`Client::builder`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use frameloop::{Client, Reconnect};
+///
+/// let client = Client::builder()
+///     .lines()
+///     .connect_timeout(Duration::from_secs(3))
+///     .auto_reconnect(Reconnect::default())
+///     .connect("127.0.0.1:7000")?;
+/// client.send("hello")?;
 /// # Ok::<(), frameloop::Error>(())
 /// ```
-#[derive(Debug)]
-pub struct ClientEvents<'a> {
-    client: &'a Client,
+#[must_use = "nothing connects until connect() is called"]
+pub struct ClientBuilder {
+    settings: Settings,
+    connect_timeout: Duration,
+    reconnect: Option<Reconnect>,
+    handler: Option<Box<dyn ClientHandler + Send>>,
 }
 
-impl Iterator for ClientEvents<'_> {
-    type Item = ClientEvent;
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("settings", &self.settings)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reconnect", &self.reconnect)
+            .field("callbacks", &self.handler.is_some())
+            .finish()
+    }
+}
 
-    fn next(&mut self) -> Option<ClientEvent> {
-        if self.client.shared.callbacks {
-            return None; // the callbacks get everything
+/// How long a connect waits for an answer unless told otherwise.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            settings: Settings::default(),
+            // The system's own timeout is often minutes: far too long for a
+            // beginner to learn that nothing answers.
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            reconnect: None,
+            handler: None,
         }
-        self.client.shared.queue.wait_for(None, next_event).flatten()
+    }
+}
+
+impl ClientBuilder {
+    shared_setters!("frameloop::Client::builder()", "");
+
+    /// Give up connecting after `timeout` ([`Error::ConnectTimedOut`]).
+    /// Default: 10 s (the system's own is often minutes).
+    ///
+    /// ```
+    /// let builder = frameloop::Client::builder().connect_timeout(std::time::Duration::from_secs(3));
+    /// # drop(builder);
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Reconnect by itself when the connection drops.
+    ///
+    /// ```
+    /// use frameloop::{Client, Reconnect};
+    ///
+    /// let builder = Client::builder().auto_reconnect(Reconnect { max_attempts: Some(5), ..Reconnect::default() });
+    /// # drop(builder);
+    /// ```
+    pub fn auto_reconnect(mut self, policy: Reconnect) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
+    /// Hand messages to `handler`'s callbacks (on the network thread)
+    /// instead of keeping them for [`Client::recv`].
+    ///
+    /// ```
+    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// # use std::time::Duration;
+    /// # use frameloop::{ReplyMode, Server};
+    ///
+    /// struct Forward(std::sync::mpsc::Sender<String>);
+    /// impl ClientHandler for Forward {
+    ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error> {
+    ///         let _ = self.0.send(msg.text().into_owned()); // to the main thread
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Concurrent, |req: &[u8]| req.to_ascii_uppercase())?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let client = Client::builder().callbacks(Forward(tx)).connect(server.local_addr())?;
+    /// client.send("hi")?;
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(5)).expect("a reply"), "HI");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn callbacks<H: ClientHandler + Send + 'static>(mut self, handler: H) -> Self {
+        self.handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Connects (on this thread, so errors come back at once), then starts
+    /// the client's network thread.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ReplyMode, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.lines().reply(ReplyMode::Concurrent, |line: &[u8]| line.to_ascii_uppercase())?;
+    /// let client = Client::builder()
+    ///     .lines()
+    ///     .connect_timeout(Duration::from_secs(3))
+    ///     .connect(server.local_addr())?;
+    /// client.send("hello")?;
+    /// assert_eq!(client.recv_timeout(Duration::from_secs(5))?, b"HELLO");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidAddress`]; [`Error::ConnectionRefused`],
+    /// [`Error::Unreachable`], [`Error::ConnectTimedOut`] (pyspeak's
+    /// `ClientConnectError`); [`Error::NoLocalPort`] (no local port left to
+    /// connect from); [`Error::ThreadSpawn`] (`ClientRunError`).
+    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(self, addr: A) -> Result<Client, Error> {
+        let addrs = resolve_all(addr)?;
+        let stream = connect_blocking(&addrs, Some(self.connect_timeout))?;
+        let format = self.settings.format;
+        let status = Status { callbacks: self.handler.is_some(), ..Status::default() };
+        let queue = Arc::new(Queue::new(status, self.settings.queue_limit()));
+        let reactor = self.settings.reactor().build()?;
+        let shared = Arc::new(ClientShared {
+            net: Shared::new(&reactor, format),
+            queue,
+            addrs,
+            connect_timeout: self.connect_timeout,
+            reconnect: self.reconnect,
+            epochs: AtomicU64::new(0),
+        });
+        let engine = ClientEngine::new(self.handler, Arc::clone(&shared));
+        reactor::spawn("frameloop-client", reactor, engine, Engine::finish, Arc::clone(&shared.net.life))?;
+        // The first thing the network thread does; `connect` returns once
+        // it is done, so the client is connected when it returns.
+        shared.change_link(|epoch| Command::Adopt(stream, epoch))?;
+        Ok(Client { shared })
     }
 }

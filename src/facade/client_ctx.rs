@@ -141,18 +141,6 @@ pub trait ClientHandler {
     }
 }
 
-impl<H: ClientHandler + ?Sized> ClientHandler for Box<H> {
-    fn on_connect(&mut self, client: &mut ClientCtx<'_>, addr: SocketAddr) -> Result<(), Error> {
-        (**self).on_connect(client, addr)
-    }
-    fn on_receive(&mut self, client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error> {
-        (**self).on_receive(client, msg)
-    }
-    fn on_disconnect(&mut self, client: &mut ClientCtx<'_>, reason: &CloseReason) -> Result<(), Error> {
-        (**self).on_disconnect(client, reason)
-    }
-}
-
 /// What a [`ClientHandler`] callback acts through.
 ///
 /// ```
@@ -192,7 +180,7 @@ impl<'a> ClientCtx<'a> {
     }
 
     fn conn(&self) -> Result<ConnId, Error> {
-        self.conn.ok_or_else(|| Error::Disconnected(self.shared.last_reason()))
+        self.conn.ok_or_else(|| Error::Disconnected(self.shared.queue.state(|s| s.down_reason())))
     }
 
     /// Sends `data` to the server as one message (with packets: as a
@@ -229,7 +217,7 @@ impl<'a> ClientCtx<'a> {
     /// longer than `max_frame_len`.
     pub fn send(&mut self, data: impl AsRef<[u8]>) -> Result<(), Error> {
         let conn = self.conn()?;
-        let body = self.shared.format.body(self.shared.codec, data.as_ref())?;
+        let body = self.shared.net.format.body(self.shared.net.codec, data.as_ref())?;
         self.ctx.send(conn, &body)
     }
 
@@ -265,7 +253,7 @@ impl<'a> ClientCtx<'a> {
     /// [`send`](Self::send).
     pub fn send_packet(&mut self, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
         let conn = self.conn()?;
-        self.shared.format.require_packets()?;
+        self.shared.net.format.require_packets()?;
         self.ctx.send_packet(conn, crate::codec::packet::PacketRef { integer, real, boolean, text })
     }
 
@@ -389,7 +377,7 @@ impl<'a> ClientCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn server_addr(&self) -> Option<SocketAddr> {
-        self.shared.server_addr()
+        self.shared.queue.state(|s| s.server)
     }
 
     /// The engine's own context, for what the facade does not offer.

@@ -1,17 +1,24 @@
-//! The events a polling [`Server`](super::PollingServer) or a
-//! [`Client`](super::Client) hands out, and the blocking iterators over
-//! them.
+//! The events a polling [`Server`](super::PollingServer) and a
+//! [`Client`](super::Client) hand out (one type for both), and the blocking
+//! iterator over them.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use super::queue::{next_item, Queue};
-use super::ConnId;
+use super::queue::Inbox;
+use super::{ConnId, Format, Message};
 use crate::codec::packet::Packet;
 use crate::error::Error;
 use crate::handler::CloseReason;
+use crate::reactor::Ctx;
+
+/// The address in an event when the system cannot tell a peer's (it is
+/// gone already), and in a client's events, whose program never sees it.
+pub(crate) const NO_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
 
 /// What happened on a polling server (simplesockets' received-data list,
-/// with connects, disconnects and errors in the same order they happened).
+/// with connects, disconnects and errors in the same order they happened),
+/// or on a [`Client`](super::Client)'s connection: there `client` is the id
+/// of its connection to the server and `addr` the server's address.
 ///
 /// ```
 /// use frameloop::{Client, Event, Server};
@@ -70,55 +77,32 @@ pub enum Event {
         /// server stopped...).
         reason: CloseReason,
     },
-    /// Something the server was asked to do failed (it is also kept for
-    /// [`Server::errors`](super::Server::errors)).
-    Error(Error),
-}
-
-/// What happened on a [`Client`](super::Client)'s connection.
-///
-/// ```
-/// use frameloop::{Client, ClientEvent};
-/// # use frameloop::{ReplyMode, Server};
-/// # let server = Server::bind("127.0.0.1:0")?.reply(ReplyMode::Once, |req: &[u8]| req.to_vec())?;
-///
-/// let client = Client::connect(server.local_addr())?;
-/// client.send("echo")?;
-/// for event in client.events() {
-///     match event {
-///         ClientEvent::Connected { addr } => println!("connected to {addr}"),
-///         ClientEvent::Received(data) => assert_eq!(data, b"echo"),
-///         ClientEvent::Packet(packet) => println!("packet: {packet:?}"),
-///         ClientEvent::Disconnected { reason } => println!("disconnected: {reason}"),
-///         ClientEvent::Error(e) => eprintln!("error: {e}"),
-///     }
-/// }
-/// # Ok::<(), frameloop::Error>(())
-/// ```
-#[derive(Debug)]
-pub enum ClientEvent {
-    /// Connected (or reconnected) to the server.
-    Connected {
-        /// The server's address.
-        addr: SocketAddr,
-    },
-    /// A whole message arrived (frames and lines formats).
-    Received(Vec<u8>),
-    /// A packet arrived (packets format).
-    Packet(Packet),
-    /// The connection closed.
-    Disconnected {
-        /// Why.
-        reason: CloseReason,
-    },
-    /// Something the client was asked to do failed (also kept for
+    /// Something the server or client was asked to do failed (it is also
+    /// kept for [`Server::errors`](super::Server::errors) or
     /// [`Client::errors`](super::Client::errors)).
     Error(Error),
 }
 
-/// A blocking iterator over a polling server's events: it waits for each
-/// one, and ends once the server has stopped and every event was taken.
-/// Made by [`PollingServer::events`](super::PollingServer::events).
+/// The message `frame` carries in `format`; if it is not one (a packet
+/// that does not parse), `conn` is rejected with that reason, which its
+/// handler or poller sees as the disconnect reason, and nobody else is
+/// affected.
+pub(crate) fn decode<'a>(ctx: &mut Ctx<'_>, format: Format, conn: ConnId, frame: &'a [u8]) -> Option<Message<'a>> {
+    match format.message(frame) {
+        Ok(msg) => Some(msg),
+        Err(why) => {
+            let _ = ctx.reject(conn, why);
+            None
+        }
+    }
+}
+
+/// A blocking iterator over the events of a polling server or a client: it
+/// waits for each one, and ends once every event was taken and no more can
+/// come (the server has stopped; the client has stopped, or is disconnected
+/// and not reconnecting). Made by
+/// [`PollingServer::events`](super::PollingServer::events) and
+/// [`Client::events`](super::Client::events).
 ///
 /// ```
 /// use frameloop::facade::Events;
@@ -136,13 +120,13 @@ pub enum ClientEvent {
 /// ```
 #[derive(Debug)]
 pub struct Events<'a> {
-    pub(crate) queue: &'a Queue<Event>,
+    pub(crate) inbox: &'a dyn Inbox,
 }
 
 impl Iterator for Events<'_> {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
-        self.queue.wait_for(None, next_item).flatten()
+        self.inbox.next_event(None)
     }
 }

@@ -45,12 +45,12 @@
 //! ```
 
 mod client;
-mod client_builder;
 mod client_ctx;
 mod client_engine;
+mod commands;
 mod events;
-mod format;
-mod message;
+mod link;
+mod outbox;
 mod polling;
 mod queue;
 mod reply;
@@ -59,13 +59,12 @@ mod runtime;
 mod server;
 mod server_ctx;
 mod server_engine;
+mod settings;
 
-pub use client::{Client, ClientEvents};
-pub use client_builder::{ClientBuilder, Reconnect};
+pub use crate::codec::{Format, Message};
+pub use client::{Client, ClientBuilder, Reconnect};
 pub use client_ctx::{ClientCtx, ClientHandler};
-pub use events::{ClientEvent, Event, Events};
-pub use format::Format;
-pub use message::Message;
+pub use events::{Event, Events};
 pub use polling::PollingServer;
 pub use reply::ReplyMode;
 pub use request::{request, request_timeout};
@@ -73,11 +72,3 @@ pub use server::{Server, ServerBuilder};
 pub use server_ctx::{ServerCtx, ServerHandler};
 
 pub(crate) use crate::handler::ConnId;
-
-/// `now + timeout`, where a timeout too long to represent (such as
-/// `Duration::MAX`) means "a century": never, in practice, and no overflow
-/// panic on the caller's thread.
-pub(crate) fn deadline_after(timeout: std::time::Duration) -> std::time::Instant {
-    let now = std::time::Instant::now();
-    now.checked_add(timeout).unwrap_or_else(|| now + crate::reactor::FOREVER)
-}

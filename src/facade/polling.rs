@@ -6,11 +6,11 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::deadline_after;
 use super::events::{Event, Events};
-use super::queue::{next_item, Queue};
+use super::queue::{Inbox, Queue};
 use super::{ConnId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
 use crate::error::Error;
+use crate::reactor::deadline_after;
 
 /// The handler of a polling server: never called, since its engine queues
 /// the events itself (see `ServerEngine`).
@@ -47,7 +47,7 @@ impl ServerBuilder {
     ///
     /// As [`start`](Self::start).
     pub fn start_polling(self) -> Result<PollingServer, Error> {
-        let events: Arc<Queue<Event>> = Arc::new(Queue::new((), self.max_queued));
+        let events: Arc<Queue<Event>> = Arc::new(Queue::new((), self.settings.queue_limit()));
         let server = self.launch(Poller, Some(Arc::clone(&events)))?;
         Ok(PollingServer { server, events })
     }
@@ -103,7 +103,7 @@ impl PollingServer {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn events(&self) -> Events<'_> {
-        Events { queue: &self.events }
+        Events { inbox: &*self.events }
     }
 
     /// Waits for the next event; `None` once the server has stopped and
@@ -129,7 +129,7 @@ impl PollingServer {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn next_event(&self) -> Option<Event> {
-        self.events.wait_for(None, next_item).flatten()
+        self.events.next_event(None)
     }
 
     /// Waits at most `timeout` for the next event.
@@ -143,7 +143,7 @@ impl PollingServer {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn wait_event(&self, timeout: Duration) -> Option<Event> {
-        self.events.wait_for(Some(deadline_after(timeout)), next_item).flatten()
+        self.events.next_event(Some(deadline_after(timeout)))
     }
 
     /// The next event if one is waiting; never blocks.
@@ -157,7 +157,7 @@ impl PollingServer {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn try_event(&self) -> Option<Event> {
-        self.events.wait_for(Some(Instant::now()), next_item).flatten()
+        self.events.next_event(Some(Instant::now()))
     }
 
     /// Takes every waiting event at once; never blocks (simplesockets'

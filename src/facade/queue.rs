@@ -2,9 +2,13 @@
 //! mutex-guarded deque and a condition variable, so a waiting caller sleeps
 //! (no busy polling) and wakes the moment an event arrives. Only a caller
 //! that sleeps is woken (the wake-up is a system call even when nobody
-//! waits), and a polling server hands over a whole loop turn's events at
+//! waits), and the network thread hands over a whole loop turn's events at
 //! once ([`Batch`]): one lock and at most one wake-up per turn, not per
-//! message.
+//! message. The program takes them up to 64 at a time ([`Inbox`]), so its
+//! side also locks once per many events. A small message's bytes travel
+//! in the batch's byte buffer and become the event's own `Vec` only when
+//! the program takes it: the thread that frees a message is the one that
+//! allocated it, which keeps `malloc` on its fast path.
 //!
 //! It is bounded by flow control rather than by dropping: once the events
 //! waiting weigh more than the limit, the network thread pauses reading the
@@ -16,18 +20,18 @@
 //! took, for connections whose peer half-closed: those stay open for the
 //! caller's replies until the caller has come back for more (its next take)
 //! after taking the last event queued before their end of stream. Coming
-//! back then sends a marker through the command channel, behind the
+//! back then sends a marker through the command queue, behind the
 //! replies the caller sent; the network thread closes them on it. Only
 //! while such connections wait: otherwise a take costs nothing more.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
-use super::events::{ClientEvent, Event};
-use super::runtime::lock;
+use super::commands::{Command, Commands};
+use super::events::Event;
 use crate::handler::ConnId;
-use crate::reactor::Notifier;
+use crate::reactor::lock;
 
 /// The default bound on the bytes of events waiting in a queue.
 pub(crate) const DEFAULT_MAX_QUEUED: usize = 16 * 1024 * 1024;
@@ -36,6 +40,10 @@ pub(crate) const DEFAULT_MAX_QUEUED: usize = 16 * 1024 * 1024;
 /// plus its own size, so that a flood of empty messages is bounded too.
 pub(crate) trait Weigh {
     fn weight(&self) -> usize;
+
+    /// Gives the item the bytes it was staged without (see
+    /// [`Queue::stage`]).
+    fn fill(&mut self, _bytes: Vec<u8>) {}
 }
 
 impl Weigh for Event {
@@ -47,16 +55,11 @@ impl Weigh for Event {
                 _ => 0,
             }
     }
-}
 
-impl Weigh for ClientEvent {
-    fn weight(&self) -> usize {
-        std::mem::size_of::<ClientEvent>()
-            + match self {
-                ClientEvent::Received(data) => data.len(),
-                ClientEvent::Packet(packet) => packet.text.len(),
-                _ => 0,
-            }
+    fn fill(&mut self, bytes: Vec<u8>) {
+        if let Event::Received { data, .. } = self {
+            *data = bytes;
+        }
     }
 }
 
@@ -65,30 +68,28 @@ impl Weigh for ClientEvent {
 #[derive(Debug)]
 pub(crate) struct Queue<T, S = ()> {
     inner: Mutex<Inner<T, S>>,
+    /// Events a polling program took from `inner` at once and has not been
+    /// handed yet (see [`Inbox`]); only the program's threads lock it.
+    ready: Mutex<VecDeque<T>>,
     cv: Condvar,
     /// Above this many bytes of events, connections are paused.
     limit: usize,
-    /// Wakes the network thread to resume paused connections; set once the
-    /// reactor exists.
-    notifier: OnceLock<Notifier>,
-    /// Sends the network thread "every event up to this count was handled"
-    /// through the command channel; set once the channel exists.
-    marker: OnceLock<Marker>,
-}
-
-/// The function behind [`Queue::set_marker`].
-struct Marker(Box<dyn Fn(u64) + Send + Sync>);
-
-impl std::fmt::Debug for Marker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Marker")
-    }
+    /// The network thread's commands: woken through them to resume paused
+    /// connections, and sent "every event up to this count was handled";
+    /// set once the network thread exists.
+    network: OnceLock<Arc<Commands>>,
 }
 
 /// What a waiting caller sees.
 #[derive(Debug)]
 pub(crate) struct Inner<T, S> {
-    items: VecDeque<T>,
+    /// Each item, with how many bytes of `data` are its own.
+    items: VecDeque<(T, usize)>,
+    /// The bytes of the items staged without them, in order: a message's
+    /// bytes become its own `Vec` only when the program takes it, so that
+    /// the program's thread allocates what it frees (allocating on one
+    /// thread and freeing on another is the slow path of `malloc`).
+    data: VecDeque<u8>,
     /// What `items` weigh.
     bytes: usize,
     /// Connections paused because the queue was over its limit.
@@ -99,7 +100,7 @@ pub(crate) struct Inner<T, S> {
     pushed: u64,
     popped: u64,
     /// `popped` when the caller last came back for more: every event up to
-    /// it was handled, and the replies to them are in the command channel.
+    /// it was handled, and the replies to them are in the command queue.
     came_back: u64,
     /// The last count sent as a marker.
     marked: u64,
@@ -107,20 +108,27 @@ pub(crate) struct Inner<T, S> {
     held: usize,
     /// Callers asleep on the condition variable.
     waiting: usize,
+    /// At most this many of the events popped are still in the program's
+    /// cache (`Queue::ready`), not handed out yet; exact whenever a caller
+    /// holding the cache sets it.
+    cached: usize,
     /// The network thread has ended: nothing more will arrive.
     pub(crate) closed: bool,
     pub(crate) state: S,
 }
 
 impl<T: Weigh, S> Inner<T, S> {
-    pub(crate) fn push_back(&mut self, item: T) {
-        self.bytes += item.weight();
-        self.pushed += 1;
-        self.items.push_back(item);
-    }
-
     pub(crate) fn pop_front(&mut self) -> Option<T> {
-        let item = self.items.pop_front()?;
+        let (mut item, len) = self.items.pop_front()?;
+        if len > 0 {
+            let (front, back) = self.data.as_slices();
+            let first = front.len().min(len);
+            let mut bytes = Vec::with_capacity(len);
+            bytes.extend_from_slice(front.get(..first).unwrap_or_default());
+            bytes.extend_from_slice(back.get(..len - first).unwrap_or_default());
+            self.data.drain(..len.min(self.data.len()));
+            item.fill(bytes);
+        }
         self.bytes = self.bytes.saturating_sub(item.weight());
         self.popped += 1;
         Some(item)
@@ -129,12 +137,15 @@ impl<T: Weigh, S> Inner<T, S> {
     /// The caller came back for more: the marker to send, if half-closed
     /// connections wait and it took something since the last one.
     fn come_back(&mut self) -> Option<u64> {
-        self.came_back = self.popped;
-        let due = self.held > 0 && self.popped > self.marked;
+        // Events still in the program's cache were taken but not handed
+        // out: they are not handled yet.
+        let handed = self.popped - self.cached as u64;
+        self.came_back = handed;
+        let due = self.held > 0 && handed > self.marked;
         if due {
-            self.marked = self.popped;
+            self.marked = handed;
         }
-        due.then_some(self.popped)
+        due.then_some(handed)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -142,6 +153,7 @@ impl<T: Weigh, S> Inner<T, S> {
     }
 }
 
+#[cfg(test)]
 impl<T: Weigh, S: Default> Default for Queue<T, S> {
     fn default() -> Self {
         Queue::new(S::default(), DEFAULT_MAX_QUEUED)
@@ -154,6 +166,7 @@ impl<T: Weigh, S> Queue<T, S> {
     pub(crate) fn new(state: S, limit: usize) -> Self {
         let inner = Inner {
             items: VecDeque::new(),
+            data: VecDeque::new(),
             bytes: 0,
             paused: Vec::new(),
             resume_asked: false,
@@ -163,22 +176,17 @@ impl<T: Weigh, S> Queue<T, S> {
             marked: 0,
             held: 0,
             waiting: 0,
+            cached: 0,
             closed: false,
             state,
         };
-        Queue {
-            inner: Mutex::new(inner),
-            cv: Condvar::new(),
-            limit,
-            notifier: OnceLock::new(),
-            marker: OnceLock::new(),
-        }
+        Queue { inner: Mutex::new(inner), ready: Mutex::default(), cv: Condvar::new(), limit, network: OnceLock::new() }
     }
 
-    /// Tells the queue how to send the network thread a marker (see the
-    /// module's docs).
-    pub(crate) fn set_marker(&self, send: impl Fn(u64) + Send + Sync + 'static) {
-        let _ = self.marker.set(Marker(Box::new(send)));
+    /// Tells the queue the network thread's commands (see the module's
+    /// docs).
+    pub(crate) fn attach(&self, commands: Arc<Commands>) {
+        let _ = self.network.set(commands);
     }
 
     /// The caller came back: send the marker if one is due, outside the lock.
@@ -187,8 +195,9 @@ impl<T: Weigh, S> Queue<T, S> {
     fn came_back<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T, S>>) -> (MutexGuard<'a, Inner<T, S>>, bool) {
         let Some(count) = inner.come_back() else { return (inner, false) };
         drop(inner);
-        if let Some(marker) = self.marker.get() {
-            (marker.0)(count);
+        if let Some(commands) = self.network.get() {
+            // Refused only once stopping: the stop closes every connection.
+            let _ = commands.send(Command::Handled(count));
         }
         (lock(&self.inner), true)
     }
@@ -197,7 +206,7 @@ impl<T: Weigh, S> Queue<T, S> {
     /// the caller has handled every event queued so far. Returns the count
     /// to wait for, and a marker the network thread must send itself (the
     /// caller already came back past it, and may be asleep now: its replies
-    /// are in the channel ahead of that marker).
+    /// are in the command queue ahead of that marker).
     pub(crate) fn hold(&self) -> (u64, Option<u64>) {
         let mut inner = lock(&self.inner);
         inner.held += 1;
@@ -208,14 +217,9 @@ impl<T: Weigh, S> Queue<T, S> {
     /// `n` connections held by [`hold`](Self::hold) no longer wait.
     pub(crate) fn release(&self, n: usize) {
         if n > 0 {
-            let mut inner = lock(&self.inner);
-            inner.held = inner.held.saturating_sub(n);
+            let held = &mut lock(&self.inner).held;
+            *held = held.saturating_sub(n);
         }
-    }
-
-    /// Tells the queue how to wake the network thread.
-    pub(crate) fn set_notifier(&self, notifier: Notifier) {
-        let _ = self.notifier.set(notifier);
     }
 
     /// Lets go of the lock, then wakes the callers asleep, if any. Checked
@@ -229,38 +233,26 @@ impl<T: Weigh, S> Queue<T, S> {
         }
     }
 
-    /// Appends an event and wakes the waiters.
-    pub(crate) fn push(&self, item: T) {
-        let mut inner = lock(&self.inner);
-        inner.push_back(item);
-        self.wake(inner);
-    }
-
-    /// Appends an event that `conn` sent and wakes the waiters. Returns
-    /// whether the queue is now over its limit: the caller (the network
-    /// thread) must then pause reading `conn`, which is resumed once the
-    /// queue has drained to half the limit.
-    #[must_use = "over the limit, the connection must be paused"]
-    pub(crate) fn push_from(&self, conn: ConnId, item: T) -> bool {
-        let mut inner = lock(&self.inner);
-        inner.push_back(item);
-        let over = inner.bytes > self.limit;
-        if over {
-            inner.paused.push(conn);
-        }
-        self.wake(inner);
-        over
-    }
-
-    /// Appends the batch's events in order, as [`push`](Self::push) and
-    /// [`push_from`](Self::push_from) would one by one, and wakes the
-    /// waiters once. Yields the connections to pause: those whose message
-    /// took the queue over its limit.
-    pub(crate) fn push_batch<'b>(&self, batch: &'b mut Batch<T>) -> std::vec::Drain<'b, ConnId> {
-        if !batch.items.is_empty() {
+    /// Appends the batch's events in order and wakes the waiters once.
+    /// Yields the connections to pause: those whose message took the queue
+    /// over its limit (resumed once the queue has drained to half the
+    /// limit).
+    ///
+    /// With `publish`, the waiters' state becomes it under the same lock: a
+    /// waiter sees the state change and the events that tell of it
+    /// together (the client's "disconnected" and its event).
+    pub(crate) fn push_batch<'b>(&self, batch: &'b mut Batch<T>, publish: Option<S>) -> std::vec::Drain<'b, ConnId> {
+        if !batch.items.is_empty() || publish.is_some() {
             let mut inner = lock(&self.inner);
-            for (conn, item) in batch.items.drain(..) {
-                inner.push_back(item);
+            if let Some(state) = publish {
+                inner.state = state;
+            }
+            inner.data.extend(batch.data.iter());
+            batch.data.clear();
+            for (conn, item, len) in batch.items.drain(..) {
+                inner.bytes += item.weight() + len;
+                inner.pushed += 1;
+                inner.items.push_back((item, len));
                 if let Some(conn) = conn.filter(|_| inner.bytes > self.limit) {
                     inner.paused.push(conn);
                     batch.over.push(conn);
@@ -273,14 +265,16 @@ impl<T: Weigh, S> Queue<T, S> {
         batch.over.drain(..)
     }
 
-    /// Adds an event that `from` sent (if any) to the batch. Returns
-    /// whether to hand the batch over now: with it the queue may be over its
-    /// limit, and the connection must then be paused at once, as with
-    /// [`push_from`](Self::push_from). Below the limit that costs nothing.
+    /// Adds an event that `from` sent (if any) to the batch, with `bytes`
+    /// that it gets when taken (see [`Weigh::fill`]). Returns whether to
+    /// hand the batch over now: with it the queue may be over its limit, and
+    /// the connection must then be paused at once. Below the limit that
+    /// costs nothing.
     #[must_use = "near the limit, the batch must be handed over"]
-    pub(crate) fn stage(&self, batch: &mut Batch<T>, from: Option<ConnId>, item: T) -> bool {
-        batch.bytes += item.weight();
-        batch.items.push((from, item));
+    pub(crate) fn stage(&self, batch: &mut Batch<T>, from: Option<ConnId>, item: T, bytes: &[u8]) -> bool {
+        batch.bytes += item.weight() + bytes.len();
+        batch.data.extend_from_slice(bytes);
+        batch.items.push((from, item, bytes.len()));
         from.is_some() && batch.base + batch.bytes > self.limit
     }
 
@@ -288,24 +282,17 @@ impl<T: Weigh, S> Queue<T, S> {
     /// since they were paused (called by the network thread when woken).
     pub(crate) fn take_resumable(&self) -> Vec<ConnId> {
         let mut inner = lock(&self.inner);
-        if !inner.resume_asked {
-            return Vec::new();
+        match std::mem::take(&mut inner.resume_asked) {
+            true => std::mem::take(&mut inner.paused),
+            false => Vec::new(),
         }
-        inner.resume_asked = false;
-        std::mem::take(&mut inner.paused)
-    }
-
-    /// Changes the state (and maybe the items) and wakes the waiters.
-    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Inner<T, S>) -> R) -> R {
-        let mut inner = lock(&self.inner);
-        let r = f(&mut inner);
-        self.wake(inner);
-        r
     }
 
     /// Marks the queue closed: waiters return once it is empty.
     pub(crate) fn close(&self) {
-        self.update(|inner| inner.closed = true);
+        let mut inner = lock(&self.inner);
+        inner.closed = true;
+        self.wake(inner);
     }
 
     /// Calls `f` until it returns `Some`, sleeping between calls until the
@@ -344,10 +331,13 @@ impl<T: Weigh, S> Queue<T, S> {
 
     /// Takes every queued item without waiting.
     pub(crate) fn drain(&self) -> Vec<T> {
-        let (mut inner, _) = self.came_back(lock(&self.inner));
-        let items: Vec<T> = inner.items.drain(..).collect();
-        inner.bytes = 0;
-        inner.popped += items.len() as u64;
+        let mut ready = lock(&self.ready);
+        let mut inner = lock(&self.inner);
+        inner.cached = ready.len();
+        let (mut inner, _) = self.came_back(inner);
+        let mut items: Vec<T> = ready.drain(..).collect();
+        inner.cached = 0;
+        items.extend(std::iter::from_fn(|| inner.pop_front()));
         self.taken(inner);
         items
     }
@@ -361,7 +351,7 @@ impl<T: Weigh, S> Queue<T, S> {
             inner.resume_asked = true;
         }
         drop(inner);
-        if resume && self.notifier.get().is_none_or(|n| n.notify().is_err()) {
+        if resume && self.network.get().is_none_or(|c| c.notifier.notify().is_err()) {
             // Not woken: let the next take ask again.
             lock(&self.inner).resume_asked = false;
         }
@@ -369,7 +359,12 @@ impl<T: Weigh, S> Queue<T, S> {
 
     /// Reads the state.
     pub(crate) fn state<R>(&self, f: impl FnOnce(&S) -> R) -> R {
-        f(&lock(&self.inner).state)
+        self.view(|inner| f(&inner.state))
+    }
+
+    /// Reads the shared side.
+    pub(crate) fn view<R>(&self, f: impl FnOnce(&Inner<T, S>) -> R) -> R {
+        f(&lock(&self.inner))
     }
 
     /// Bytes of events waiting, and how many connections are paused.
@@ -384,8 +379,10 @@ impl<T: Weigh, S> Queue<T, S> {
 /// [`Queue::push_batch`] at its end.
 #[derive(Debug)]
 pub(crate) struct Batch<T> {
-    /// Each event, with the connection that sent it (for flow control).
-    items: Vec<(Option<ConnId>, T)>,
+    /// Each event, with the connection that sent it (for flow control) and
+    /// the length of its bytes in `data`.
+    items: Vec<(Option<ConnId>, T, usize)>,
+    data: Vec<u8>,
     /// The connections to pause, handed out by `push_batch`.
     over: Vec<ConnId>,
     /// What `items` weigh.
@@ -395,26 +392,90 @@ pub(crate) struct Batch<T> {
     base: usize,
 }
 
-impl<T> Batch<T> {
-    /// Adds an event no connection sent (nobody to pause for it).
-    pub(crate) fn push(&mut self, item: T) {
-        self.items.push((None, item));
-    }
-}
-
 impl<T> Default for Batch<T> {
     fn default() -> Self {
-        Batch { items: Vec::new(), over: Vec::new(), bytes: 0, base: 0 }
+        Batch { items: Vec::new(), data: Vec::new(), over: Vec::new(), bytes: 0, base: 0 }
     }
 }
 
-/// The next item, or `Some(None)` once the queue is closed and empty:
-/// the `f` for [`Queue::wait_for`] that plain event readers use.
-pub(crate) fn next_item<T: Weigh, S>(inner: &mut Inner<T, S>) -> Option<Option<T>> {
+/// What a queue's readers know beyond its items: whether more can come.
+pub(crate) trait Ends {
+    /// No more items will come, though the queue is still open (a client
+    /// disconnected for good).
+    fn ended(&self) -> bool;
+}
+
+impl Ends for () {
+    fn ended(&self) -> bool {
+        false
+    }
+}
+
+impl<T, S: Ends> Inner<T, S> {
+    /// Nothing more can arrive: the network thread ended, or the state
+    /// says so.
+    pub(crate) fn ended(&self) -> bool {
+        self.closed || self.state.ended()
+    }
+}
+
+/// The next item, or `Some(None)` once no more can come: the `f` for
+/// [`Queue::wait_for`] that plain event readers use.
+#[cfg(test)]
+pub(crate) fn next_item<T: Weigh, S: Ends>(inner: &mut Inner<T, S>) -> Option<Option<T>> {
     match inner.pop_front() {
         Some(item) => Some(Some(item)),
-        None if inner.closed => Some(None),
+        None if inner.ended() => Some(None),
         None => None,
+    }
+}
+
+/// The program's side of an event queue, whatever its state: what
+/// [`Events`](super::Events) iterates over.
+pub(crate) trait Inbox: Sync + std::fmt::Debug {
+    /// The next event, waiting until `deadline` (forever without one);
+    /// `None` if none came by then, or once no more can come.
+    fn next_event(&self, deadline: Option<Instant>) -> Option<Event>;
+}
+
+/// How many events a program takes at once: one lock of the side the
+/// network thread pushes to serves that many events, and a program that
+/// stops taking holds at most that many besides the queue's limit.
+const TAKE_AT_ONCE: usize = 64;
+
+impl<S: Ends + Send + std::fmt::Debug> Inbox for Queue<Event, S> {
+    fn next_event(&self, deadline: Option<Instant>) -> Option<Event> {
+        loop {
+            {
+                let mut ready = lock(&self.ready);
+                if let Some(event) = ready.pop_front() {
+                    return Some(event);
+                }
+                // Every event taken was handed out: coming back counts.
+                let mut inner = lock(&self.inner);
+                inner.cached = 0;
+                let (mut inner, _) = self.came_back(inner);
+                if !inner.is_empty() {
+                    for _ in 0..inner.items.len().min(TAKE_AT_ONCE) {
+                        ready.extend(inner.pop_front());
+                    }
+                    // What this thread leaves in the cache is for other
+                    // threads waiting too: wake them to look there.
+                    inner.cached = ready.len();
+                    if inner.cached > 1 && inner.waiting > 0 {
+                        self.cv.notify_all();
+                    }
+                    self.taken(inner);
+                    continue;
+                }
+                if inner.ended() {
+                    return None;
+                }
+            }
+            // Sleeps without holding `ready`, so that other threads taking
+            // events are never held up by this one's wait.
+            self.wait_for(deadline, |inner| (!inner.is_empty() || inner.cached > 0 || inner.ended()).then_some(()))?;
+        }
     }
 }
 
@@ -433,6 +494,15 @@ mod tests {
         }
     }
 
+    /// One event that `conn` sent (or nobody), handed over at once; whether
+    /// `conn` must now be paused.
+    fn push_from<S>(q: &Queue<u32, S>, conn: Option<ConnId>, item: u32) -> bool {
+        let mut batch = Batch::default();
+        let _ = q.stage(&mut batch, conn, item, &[]);
+        let paused = q.push_batch(&mut batch, None).next().is_some();
+        paused
+    }
+
     impl Weigh for u32 {
         fn weight(&self) -> usize {
             *self as usize
@@ -443,12 +513,12 @@ mod tests {
     fn over_the_limit_the_sender_is_paused_and_resumed_once_half_is_taken() {
         let q: Queue<u32> = Queue::new((), 100);
         let reactor = Reactor::new().unwrap();
-        q.set_notifier(reactor.notifier());
+        q.attach(Arc::new(Commands::new(reactor.notifier())));
         let (a, b) = (ConnId { index: 1, generation: 0 }, ConnId { index: 2, generation: 0 });
-        assert!(!q.push_from(a, 60));
-        assert!(!q.push_from(b, 40), "at the limit is not over it");
-        assert!(q.push_from(b, 30));
-        assert!(q.push_from(a, 10));
+        assert!(!push_from(&q, Some(a), 60));
+        assert!(!push_from(&q, Some(b), 40), "at the limit is not over it");
+        assert!(push_from(&q, Some(b), 30));
+        assert!(push_from(&q, Some(a), 10));
         assert_eq!(q.load(), (140, 2));
         assert!(q.take_resumable().is_empty(), "nothing taken yet");
         assert_eq!(q.wait_for(None, next_item), Some(Some(60)));
@@ -457,7 +527,7 @@ mod tests {
         assert_eq!(q.take_resumable(), [b, a]);
         assert!(q.take_resumable().is_empty(), "resumed once");
         assert_eq!(q.load(), (40, 0));
-        q.push(1000); // not from a connection: never pauses anyone
+        push_from(&q, None, 1000); // not from a connection: never pauses anyone
         assert_eq!(q.drain(), [30, 10, 1000]);
         assert_eq!(q.load(), (0, 0));
     }
@@ -468,8 +538,8 @@ mod tests {
         let q2 = Arc::clone(&q);
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
-            q2.push(1);
-            q2.push(2);
+            push_from(&q2, None, 1);
+            push_from(&q2, None, 2);
             q2.close();
         });
         let mut got = Vec::new();
@@ -491,12 +561,12 @@ mod tests {
         }
         let (a, b) = (ConnId { index: 1, generation: 0 }, ConnId { index: 2, generation: 0 });
         let mut batch = Batch::default();
-        assert!(!q.stage(&mut batch, Some(a), 60));
-        assert!(!q.stage(&mut batch, None, 50), "over the limit, but not from a connection");
-        assert!(q.stage(&mut batch, Some(b), 10), "over the limit: hand over now");
+        assert!(!q.stage(&mut batch, Some(a), 60, &[]));
+        assert!(!q.stage(&mut batch, None, 50, &[]), "over the limit, but not from a connection");
+        assert!(q.stage(&mut batch, Some(b), 10, &[]), "over the limit: hand over now");
         assert_eq!(q.load(), (0, 0), "nothing is visible before the hand-over");
-        assert_eq!(q.push_batch(&mut batch).collect::<Vec<_>>(), [b]);
-        assert!(q.push_batch(&mut batch).next().is_none(), "the batch is empty again");
+        assert_eq!(q.push_batch(&mut batch, None).collect::<Vec<_>>(), [b]);
+        assert!(q.push_batch(&mut batch, None).next().is_none(), "the batch is empty again");
         assert_eq!(waiter.join().unwrap(), Some(vec![60, 50, 10]), "in order, with one wake-up");
         assert_eq!(q.load(), (0, 1), "taken, and b is still paused until resumed");
     }
@@ -507,5 +577,31 @@ mod tests {
         let start = Instant::now();
         assert!(q.wait_for(Some(start + Duration::from_millis(30)), next_item).is_none());
         assert!(start.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn staged_bytes_become_each_events_own_in_order_across_hand_overs() {
+        let q: Queue<Event> = Queue::new((), 1 << 20);
+        let conn = ConnId { index: 1, generation: 0 };
+        let received = |data: Vec<u8>| Event::Received { client: conn, addr: crate::facade::events::NO_ADDR, data };
+        let data_of = |e: Option<Event>| match e {
+            Some(Event::Received { data, .. }) => data,
+            other => panic!("{other:?}"),
+        };
+        let mut batch = Batch::default();
+        for (i, bytes) in [&b"one"[..], b"", b"three"].into_iter().enumerate() {
+            let _ = q.stage(&mut batch, Some(conn), received(Vec::new()), bytes);
+            if i == 1 {
+                let _ = q.stage(&mut batch, None, received(b"own".to_vec()), &[]);
+            }
+        }
+        assert_eq!(q.push_batch(&mut batch, None).count(), 0);
+        assert_eq!(data_of(q.next_event(Some(Instant::now()))), b"one");
+        // More bytes arrive behind the ones not taken yet.
+        let _ = q.stage(&mut batch, Some(conn), received(Vec::new()), &[7; 5000]);
+        assert_eq!(q.push_batch(&mut batch, None).count(), 0);
+        let rest: Vec<_> = q.drain().into_iter().map(|e| data_of(Some(e))).collect();
+        assert_eq!(rest, [b"".to_vec(), b"own".to_vec(), b"three".to_vec(), vec![7; 5000]]);
+        assert_eq!(q.load(), (0, 0), "every byte accounted for");
     }
 }

@@ -2,16 +2,16 @@
 //! frame of the reply and closes (tcp-client-serv's `Client.open()`).
 //!
 //! A one-shot exchange needs no event loop: this is plain blocking I/O on
-//! the caller's thread, with the frame codec.
+//! the caller's thread, with the frame codec cutting out the reply.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use super::deadline_after;
-use crate::codec::frame;
-use crate::error::Error;
+use crate::codec::Codec;
+use crate::error::{resolve_all, Error};
 use crate::handler::CloseReason;
+use crate::reactor::{connect_blocking, deadline_after, reason_for};
 
 /// Sends `message` as one frame to the server at `addr` and returns the one
 /// frame it answers; the connection is closed afterwards. It waits as long
@@ -62,116 +62,56 @@ pub fn request_timeout<A: ToSocketAddrs + std::fmt::Debug>(
     exchange(addr, message.as_ref(), Some(deadline_after(timeout)))
 }
 
+/// Connects, writes the request as one frame (one write: one packet on
+/// the wire for small requests), and reads until the codec has cut out the
+/// reply. The buffer grows as bytes arrive, never by the announced length
+/// alone, and the codec refuses a reply over the default maximum.
 fn exchange<A: ToSocketAddrs + std::fmt::Debug>(
     addr: A,
     message: &[u8],
     deadline: Option<Instant>,
 ) -> Result<Vec<u8>, Error> {
-    let header = frame::header(message.len()).map_err(Error::from)?;
-    let mut stream = connect(addr, deadline)?;
+    let codec = Codec::frames();
+    let mut wire = Vec::new();
+    codec.encode_parts(&[message], &mut wire)?;
+    let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let mut stream = connect_blocking(&resolve_all(addr)?, timeout)?;
     let _ = stream.set_nodelay(true);
     set_timeout(&stream, deadline)?;
-    // Header and body in one write: one packet on the wire for small requests.
-    let mut out = Vec::with_capacity(frame::HEADER_LEN + message.len());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(message);
-    stream.write_all(&out).map_err(io_error)?;
-
-    let mut head = [0u8; frame::HEADER_LEN];
-    read_exact(&mut stream, &mut head, deadline, 0)?;
-    let len = u32::from_be_bytes(head) as usize;
-    if len > frame::DEFAULT_MAX_LEN {
-        return Err(Error::FrameTooLarge { len: len as u64, max: frame::DEFAULT_MAX_LEN });
-    }
-    // Grown as bytes arrive, never sized by the announced length alone.
-    let mut body = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    while body.len() < len {
-        let want = (len - body.len()).min(buf.len());
-        let chunk = buf.get_mut(..want).unwrap_or_default();
-        read_exact(&mut stream, chunk, deadline, frame::HEADER_LEN + body.len())?;
-        body.extend_from_slice(chunk);
-    }
-    Ok(body)
-}
-
-/// Connects to the first address of `addr` that answers.
-pub(crate) fn connect<A: ToSocketAddrs + std::fmt::Debug>(
-    addr: A,
-    deadline: Option<Instant>,
-) -> Result<TcpStream, Error> {
-    let addrs = resolve_all(addr)?;
-    connect_any(&addrs, deadline.map(|d| d.saturating_duration_since(Instant::now())))
-}
-
-/// Every address `addr` names: the crate's one resolving rule, in
-/// [`crate::error`], re-exported for the client builder.
-pub(crate) use crate::error::resolve_all;
-
-/// Tries each address in turn (as `localhost` may name `::1` and
-/// `127.0.0.1`); the error is the last one's.
-pub(crate) fn connect_any(addrs: &[SocketAddr], timeout: Option<Duration>) -> Result<TcpStream, Error> {
-    let start = Instant::now();
-    let mut last = None;
-    for addr in addrs {
-        let attempt = match timeout {
-            Some(t) => TcpStream::connect_timeout(addr, t.max(Duration::from_millis(1))),
-            None => TcpStream::connect(addr),
-        };
-        match attempt {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = Some(Error::from_connect(addr, e, start.elapsed())),
+    stream.write_all(&wire).map_err(io_error)?;
+    wire.clear();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some((reply, _)) = codec.decode(&wire)? {
+            return Ok(reply.to_vec());
+        }
+        set_timeout(&stream, deadline)?;
+        match stream.read(&mut chunk) {
+            Ok(0) if wire.is_empty() => return Err(Error::Disconnected(CloseReason::PeerClosed)),
+            Ok(0) => return Err(Error::Disconnected(CloseReason::PeerClosedMidFrame { buffered: wire.len() })),
+            Ok(n) => wire.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(e)),
         }
     }
-    Err(last
-        .unwrap_or_else(|| Error::InvalidAddress { addr: String::new(), reason: "no address to connect to".into() }))
 }
 
+/// Sets both timeouts to what is left before `deadline`.
 fn set_timeout(stream: &TcpStream, deadline: Option<Instant>) -> Result<(), Error> {
-    let left = match deadline {
-        None => None,
-        Some(at) => {
-            let left = at.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::TimedOut);
-            }
-            Some(left)
-        }
-    };
+    let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+    if left == Some(Duration::ZERO) {
+        return Err(Error::TimedOut);
+    }
     stream.set_read_timeout(left)?;
     stream.set_write_timeout(left)?;
     Ok(())
 }
 
-/// Fills `buf`, within the deadline; `before` counts the bytes of the reply
-/// already read (to tell a reply cut short from no reply).
-fn read_exact(stream: &mut TcpStream, buf: &mut [u8], deadline: Option<Instant>, before: usize) -> Result<(), Error> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        set_timeout(stream, deadline)?;
-        let rest = buf.get_mut(filled..).unwrap_or_default();
-        match stream.read(rest) {
-            Ok(0) => {
-                let got = before + filled;
-                let reason =
-                    if got == 0 { CloseReason::PeerClosed } else { CloseReason::PeerClosedMidFrame { buffered: got } };
-                return Err(Error::Disconnected(reason));
-            }
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_error(e)),
-        }
-    }
-    Ok(())
-}
-
-/// Maps the I/O errors of an exchange to the variants a caller matches on.
+/// A blocking read or write that failed: out of time, or the connection
+/// broke as the reactor would say it did.
 fn io_error(e: io::Error) -> Error {
     match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::TimedOut,
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-            Error::Disconnected(CloseReason::Reset)
-        }
-        _ => Error::Io(e),
+        _ => Error::Disconnected(reason_for(&e)),
     }
 }

@@ -1,46 +1,25 @@
 //! [`Server`]: bind, choose settings, start with callbacks or for polling;
 //! then a handle that works from any thread.
 
-use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::commands::Command;
 use super::events::Event;
-use super::queue::{Queue, DEFAULT_MAX_QUEUED};
-use super::runtime::{self, duplicate, lock, Commands, Life};
-use super::server_engine::{self, Command, ServerEngine};
+use super::queue::Queue;
+use super::runtime::{Engine, Shared};
+use super::server_engine::ServerEngine;
+use super::settings::{shared_setters, Settings};
 use super::{ConnId, Format, ServerHandler};
-use crate::codec::Codec;
 use crate::error::{resolve, Error};
-use crate::reactor::{Reactor, ReactorBuilder};
+use crate::reactor;
 
 /// What the handle and the network thread share.
 #[derive(Debug)]
 pub(crate) struct ServerShared {
-    pub(crate) commands: Commands<Command>,
-    /// Connected clients; kept by the network thread, read by anyone.
-    pub(crate) clients: Mutex<BTreeMap<ConnId, SocketAddr>>,
-    pub(crate) errors: Mutex<Vec<Error>>,
-    /// The event queue of a polling server.
-    pub(crate) events: Option<Arc<Queue<Event>>>,
-    pub(crate) life: Arc<Life>,
+    pub(crate) net: Shared,
     pub(crate) local_addr: SocketAddr,
-    pub(crate) format: Format,
-    /// The reactor's codec, which every message is checked against
-    /// before it is queued.
-    pub(crate) codec: Codec,
-}
-
-impl ServerShared {
-    /// Keeps `e` for [`Server::errors`], and queues it as an event on a
-    /// polling server.
-    pub(crate) fn record(&self, e: Error) {
-        if let Some(events) = &self.events {
-            events.push(Event::Error(duplicate(&e)));
-        }
-        lock(&self.errors).push(e);
-    }
 }
 
 /// A bound server that has not started yet: choose settings, then
@@ -63,85 +42,13 @@ impl ServerShared {
 pub struct ServerBuilder {
     listener: mio::net::TcpListener,
     local_addr: SocketAddr,
-    format: Format,
-    max_len: Option<usize>,
-    pub(super) max_queued: usize,
+    pub(super) settings: Settings,
     /// The refusal message, encoded at start in the format chosen by then.
     refusal: Option<Vec<u8>>,
-    reactor: ReactorBuilder,
 }
 
 impl ServerBuilder {
-    /// Length-prefixed frames (the default).
-    ///
-    /// ```
-    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.frames(); // the default
-    /// # drop(builder);
-    /// # Ok::<(), frameloop::Error>(())
-    /// ```
-    pub fn frames(self) -> Self {
-        self.format(Format::Frames)
-    }
-
-    /// Text lines, for `nc`, `telnet` and `socat`.
-    ///
-    /// ```
-    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.lines();
-    /// # drop(builder);
-    /// # Ok::<(), frameloop::Error>(())
-    /// ```
-    pub fn lines(self) -> Self {
-        self.format(Format::Lines)
-    }
-
-    /// pyspeak's packets: integer, real, boolean and text.
-    ///
-    /// ```
-    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.packets();
-    /// # drop(builder);
-    /// # Ok::<(), frameloop::Error>(())
-    /// ```
-    pub fn packets(self) -> Self {
-        self.format(Format::Packets)
-    }
-
-    /// Raw bytes, no framing: what a Python program with a plain socket
-    /// speaks (`sendall(b"...")`, `recv(2048)`; simplesockets,
-    /// tcp-client-serv), and `nc` too. Each [`Message`](crate::Message) is a
-    /// chunk of the bytes as they arrived, at most 64 KiB (set with
-    /// [`max_frame_len`](Self::max_frame_len)); `send` sends the bytes as
-    /// they are. TCP keeps no message boundaries, so a client's one
-    /// `sendall` may arrive as several chunks, and several as one.
-    ///
-    /// ```
-    /// use std::io::{Read, Write};
-    /// use frameloop::{ReplyMode, Server};
-    ///
-    /// // An echo server for `sock.sendall(b"hello")` then `sock.recv(2048)`.
-    /// let server = Server::bind("127.0.0.1:0")?.raw().reply(ReplyMode::Concurrent, |chunk: &[u8]| chunk.to_vec())?;
-    /// let mut sock = std::net::TcpStream::connect(server.local_addr())?;
-    /// sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    /// sock.write_all(b"hello")?; // no length prefix, no newline
-    /// let mut echo = [0; 5];
-    /// sock.read_exact(&mut echo)?;
-    /// assert_eq!(&echo, b"hello");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn raw(self) -> Self {
-        self.format(Format::Raw)
-    }
-
-    /// Any [`Format`].
-    ///
-    /// ```
-    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.format(frameloop::Format::Lines);
-    /// # drop(builder);
-    /// # Ok::<(), frameloop::Error>(())
-    /// ```
-    pub fn format(mut self, format: Format) -> Self {
-        self.format = format;
-        self
-    }
+    shared_setters!("frameloop::Server::bind(\"127.0.0.1:0\")?", "# Ok::<(), frameloop::Error>(())");
 
     /// Most clients connected at once; past it, newcomers are disconnected
     /// at once (told why first with [`refuse_with`](Self::refuse_with)).
@@ -153,7 +60,7 @@ impl ServerBuilder {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn max_connections(mut self, max: usize) -> Self {
-        self.reactor = self.reactor.max_connections(max);
+        self.settings.reactor = self.settings.reactor.max_connections(max);
         self
     }
 
@@ -189,21 +96,6 @@ impl ServerBuilder {
         self
     }
 
-    /// Longest message accepted, in bytes; a client that sends a longer one
-    /// is disconnected. Default: 8 MiB (64 KiB for lines). For
-    /// [raw bytes](Self::raw), the largest chunk handed over at once
-    /// (default 64 KiB): more is split, never refused.
-    ///
-    /// ```
-    /// let builder = frameloop::Server::bind("127.0.0.1:0")?.max_frame_len(64 * 1024);
-    /// # drop(builder);
-    /// # Ok::<(), frameloop::Error>(())
-    /// ```
-    pub fn max_frame_len(mut self, max: usize) -> Self {
-        self.max_len = Some(max);
-        self
-    }
-
     /// Disconnect clients that send nothing for this long. Default: never.
     ///
     /// ```
@@ -212,69 +104,14 @@ impl ServerBuilder {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.reactor = self.reactor.idle_timeout(Some(timeout));
-        self
-    }
-
-    /// For a [polling server](Self::start_polling): how many bytes of
-    /// events may wait in its queue for the caller to take them. Past it,
-    /// the server stops reading from the client whose message went over
-    /// (TCP then makes that client wait; nothing is dropped) until the
-    /// caller has taken enough to bring the queue down to half; then every
-    /// client paused this way is read again. Each event counts its message's
-    /// bytes plus under 100 for the event itself. The queue can go over by at
-    /// most one message per client. Default: 16 MiB. (Callbacks need no
-    /// queue: a callback server ignores this.)
-    ///
-    /// ```
-    /// let server = frameloop::Server::bind("127.0.0.1:0")?.max_queued_bytes(1 << 20).start_polling()?;
-    /// # drop(server);
-    /// # Ok::<(), frameloop::Error>(())
-    /// ```
-    pub fn max_queued_bytes(mut self, max: usize) -> Self {
-        self.max_queued = max;
-        self
-    }
-
-    /// For a [polling server](Self::start_polling): how long a client that
-    /// shut down its sending side (as `echo hi | nc -N` does) is kept open
-    /// for the program's replies. Such a client stays open until the
-    /// program has taken every message it sent and come back for more
-    /// events; a program that never does cannot pin it: past this, it
-    /// closes with
-    /// [`CloseReason::HalfCloseTimeout`](crate::CloseReason::HalfCloseTimeout).
-    /// Default: 10 s.
-    ///
-    /// ```
-    /// let server = frameloop::Server::bind("127.0.0.1:0")?
-    ///     .half_close_timeout(std::time::Duration::from_secs(2))
-    ///     .start_polling()?;
-    /// # drop(server);
-    /// # Ok::<(), frameloop::Error>(())
-    /// ```
-    pub fn half_close_timeout(mut self, timeout: Duration) -> Self {
-        self.reactor = self.reactor.half_close_timeout(timeout);
-        self
-    }
-
-    /// Any other engine setting (write-buffer limits, read budget...).
-    ///
-    /// ```
-    /// let server = frameloop::Server::bind("127.0.0.1:0")?
-    ///     .configure(|engine| engine.hard_cap(1 << 20))
-    ///     .start_polling()?;
-    /// # drop(server);
-    /// # Ok::<(), frameloop::Error>(())
-    /// ```
-    pub fn configure(mut self, f: impl FnOnce(ReactorBuilder) -> ReactorBuilder) -> Self {
-        self.reactor = f(self.reactor);
+        self.settings.reactor = self.settings.reactor.idle_timeout(Some(timeout));
         self
     }
 
     /// Stops gracefully on SIGINT (Ctrl-C) and SIGTERM (what systemd,
     /// `docker stop` and Kubernetes send), as [`Server::stop`] does: no new
     /// clients, messages already sent are written (for at most the engine's
-    /// [shutdown timeout](ReactorBuilder::shutdown_timeout), 5 s by default), every
+    /// [shutdown timeout](crate::ReactorBuilder::shutdown_timeout), 5 s by default), every
     /// client is disconnected. [`Server::wait`] then returns `Ok(())`, and a
     /// polling server's events end (after a
     /// [`Disconnected`](crate::Event::Disconnected) for each client). A
@@ -282,7 +119,7 @@ impl ServerBuilder {
     /// Requires the `signals` feature.
     ///
     /// Signal handlers belong to the whole process: ask this of one server
-    /// per process (see [`ReactorBuilder::stop_on_signals`] for what happens when
+    /// per process (see [`ReactorBuilder::stop_on_signals`](crate::ReactorBuilder::stop_on_signals) for what happens when
     /// several ask, and after the server is gone).
     ///
     /// ```no_run
@@ -301,7 +138,7 @@ impl ServerBuilder {
     /// ```
     #[cfg(feature = "signals")]
     pub fn stop_on_signals(mut self) -> Self {
-        self.reactor = self.reactor.stop_on_signals();
+        self.settings.reactor = self.settings.reactor.stop_on_signals();
         self
     }
 
@@ -357,47 +194,21 @@ impl ServerBuilder {
         handler: H,
         events: Option<Arc<Queue<Event>>>,
     ) -> Result<Server, Error> {
-        let mut builder = self.format.configure(self.reactor, self.max_len);
+        let format = self.settings.format;
+        let mut builder = self.settings.reactor();
         if let Some(message) = &self.refusal {
-            // Encoded by the codec, in the framing the reactor will use: the
-            // same bytes a `send` of it would put on the wire.
-            let codec = builder.chosen_codec();
-            let mut wire = Vec::new();
-            codec.encode_parts(&[&self.format.body(codec, message)?], &mut wire)?;
+            // Encoded by the codec the reactor will use: the same bytes a
+            // `send` of it would put on the wire.
+            let wire = format.wire(builder.chosen_codec(), message)?;
             builder = builder.refusal_message(wire);
         }
         let mut reactor = builder.build()?;
         reactor.adopt_listener(self.listener)?;
-        Ok(Server { shared: spawn_server(reactor, handler, events, self.local_addr, self.format)? })
+        let shared = Arc::new(ServerShared { net: Shared::new(&reactor, format), local_addr: self.local_addr });
+        let engine = ServerEngine::new(handler, Arc::clone(&shared), events);
+        reactor::spawn("frameloop-server", reactor, engine, Engine::finish, Arc::clone(&shared.net.life))?;
+        Ok(Server { shared })
     }
-}
-
-fn spawn_server<H: ServerHandler + Send + 'static>(
-    reactor: Reactor,
-    handler: H,
-    events: Option<Arc<Queue<Event>>>,
-    local_addr: SocketAddr,
-    format: Format,
-) -> Result<Arc<ServerShared>, Error> {
-    let codec = reactor.codec();
-    let (commands, rx) = Commands::new(reactor.notifier());
-    if let Some(events) = &events {
-        events.set_notifier(reactor.notifier());
-    }
-    let shared = Arc::new(ServerShared {
-        commands,
-        clients: Mutex::default(),
-        errors: Mutex::default(),
-        events,
-        life: Arc::default(),
-        local_addr,
-        format,
-        codec,
-    });
-    server_engine::send_markers(&shared);
-    let engine = ServerEngine::new(handler, Arc::clone(&shared), rx);
-    runtime::spawn("frameloop-server", reactor, engine, Arc::clone(&shared.life))?;
-    Ok(shared)
 }
 
 /// A running server. Every method takes `&self` and works from any thread
@@ -453,18 +264,9 @@ impl Server {
         let addr = resolve(addr)?;
         // A backlog of 1024 (std's and mio's are 128): clients that wait
         // while accepting is paused, or arrive in a storm, need the room.
-        let listener = crate::reactor::bind_listener(addr, crate::reactor::DEFAULT_BACKLOG)
-            .map_err(|e| Error::from_bind(addr, e))?;
+        let listener = reactor::bind(addr, reactor::DEFAULT_BACKLOG)?;
         let local_addr = listener.local_addr()?;
-        Ok(ServerBuilder {
-            listener,
-            local_addr,
-            format: Format::Frames,
-            max_len: None,
-            max_queued: DEFAULT_MAX_QUEUED,
-            refusal: None,
-            reactor: ReactorBuilder::default(),
-        })
+        Ok(ServerBuilder { listener, local_addr, settings: Settings::default(), refusal: None })
     }
 
     /// Sends `data` to `client` as one message (with packets: as a
@@ -485,36 +287,18 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownConnection`] if no such client is connected,
     /// [`Error::Codec`] if `data` does not fit the format (a line with a
     /// newline inside or ending in `\r`), [`Error::FrameTooLarge`] if it is
     /// longer than [`max_frame_len`](ServerBuilder::max_frame_len): refused
     /// here, at once, by the codec's own check;
-    /// [`Error::Stopped`] once the server has stopped. A client that leaves
-    /// while the message is on its way makes an error in
-    /// [`errors`](Self::errors).
+    /// [`Error::Stopped`] once the server has stopped. The message goes to
+    /// the network thread, which keeps the one table of clients: a client
+    /// that is not connected when it gets there makes an
+    /// [`Error::UnknownConnection`] (or [`Error::ConnectionClosed`], for one
+    /// that is closing) in [`errors`](Self::errors) and, on a polling
+    /// server, an [`Event::Error`](crate::Event::Error).
     pub fn send(&self, client: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.codec, data.as_ref())?.into_owned();
-        self.send_body(client, body)
-    }
-
-    fn send_body(&self, client: ConnId, body: Vec<u8>) -> Result<(), Error> {
-        self.check_client(client)?;
-        self.shared.commands.send(Command::Send(client, body))
-    }
-
-    /// Refuses at once a call for a client that is not connected, with
-    /// [`Error::Stopped`] once stopped. Whether the server runs is looked up
-    /// only for a client not found: the command's own send refuses a
-    /// stopped server (one lock per call instead of two).
-    fn check_client(&self, client: ConnId) -> Result<(), Error> {
-        if lock(&self.shared.clients).contains_key(&client) {
-            Ok(())
-        } else if self.shared.commands.is_open() {
-            Err(Error::UnknownConnection(client))
-        } else {
-            Err(Error::Stopped)
-        }
+        self.shared.net.send(data.as_ref(), |len| Command::Send(client, len))
     }
 
     /// Sends one packet to `client` (pyspeak's `send(client, integer, real,
@@ -539,8 +323,8 @@ impl Server {
     /// [`Error::Config`] unless the server uses packets; as
     /// [`send`](Self::send).
     pub fn send_packet(&self, client: ConnId, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
-        let body = self.shared.format.packet(self.shared.codec, integer, real, boolean, text)?;
-        self.send_body(client, body)
+        let body = self.shared.net.format.packet(self.shared.net.codec, integer, real, boolean, text)?;
+        self.shared.net.commands.send_body(&body, |len| Command::Send(client, len))
     }
 
     /// Sends `data` to every connected client.
@@ -569,8 +353,7 @@ impl Server {
     /// the format (as [`send`](Self::send)),
     /// [`Error::Stopped`] once the server has stopped.
     pub fn broadcast(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.codec, data.as_ref())?.into_owned();
-        self.shared.commands.send(Command::Broadcast { body, except: None })
+        self.shared.net.send(data.as_ref(), |len| Command::Broadcast(None, len))
     }
 
     /// Sends `data` to every connected client except `except`.
@@ -599,8 +382,7 @@ impl Server {
     ///
     /// As [`broadcast`](Self::broadcast).
     pub fn broadcast_except(&self, except: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.codec, data.as_ref())?.into_owned();
-        self.shared.commands.send(Command::Broadcast { body, except: Some(except) })
+        self.shared.net.send(data.as_ref(), |len| Command::Broadcast(Some(except), len))
     }
 
     /// Disconnects `client` once what was sent to it is written.
@@ -620,14 +402,17 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownConnection`] if no such client is connected,
-    /// [`Error::Stopped`] once the server has stopped.
+    /// [`Error::Stopped`] once the server has stopped. A client not
+    /// connected makes an error later, as with [`send`](Self::send).
     pub fn disconnect(&self, client: ConnId) -> Result<(), Error> {
-        self.check_client(client)?;
-        self.shared.commands.send(Command::Disconnect(client))
+        self.shared.net.commands.send(Command::Close(client))
     }
 
-    /// The connected clients and their addresses (pyspeak's `getClients`).
+    /// The connected clients and their addresses (pyspeak's `getClients`),
+    /// as the network thread's table has them (this asks it and waits for
+    /// the answer). Called from a callback, on the network thread itself, it
+    /// cannot wait and returns nothing: use
+    /// [`ServerCtx::clients`](super::ServerCtx::clients) there.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -643,7 +428,17 @@ impl Server {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn clients(&self) -> Vec<(ConnId, SocketAddr)> {
-        lock(&self.shared.clients).iter().map(|(c, a)| (*c, *a)).collect()
+        // Asked of the network thread, which keeps the one table; never from
+        // the network thread itself (a callback has `ServerCtx::clients`).
+        if self.shared.net.life.is_current() {
+            return Vec::new();
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        match self.shared.net.commands.send(Command::Clients(tx)) {
+            // The network thread answers, or drops the question as it stops.
+            Ok(()) => rx.recv().unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// How many clients are connected.
@@ -660,7 +455,7 @@ impl Server {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn client_count(&self) -> usize {
-        lock(&self.shared.clients).len()
+        self.clients().len()
     }
 
     /// Leaves new clients waiting in the system's backlog (simplesockets'
@@ -694,7 +489,7 @@ impl Server {
     ///
     /// [`Error::Stopped`] once the server has stopped.
     pub fn pause_accepting(&self) -> Result<(), Error> {
-        self.shared.commands.send(Command::PauseAccepting)
+        self.shared.net.commands.send(Command::PauseAccepting)
     }
 
     /// Accepts new clients again (simplesockets' `start`).
@@ -716,7 +511,7 @@ impl Server {
     ///
     /// [`Error::Stopped`] once the server has stopped.
     pub fn resume_accepting(&self) -> Result<(), Error> {
-        self.shared.commands.send(Command::ResumeAccepting)
+        self.shared.net.commands.send(Command::ResumeAccepting)
     }
 
     /// Takes the errors seen so far (simplesockets' `return_exceptions`):
@@ -731,7 +526,7 @@ impl Server {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn errors(&self) -> Vec<Error> {
-        std::mem::take(&mut *lock(&self.shared.errors))
+        self.shared.net.errors()
     }
 
     /// The address the server listens on.
@@ -760,7 +555,7 @@ impl Server {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn format(&self) -> Format {
-        self.shared.format
+        self.shared.net.format
     }
 
     /// Whether the network thread still runs.
@@ -773,7 +568,7 @@ impl Server {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn is_running(&self) -> bool {
-        !self.shared.life.is_finished()
+        !self.shared.net.life.is_finished()
     }
 
     /// Stops gracefully: no new clients, messages already sent are
@@ -798,8 +593,7 @@ impl Server {
     /// [`Error::Panicked`] if a callback panicked (the thread had ended
     /// then), or the poller's own error.
     pub fn stop(&self) -> Result<(), Error> {
-        self.shared.commands.close();
-        self.shared.life.wait()
+        self.shared.net.stop()
     }
 
     /// Waits until the server stops by itself (a callback called
@@ -820,7 +614,7 @@ impl Server {
     ///
     /// As [`stop`](Self::stop).
     pub fn wait(&self) -> Result<(), Error> {
-        self.shared.life.wait()
+        self.shared.net.life.wait()
     }
 }
 

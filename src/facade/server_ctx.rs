@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 
-use super::runtime::lock;
 use super::server::ServerShared;
 use super::{ConnId, Format, Message};
 use crate::error::Error;
@@ -156,24 +155,6 @@ pub trait ServerHandler {
     }
 }
 
-impl<H: ServerHandler + ?Sized> ServerHandler for Box<H> {
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, addr: SocketAddr) -> Result<(), Error> {
-        (**self).on_connect(server, client, addr)
-    }
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
-        (**self).on_receive(server, client, msg)
-    }
-    fn on_disconnect(
-        &mut self,
-        server: &mut ServerCtx<'_>,
-        client: ConnId,
-        addr: SocketAddr,
-        reason: &CloseReason,
-    ) -> Result<(), Error> {
-        (**self).on_disconnect(server, client, addr, reason)
-    }
-}
-
 /// What a [`ServerHandler`] callback acts through: send to one client, to
 /// all, to all but one, list and disconnect clients.
 ///
@@ -240,7 +221,7 @@ impl<'a> ServerCtx<'a> {
     /// UTF-8); [`Error::FrameTooLarge`] if it is longer than the server's
     /// `max_frame_len`.
     pub fn send(&mut self, client: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.format.body(self.shared.codec, data.as_ref())?;
+        let body = self.shared.net.format.body(self.shared.net.codec, data.as_ref())?;
         self.ctx.send(client, &body)
     }
 
@@ -281,9 +262,15 @@ impl<'a> ServerCtx<'a> {
         boolean: bool,
         text: &str,
     ) -> Result<(), Error> {
-        self.shared.format.require_packets()?;
+        self.shared.net.format.require_packets()?;
         let packet = crate::codec::packet::PacketRef { integer, real, boolean, text };
         self.ctx.send_packet(client, packet)
+    }
+
+    /// Queues `body` for every client but `except`; a body the format
+    /// refused reaches nobody.
+    fn broadcast_body(&mut self, except: Option<ConnId>, body: Result<impl AsRef<[u8]>, Error>) -> usize {
+        body.map_or(0, |body| self.ctx.core.broadcast(&[body.as_ref()], except))
     }
 
     /// Sends `data` to every connected client; returns how many. Data that
@@ -309,10 +296,8 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast(&mut self, data: impl AsRef<[u8]>) -> usize {
-        match self.shared.format.body(self.shared.codec, data.as_ref()) {
-            Ok(body) => self.ctx.broadcast(&body),
-            Err(_) => 0,
-        }
+        let body = self.shared.net.format.body(self.shared.net.codec, data.as_ref());
+        self.broadcast_body(None, body)
     }
 
     /// Sends `data` to every connected client except `except` (usually the
@@ -341,10 +326,8 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast_except(&mut self, except: ConnId, data: impl AsRef<[u8]>) -> usize {
-        match self.shared.format.body(self.shared.codec, data.as_ref()) {
-            Ok(body) => self.ctx.broadcast_except(except, &body),
-            Err(_) => 0,
-        }
+        let body = self.shared.net.format.body(self.shared.net.codec, data.as_ref());
+        self.broadcast_body(Some(except), body)
     }
 
     /// Sends one packet to every client except `except` (use
@@ -386,10 +369,8 @@ impl<'a> ServerCtx<'a> {
         boolean: bool,
         text: &str,
     ) -> usize {
-        match self.shared.format.packet(self.shared.codec, integer, real, boolean, text) {
-            Ok(body) => self.ctx.broadcast_except(except, &body),
-            Err(_) => 0,
-        }
+        let body = self.shared.net.format.packet(self.shared.net.codec, integer, real, boolean, text);
+        self.broadcast_body(Some(except), body)
     }
 
     /// Sends one packet to every client; returns how many.
@@ -416,10 +397,8 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast_packet(&mut self, integer: i64, real: f64, boolean: bool, text: &str) -> usize {
-        match self.shared.format.packet(self.shared.codec, integer, real, boolean, text) {
-            Ok(body) => self.ctx.broadcast(&body),
-            Err(_) => 0,
-        }
+        let body = self.shared.net.format.packet(self.shared.net.codec, integer, real, boolean, text);
+        self.broadcast_body(None, body)
     }
 
     /// The connected clients and their addresses, oldest id first
@@ -443,7 +422,7 @@ impl<'a> ServerCtx<'a> {
     /// # let _ = ChatBox;
     /// ```
     pub fn clients(&self) -> Vec<(ConnId, SocketAddr)> {
-        lock(&self.shared.clients).iter().map(|(c, a)| (*c, *a)).collect()
+        self.ctx.connections().filter_map(|c| Some((c, self.ctx.peer_addr(c).ok()?))).collect()
     }
 
     /// How many clients are connected.
@@ -469,7 +448,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn client_count(&self) -> usize {
-        lock(&self.shared.clients).len()
+        self.ctx.connection_count()
     }
 
     /// The address of `client`, if it is connected.
@@ -492,7 +471,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn addr(&self, client: ConnId) -> Option<SocketAddr> {
-        lock(&self.shared.clients).get(&client).copied()
+        self.ctx.peer_addr(client).ok()
     }
 
     /// Closes `client`'s connection once what was sent to it is written;
@@ -674,7 +653,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn format(&self) -> Format {
-        self.shared.format
+        self.shared.net.format
     }
 
     /// The engine's own context, for what the facade does not offer

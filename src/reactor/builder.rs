@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::codec::{frame, lines, raw, Codec};
+use crate::codec::{frame, lines, raw, Codec, Format};
 use crate::error::Error;
 use crate::reactor::Reactor;
 
@@ -99,6 +99,26 @@ impl ReactorBuilder {
     pub fn frames(mut self) -> Self {
         self.config.codec = Codec::Frames { max_len: self.max_len_or(frame::DEFAULT_MAX_LEN) };
         self
+    }
+
+    /// A wire format by the name servers and clients choose it by:
+    /// [`frames`](Self::frames) for frames and packets (which travel in
+    /// frames), [`lines`](Self::lines) or [`raw`](Self::raw).
+    ///
+    /// ```
+    /// use frameloop::{Format, Reactor};
+    ///
+    /// // The same name as `Server::bind(addr)?.format(Format::Lines)`.
+    /// let reactor = Reactor::builder().format(Format::Lines).build()?;
+    /// # drop(reactor);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn format(self, format: Format) -> Self {
+        match format {
+            Format::Frames | Format::Packets => self.frames(),
+            Format::Lines => self.lines(),
+            Format::Raw => self.raw(),
+        }
     }
 
     /// `\n`-terminated lines (for `nc`, `telnet`, `socat`), with the default

@@ -137,6 +137,14 @@ impl Conn {
         self.state == State::Open
     }
 
+    /// Open, or held open after the peer's half-close: a connection that
+    /// `connections`, `connection_count` and `broadcast` count, since a
+    /// handler that holds it still answers it.
+    #[inline]
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(self.state, State::Open | State::HalfClosed { .. })
+    }
+
     /// Messages read from it are held back rather than handed to the
     /// handler: its output is over the high watermark, or the handler
     /// paused its reading.

@@ -14,6 +14,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 
+use super::backoff::Backoff;
 use super::builder::Config;
 use super::conn::{self, Conn, State};
 use super::stats::Stats;
@@ -54,8 +55,8 @@ pub(crate) struct Core {
     pub(crate) accept_paused: bool,
     /// Accepting paused after a resource error; a retry timer is armed.
     pub(crate) accept_retry_armed: bool,
-    /// The current back-off after resource errors, doubled each time.
-    pub(crate) accept_backoff: Option<Duration>,
+    /// The wait after resource errors before accepting again.
+    pub(crate) accept_backoff: Backoff,
     /// A refusal at `max_connections` was logged as a warning and the count
     /// has not been below the limit since (the rest are debug records).
     pub(crate) limit_warned: bool,
@@ -98,11 +99,17 @@ pub(crate) fn bind_listener(addr: SocketAddr, backlog: u32) -> std::io::Result<T
     Ok(TcpListener::from_std(socket.into()))
 }
 
+/// A listener on `addr`, or the bind error as the crate names it.
+pub(crate) fn bind(addr: SocketAddr, backlog: u32) -> Result<TcpListener, Error> {
+    bind_listener(addr, backlog).map_err(|e| Error::from_bind(addr, e))
+}
+
 /// First back-off after an accept error.
 const ACCEPT_BACKOFF_START: Duration = Duration::from_millis(5);
 
 impl Core {
     pub(crate) fn new(registry: Registry, config: Config) -> Self {
+        let accept_backoff = Backoff::new(ACCEPT_BACKOFF_START, config.accept_backoff_max);
         Core {
             registry,
             conns: Slab::new(),
@@ -118,7 +125,7 @@ impl Core {
             keys_scratch: Vec::new(),
             accept_paused: false,
             accept_retry_armed: false,
-            accept_backoff: None,
+            accept_backoff,
             limit_warned: false,
             stop_requested: false,
             stopping: false,
@@ -212,7 +219,7 @@ impl Core {
         if self.stopping {
             return Err(Error::Stopped);
         }
-        let socket = bind_listener(addr, self.config.listen_backlog).map_err(|e| Error::from_bind(addr, e))?;
+        let socket = bind(addr, self.config.listen_backlog)?;
         self.adopt_listener(socket)
     }
 
@@ -260,12 +267,13 @@ impl Core {
         Ok(())
     }
 
-    /// Queues `parts` for every open connection but `except`; returns how
-    /// many it was queued for.
+    /// Queues `parts` for every live connection (open, or held open after
+    /// its peer's half-close) but `except`; returns how many it was queued
+    /// for.
     pub(crate) fn broadcast(&mut self, parts: &[&[u8]], except: Option<ConnId>) -> usize {
         let mut keys = std::mem::take(&mut self.keys_scratch);
         keys.clear();
-        keys.extend(self.conns.iter().filter(|(_, c)| c.is_open()).map(|(k, _)| k));
+        keys.extend(self.conns.iter().filter(|(_, c)| c.is_live()).map(|(k, _)| k));
         let mut sent = 0;
         for &key in &keys {
             let id = Core::id_of(key, &self.conns[key]);
@@ -444,11 +452,7 @@ impl Core {
     /// error (EMFILE and friends): no busy loop, and a retry timer resumes
     /// accepting by itself.
     pub(crate) fn back_off_accepting(&mut self) {
-        let next = match self.accept_backoff {
-            None => ACCEPT_BACKOFF_START,
-            Some(d) => (d * 2).min(self.config.accept_backoff_max),
-        };
-        self.accept_backoff = Some(next);
+        let next = self.accept_backoff.next();
         self.stats.accept_backoffs += 1;
         if !self.accept_retry_armed {
             self.accept_retry_armed = true;

@@ -183,7 +183,8 @@ impl<'a> Ctx<'a> {
         self.core.send_parts(conn, &[&fixed, packet.text.as_bytes()])
     }
 
-    /// Queues `msg` for every open connection; returns how many.
+    /// Queues `msg` for every open connection (those held open after their
+    /// peer half-closed included); returns how many.
     ///
     /// ```
     /// use std::io::{Read, Write};
@@ -222,7 +223,8 @@ impl<'a> Ctx<'a> {
         self.core.broadcast(&[msg], None)
     }
 
-    /// Queues `msg` for every open connection except `except` (typically
+    /// Queues `msg` for every open connection (held half-closed ones
+    /// included) except `except` (typically
     /// the sender); returns how many.
     ///
     /// ```
@@ -385,7 +387,8 @@ impl<'a> Ctx<'a> {
         self.core.abort(conn, CloseReason::Malformed(why))
     }
 
-    /// The connections that are open, in no particular order.
+    /// The connections that are open (those held open after their peer
+    /// half-closed included), in no particular order.
     ///
     /// ```
     /// use std::io::{Read, Write};
@@ -419,10 +422,10 @@ impl<'a> Ctx<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
-        self.core.conns.iter().filter(|(_, c)| c.is_open()).map(|(k, c)| Core::id_of(k, c))
+        self.core.conns.iter().filter(|(_, c)| c.is_live()).map(|(k, c)| Core::id_of(k, c))
     }
 
-    /// How many connections are open.
+    /// How many connections are open (held half-closed ones included).
     ///
     /// ```
     /// use std::io::Read;
@@ -454,7 +457,7 @@ impl<'a> Ctx<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn connection_count(&self) -> usize {
-        self.core.conns.iter().filter(|(_, c)| c.is_open()).count()
+        self.core.conns.iter().filter(|(_, c)| c.is_live()).count()
     }
 
     /// Whether `conn` is open (neither closing nor closed).

@@ -19,7 +19,9 @@ enum ReadEnd {
     Stopped,
 }
 
-fn reason_for(e: &io::Error) -> CloseReason {
+/// Why a connection whose read or write failed with `e` ended: a reset
+/// for the ways a peer vanishes, the error's kind otherwise.
+pub(crate) fn reason_for(e: &io::Error) -> CloseReason {
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
             CloseReason::Reset
@@ -357,7 +359,7 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
         core.stats.accepts += 1;
         match listener.socket.accept() {
             Ok((stream, peer)) => {
-                core.accept_backoff = None;
+                core.accept_backoff.reset();
                 if core.conns.len() >= core.config.max_connections {
                     // Closing at once tells the peer "no" (end of stream,
                     // after the refusal message if one is set) instead of
@@ -390,9 +392,9 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
             // EMFILE, ENFILE, ENOBUFS, ENOMEM and anything unexpected: the
             // error would repeat at once, so wait on a timer instead.
             Err(e) => {
-                let (at, first) = (listener.addr, core.accept_backoff.is_none());
+                let (at, first) = (listener.addr, core.accept_backoff.current().is_none());
                 core.back_off_accepting();
-                crate::log::accept_failed(at, &e, core.accept_backoff.unwrap_or_default(), first);
+                crate::log::accept_failed(at, &e, core.accept_backoff.current().unwrap_or_default(), first);
                 return;
             }
         }

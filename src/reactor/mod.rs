@@ -1,7 +1,9 @@
 //! The engine: one thread, one `mio::Poll`, every socket. See [`Reactor`].
 
+mod backoff;
 mod builder;
 mod conn;
+mod connect;
 mod core;
 mod ctx;
 mod io;
@@ -9,6 +11,7 @@ mod linger;
 #[cfg(feature = "signals")]
 mod signals;
 mod stats;
+mod thread;
 mod timer;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -21,8 +24,13 @@ pub use builder::ReactorBuilder;
 pub use ctx::Ctx;
 pub use stats::Stats;
 
+pub(crate) use self::backoff::Backoff;
 pub(crate) use self::builder::FOREVER;
-pub(crate) use self::core::{bind_listener, DEFAULT_BACKLOG};
+pub(crate) use self::connect::connect_blocking;
+pub(crate) use self::core::{bind, DEFAULT_BACKLOG};
+pub(crate) use self::io::reason_for;
+pub(crate) use self::thread::{lock, spawn, Life};
+pub(crate) use self::timer::deadline_after;
 
 use self::builder::Config;
 use self::conn::{token_conn, State, LISTENER_BIT, WAKER};

@@ -7,8 +7,7 @@
 //! loop then asks for the same stop [`Ctx::stop`](crate::Ctx::stop) asks
 //! for: one rule for stopping, whoever asks.
 
-use std::fmt;
-use std::io;
+use std::{fmt, io};
 
 use mio::{Interest, Registry};
 use signal_hook::consts::{SIGINT, SIGTERM};

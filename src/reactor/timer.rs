@@ -81,6 +81,14 @@ impl Timers {
     }
 }
 
+/// `now + timeout`, where a timeout too long to represent (such as
+/// `Duration::MAX`) means "a century": never, in practice, and no overflow
+/// panic on the caller's thread.
+pub(crate) fn deadline_after(timeout: std::time::Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout).unwrap_or_else(|| now + super::FOREVER)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

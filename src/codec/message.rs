@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::codec::packet::PacketRef;
+use super::packet::PacketRef;
 
 /// One message a callback receives, borrowed from the network buffer: copy
 /// what you want to keep (`to_vec`, `text().into_owned()`).

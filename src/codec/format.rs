@@ -1,14 +1,12 @@
-//! [`Format`]: how the facade's messages travel, and the one place that
-//! turns what a beginner passes to `send` into the bytes of one message.
+//! [`Format`]: how messages travel, named the same on a server, a client
+//! and the engine, and the one place that turns what a beginner passes to
+//! `send` into the bytes of one message.
 
 use std::borrow::Cow;
 
-use crate::codec::packet::PacketRef;
-use crate::codec::{Codec, DecodeError};
+use super::packet::PacketRef;
+use super::{Codec, DecodeError, Message};
 use crate::error::Error;
-use crate::reactor::ReactorBuilder;
-
-use super::Message;
 
 /// How messages are cut out of the byte stream and carried: the same on a
 /// server and on the clients that talk to it.
@@ -55,20 +53,6 @@ pub enum Format {
 }
 
 impl Format {
-    /// Sets the reactor's framing for this format, then the maximum message
-    /// length if one was chosen.
-    pub(crate) fn configure(self, builder: ReactorBuilder, max_len: Option<usize>) -> ReactorBuilder {
-        let builder = match self {
-            Format::Frames | Format::Packets => builder.frames(),
-            Format::Lines => builder.lines(),
-            Format::Raw => builder.raw(),
-        };
-        match max_len {
-            Some(max) => builder.max_frame_len(max),
-            None => builder,
-        }
-    }
-
     /// The message a received frame carries in this format, or why it is
     /// not one (a packet that does not parse): the connection that sent it
     /// is then rejected with that reason.
@@ -107,6 +91,14 @@ impl Format {
         };
         codec.check_outgoing(&[&body])?;
         Ok(body)
+    }
+
+    /// The bytes `send(data)` puts on the wire in this format with `codec`:
+    /// the body, framed.
+    pub(crate) fn wire(self, codec: Codec, data: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut wire = Vec::new();
+        codec.encode_parts(&[&self.body(codec, data)?], &mut wire)?;
+        Ok(wire)
     }
 
     /// The body of a packet message, after checking that this format
