@@ -148,7 +148,10 @@ impl Client {
     /// `data` does not fit the format (a line with a newline inside or
     /// ending in `\r`), [`Error::FrameTooLarge`] if it is longer than
     /// `max_frame_len` (both refused at once), [`Error::Stopped`] after
-    /// [`stop`](Self::stop).
+    /// [`stop`](Self::stop). A message on its way when the connection
+    /// closes (or is replaced by [`reconnect`](Self::reconnect)) makes an
+    /// error in [`errors`](Self::errors) and, without callbacks, an
+    /// [`Event::Error`](crate::Event::Error).
     pub fn send(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
         let conn = self.conn()?;
         self.shared.net.send(data.as_ref(), |len| Command::Send(conn, len))
