@@ -52,32 +52,32 @@ fn assert_chunks(lens: &[usize], max: usize, total: usize) {
     assert!(lens.contains(&max), "no read was cut at the chunk size");
 }
 
-#[test]
-fn engine_raw_echo_hands_over_chunks_of_at_most_the_size_and_loses_nothing() {
+/// Echoes the payload through an engine raw echo built by `builder`, and
+/// gives the sizes of the chunks its handler was handed, and the payload's
+/// length.
+fn engine_echo_chunks(builder: frameloop::ReactorBuilder) -> (Vec<usize>, usize) {
     let (tx, rx) = mpsc::channel();
-    let server = serve(Reactor::builder().raw().max_frame_len(1000), RawEcho(tx));
+    let server = serve(builder, RawEcho(tx));
     let data = payload();
     let s = connect(server.addr);
     assert_eq!(echo_through(&s, &data), data);
     drop(s);
     server.next_close();
-    let lens: Vec<usize> = rx.try_iter().collect();
-    assert_chunks(&lens, 1000, data.len());
+    (rx.try_iter().collect(), data.len())
+}
+
+#[test]
+fn engine_raw_echo_hands_over_chunks_of_at_most_the_size_and_loses_nothing() {
+    let (lens, total) = engine_echo_chunks(Reactor::builder().raw().max_frame_len(1000));
+    assert_chunks(&lens, 1000, total);
 }
 
 #[test]
 fn engine_raw_chunks_default_to_64_kib() {
-    let (tx, rx) = mpsc::channel();
     // A read buffer larger than a chunk, so the default is what cuts.
-    let server = serve(Reactor::builder().raw().read_buffer_size(256 * 1024), RawEcho(tx));
-    let data = payload();
-    let s = connect(server.addr);
-    assert_eq!(echo_through(&s, &data), data);
-    drop(s);
-    server.next_close();
-    let lens: Vec<usize> = rx.try_iter().collect();
+    let (lens, total) = engine_echo_chunks(Reactor::builder().raw().read_buffer_size(256 * 1024));
     assert!(lens.iter().all(|&l| l > 0 && l <= 64 * 1024), "{lens:?}");
-    assert_eq!(lens.iter().sum::<usize>(), data.len());
+    assert_eq!(lens.iter().sum::<usize>(), total);
 }
 
 #[test]
