@@ -160,6 +160,30 @@ impl Codec {
         }
     }
 
+    /// How many bytes the message at the front of `buffered` takes on the
+    /// wire, header included, once its header has arrived: what an
+    /// [`Assembler`](super::Assembler) reserves for a large body. `None`
+    /// while unknown, for a format without lengths, or for a length the
+    /// codec refuses (decoding says why).
+    ///
+    /// ```
+    /// use frameloop::codec::Codec;
+    ///
+    /// assert_eq!(Codec::frames().message_len(b"\0\0\x01\0ab"), Some(4 + 256));
+    /// assert_eq!(Codec::frames().message_len(b"\0\0"), None);
+    /// assert_eq!(Codec::frames().with_max_len(8).message_len(b"\0\0\x01\0"), None);
+    /// assert_eq!(Codec::lines().message_len(b"no length here"), None);
+    /// ```
+    #[inline]
+    pub fn message_len(&self, buffered: &[u8]) -> Option<usize> {
+        match *self {
+            Codec::Frames { max_len } => {
+                frame::payload_len(buffered, max_len).ok().flatten().map(|len| len + frame::HEADER_LEN)
+            }
+            Codec::Lines { .. } | Codec::Raw { .. } => None,
+        }
+    }
+
     /// Bytes this framing adds around a message of `len` bytes.
     ///
     /// ```

@@ -182,10 +182,11 @@ pub fn encode(payload: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
 /// How many bytes of `more` complete the frame whose first bytes are
 /// `partial` (all of `more` if the frame is still incomplete after it).
 ///
-/// The reactor uses this to copy into a connection's carry-over buffer only
-/// the bytes of the one frame that straddles two reads; the frames after it
-/// are decoded where they lie. Until the header is known, only the header
-/// bytes are taken, so the length can be checked before the body is copied.
+/// For a reader that copies into a carry-over buffer only the bytes of the
+/// one frame that straddles two reads, decoding the frames after it where
+/// they lie. Until the header is known, only the header bytes are taken, so
+/// the length can be checked before the body is copied. (The reactor reads
+/// into an [`Assembler`](super::Assembler) instead, which needs no copy.)
 ///
 /// ```
 /// use frameloop::codec::frame;

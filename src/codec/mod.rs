@@ -52,10 +52,12 @@ pub mod lines;
 pub mod packet;
 pub mod raw;
 
+mod assembler;
 mod choice;
 mod format;
 mod message;
 
+pub use assembler::{Assembler, Buffers, Heap, PAST_A_LARGE_MESSAGE};
 pub use choice::Codec;
 pub(crate) use format::not_packets;
 pub use format::Format;
@@ -105,35 +107,21 @@ pub enum DecodeError {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::{Codec, DecodeError};
+    use super::{Assembler, Codec, DecodeError, Heap};
 
-    /// Feeds `wire` in pieces cut at `cuts`, the way the reactor does: a
-    /// carry-over buffer for the message that straddles a cut, the rest
-    /// decoded in place. Returns the messages, or the first error.
+    /// Feeds `wire` in pieces cut at `cuts` through the assembler the
+    /// reactor runs, taking every whole message out after each piece.
+    /// Returns the messages, or the first error.
     pub(crate) fn decode_split(codec: Codec, wire: &[u8], cuts: &[usize]) -> Result<Vec<Vec<u8>>, DecodeError> {
         let mut items = Vec::new();
-        let mut carry: Vec<u8> = Vec::new();
+        let mut input = Assembler::new();
         let mut start = 0;
         for &end in cuts.iter().chain(std::iter::once(&wire.len())) {
-            let mut chunk = &wire[start..end];
+            input.feed(codec, &wire[start..end], &mut Heap);
             start = end;
-            while !carry.is_empty() && !chunk.is_empty() {
-                let take = codec.bytes_to_complete(&carry, chunk);
-                carry.extend_from_slice(&chunk[..take]);
-                chunk = &chunk[take..];
-                if let Some((msg, used)) = codec.decode(&carry)? {
-                    assert_eq!(used, carry.len(), "the carry-over holds exactly one message");
-                    items.push(msg.to_vec());
-                    carry.clear();
-                }
-            }
-            while let Some((msg, used)) = codec.decode(chunk)? {
+            while let Some(msg) = input.next(codec)? {
                 items.push(msg.to_vec());
-                chunk = &chunk[used..];
             }
-            carry.extend_from_slice(chunk);
-            // What is carried is always a valid prefix.
-            codec.decode(&carry)?;
         }
         Ok(items)
     }

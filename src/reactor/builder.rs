@@ -408,8 +408,10 @@ impl ReactorBuilder {
         self
     }
 
-    /// Size of the one read buffer the reactor shares between all
-    /// connections. Default: 64 KiB.
+    /// How many bytes one read asks for, unless the message being read is
+    /// larger: then its buffer is sized for it and the read asks for the
+    /// rest of it (see [`codec::Assembler`](crate::codec::Assembler)).
+    /// Default: 64 KiB.
     ///
     /// ```
     /// use frameloop::Reactor;

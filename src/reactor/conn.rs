@@ -7,6 +7,7 @@ use mio::net::TcpStream;
 use mio::Token;
 
 use crate::buffer::WriteBuf;
+use crate::codec::Assembler;
 use crate::handler::{CloseReason, ConnId};
 
 /// Tokens carry the slab index in their low half and the generation in the
@@ -73,9 +74,9 @@ pub(crate) struct Conn {
     pub(crate) generation: u32,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) state: State,
-    /// The start of a message that straddles two reads. Empty (and without
-    /// capacity) whenever no message is partial.
-    pub(crate) carry: Vec<u8>,
+    /// What was read and not yet handed to the handler: a partial message,
+    /// or whole ones held back. Without a buffer when empty.
+    pub(crate) input: Assembler,
     pub(crate) out: WriteBuf,
     /// The peer closed its sending side (EOF read, or the poller said so):
     /// read until end of stream rather than stopping at a short read.
@@ -116,7 +117,7 @@ impl Conn {
             generation,
             peer,
             state,
-            carry: Vec::new(),
+            input: Assembler::new(),
             out: WriteBuf::default(),
             read_closed: false,
             backpressured: false,

@@ -19,7 +19,7 @@ use super::builder::Config;
 use super::conn::{self, Conn, State};
 use super::stats::Stats;
 use super::timer::{TimerKind, Timers};
-use crate::buffer::BufPool;
+use crate::buffer::Pools;
 use crate::error::Error;
 use crate::handler::{CloseReason, ConnId};
 
@@ -39,12 +39,22 @@ pub(crate) struct Core {
     pub(crate) lingering: Slab<super::linger::Lingering>,
     pub(crate) config: Config,
     pub(crate) timers: Timers,
-    pub(crate) pool: BufPool,
+    pub(crate) pools: Pools,
+    /// When the pools are trimmed next (see [`BufPool`](crate::buffer::BufPool)).
+    pub(crate) trim_at: Instant,
+    /// The received message the handler is being handed, while it may be
+    /// sent back without a copy.
+    pub(crate) lendable: Option<Lendable>,
+    /// The connection a [`Lendable`] message was sent to, waiting for its
+    /// bytes once the callback returns.
+    pub(crate) lent_to: Option<usize>,
     /// Connections with output to write at the end of this turn.
     pub(crate) dirty: Vec<usize>,
     /// Connections to read next turn without waiting for an edge: their
     /// read budget ran out, or they were unpaused.
     pub(crate) ready: Vec<usize>,
+    /// The other of the two lists `ready` swaps between, empty.
+    pub(crate) ready_spare: Vec<usize>,
     /// Connections in `State::Closed` whose `on_close` is due.
     pub(crate) to_reap: Vec<usize>,
     /// Listeners whose accept batch ran out with connections maybe waiting.
@@ -104,6 +114,33 @@ pub(crate) fn bind(addr: SocketAddr, backlog: u32) -> Result<TcpListener, Error>
     bind_listener(addr, backlog).map_err(|e| Error::from_bind(addr, e))
 }
 
+/// The most bytes each of the reactor's two pools keeps: enough for a few
+/// messages in flight at the default 8 MiB maximum.
+const POOLED_BYTES: usize = 64 * 1024 * 1024;
+
+/// How often the pools give back what traffic has stopped using.
+pub(crate) const TRIM_EVERY: Duration = Duration::from_secs(1);
+
+/// A received message that may go out again as it came, from the buffer it
+/// arrived in, if the handler sends exactly it (the same bytes in memory)
+/// during the callback that hands it over. Its wire bytes are the same
+/// whichever way it goes: frames and raw bytes encode a payload one way.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lendable {
+    /// Where the payload is in memory; compared, never dereferenced.
+    pub(crate) addr: usize,
+    pub(crate) len: usize,
+    /// Its length on the wire, header included.
+    pub(crate) wire_len: usize,
+}
+
+impl Lendable {
+    /// Whether `part` is the message itself, not a copy or a slice of it.
+    fn is(&self, part: &[u8]) -> bool {
+        part.as_ptr() as usize == self.addr && part.len() == self.len
+    }
+}
+
 /// First back-off after an accept error.
 const ACCEPT_BACKOFF_START: Duration = Duration::from_millis(5);
 
@@ -115,11 +152,15 @@ impl Core {
             conns: Slab::new(),
             listeners: Slab::new(),
             lingering: Slab::new(),
-            pool: BufPool::new(4 * 1024 * 1024, 64 * 1024),
+            pools: Pools::new(POOLED_BYTES),
+            trim_at: Instant::now() + TRIM_EVERY,
+            lendable: None,
+            lent_to: None,
             config,
             timers: Timers::default(),
             dirty: Vec::new(),
             ready: Vec::new(),
+            ready_spare: Vec::new(),
             to_reap: Vec::new(),
             accept_more: Vec::new(),
             keys_scratch: Vec::new(),
@@ -258,7 +299,18 @@ impl Core {
         if codec.overhead() == 0 && parts.iter().all(|p| p.is_empty()) {
             return Ok(());
         }
-        codec.encode_parts(parts, conn.out.vec_mut(&mut self.pool))?;
+        match (self.lendable, parts) {
+            (Some(lendable), [part]) if lendable.is(part) => {
+                // Lent once: a second send of it in the callback copies.
+                self.lendable = None;
+                self.lent_to = Some(id.index());
+                conn.out.reserve_lent(lendable.wire_len, &mut self.pools.write);
+            }
+            _ => {
+                let room = parts.iter().fold(codec.overhead(), |sum, p| sum.saturating_add(p.len()));
+                conn.out.append(room, &mut self.pools.write, |out| codec.encode_parts(parts, out))?;
+            }
+        }
         self.stats.frames_out += 1;
         if !conn.dirty {
             conn.dirty = true;
@@ -383,8 +435,11 @@ impl Core {
         }
         crate::log::closed(Core::id_of(key, conn), conn.peer, &reason);
         conn.state = State::Closed(reason);
-        conn.out.clear(&mut self.pool);
-        self.pool.give(std::mem::take(&mut conn.carry));
+        conn.out.clear(&mut self.pools);
+        conn.input.clear();
+        if let Some(buf) = conn.input.release() {
+            self.pools.read.give(buf);
+        }
         self.to_reap.push(key);
     }
 
@@ -420,7 +475,7 @@ impl Core {
     /// A hold on reading `key` ended. Unless another still holds it, read it
     /// next turn without waiting for an event: bytes that arrived while it
     /// was held raised their (edge-triggered) event already, and messages
-    /// held back wait in its carry-over buffer.
+    /// held back wait in its assembler.
     pub(crate) fn reading_may_resume(&mut self, key: usize) {
         let Some(conn) = self.conns.get_mut(key) else { return };
         if conn.read_paused || conn.backpressured || conn.in_ready {

@@ -2,11 +2,12 @@
 //! accepting, completing connects. These are the only functions that touch
 //! sockets, and the only ones that call the handler.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use super::conn::State;
-use super::core::{slot, Core};
+use super::core::{slot, Core, Lendable};
 use super::Ctx;
+use crate::codec::{Assembler, Codec};
 use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
 
 /// Why the read loop of one connection stopped.
@@ -32,22 +33,25 @@ pub(crate) fn reason_for(e: &io::Error) -> CloseReason {
 
 /// Reads what `id` has for us, within its budget, and hands every complete
 /// message to the handler.
-pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler: &mut H, id: ConnId) {
+pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId) {
     let key = id.index();
     let Some(conn) = slot(&mut core.conns, id) else { return };
     if !conn.is_open() {
         return;
     }
     conn.read_turn = core.turn;
-    // The carry-over buffer leaves the connection while the handler runs,
-    // so the handler can be handed a message that borrows it.
-    let mut carry = std::mem::take(&mut conn.carry);
+    // The assembler leaves the connection while the handler runs, so the
+    // handler can be handed a message that borrows its buffer.
+    let mut input = std::mem::take(&mut conn.input);
     let frames_before = core.stats.frames_in;
     // Messages that backpressure held back go before anything new is read.
-    deliver_held(core, handler, id, &mut carry);
+    let mut end = if deliver(core, handler, id, &mut input) { None } else { Some(ReadEnd::Stopped) };
     let mut budget = core.config.read_budget;
-    let high = core.config.high_watermark;
+    let (high, codec, read_size) = (core.config.high_watermark, core.config.codec, core.config.read_buffer_size);
     let end = loop {
+        if let Some(end) = end.take() {
+            break end;
+        }
         let Some(conn) = slot(&mut core.conns, id).filter(|c| c.is_open()) else {
             break ReadEnd::Stopped;
         };
@@ -65,28 +69,30 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
             break ReadEnd::Budget;
         }
         core.stats.reads += 1;
-        match conn.stream.read(scratch) {
+        let space = input.space(codec, read_size, &mut core.pools.read);
+        let asked = space.len();
+        match conn.stream.read(space) {
             Ok(0) => {
                 conn.read_closed = true;
-                let reason = if carry.is_empty() {
+                let reason = if input.is_empty() {
                     CloseReason::PeerClosed
                 } else {
-                    CloseReason::PeerClosedMidFrame { buffered: carry.len() }
+                    CloseReason::PeerClosedMidFrame { buffered: input.buffered() }
                 };
                 // Replies to what the peer sent before closing are still
                 // written: a half-close is not an abort. The handler says
                 // whether more are coming.
-                carry.clear();
+                input.clear();
                 half_closed(core, handler, id, reason);
                 break ReadEnd::Stopped;
             }
             Ok(n) => {
+                input.filled(n);
                 core.stats.bytes_in += n as u64;
                 conn.last_active = core.now;
                 budget = budget.saturating_sub(n);
-                let short = n < scratch.len() && !conn.read_closed;
-                let Some(data) = scratch.get(..n) else { break ReadEnd::Stopped };
-                if !cut_messages(core, handler, id, data, &mut carry) {
+                let short = n < asked && !conn.read_closed;
+                if !deliver(core, handler, id, &mut input) {
                     break ReadEnd::Stopped;
                 }
                 // A short read emptied the socket: anything arriving later
@@ -117,18 +123,19 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
                 conn.frame_started = None;
             }
             let mut started = false;
-            if carry.is_empty() {
-                core.pool.give(carry);
+            if input.is_empty() {
                 conn.frame_started = None;
-            } else {
-                conn.carry = carry;
+            } else if conn.frame_started.is_none() && !conn.backpressured && !conn.read_paused {
                 // Whole messages held back by backpressure or a pause are
                 // not a slow sender's: the clock starts once reading resumes.
-                if conn.frame_started.is_none() && !conn.backpressured && !conn.read_paused {
-                    conn.frame_started = Some(now);
-                    started = true;
-                }
+                conn.frame_started = Some(now);
+                started = true;
             }
+            // An idle connection keeps no buffer.
+            if let Some(buf) = input.release() {
+                core.pools.read.give(buf);
+            }
+            conn.input = input;
             if matches!(end, ReadEnd::Budget) && !conn.in_ready {
                 conn.in_ready = true;
                 core.ready.push(key);
@@ -137,7 +144,12 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, scratch: &mut [u8], handler
                 core.arm_conn_timer(key);
             }
         }
-        _ => core.pool.give(carry),
+        _ => {
+            input.clear();
+            if let Some(buf) = input.release() {
+                core.pools.read.give(buf);
+            }
+        }
     }
 }
 
@@ -193,116 +205,65 @@ fn after_message(core: &Core, id: ConnId) -> After {
     }
 }
 
-/// Hands the handler the whole messages at the front of `carry`: the ones
-/// held back in the middle of a read (the output passed the high watermark,
-/// or the handler paused reading). Stops again if that happens again; what
-/// remains stays in `carry`.
-fn deliver_held<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, carry: &mut Vec<u8>) {
-    if carry.is_empty() {
-        return;
-    }
+/// Smallest message sent back from the buffer it arrived in rather than
+/// copied: below it the copy costs less than lending the buffer.
+const LEND_FROM: usize = 16 * 1024;
+
+/// Hands the handler the whole messages in `input`, until it holds them
+/// back (the output passed the high watermark, or the handler paused
+/// reading) or none is left. Returns `false` once the connection stops
+/// reading.
+fn deliver<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, input: &mut Assembler) -> bool {
     let codec = core.config.codec;
-    let mut start = 0;
-    while core.is_open(id) && !holds_back(core, id) {
-        let rest = carry.get(start..).unwrap_or_default();
-        match codec.decode(rest) {
-            Ok(Some((msg, used))) => {
-                core.stats.frames_in += 1;
-                handler.on_frame(&mut Ctx::new(core), id, msg);
-                start += used;
-            }
-            Ok(None) => break,
-            Err(e) => {
-                reject_stream(core, id, e.into(), carry);
-                break;
-            }
-        }
-    }
-    carry.drain(..start.min(carry.len()));
-}
-
-/// The stream can never decode: stop reading it, drop what was buffered of
-/// it, and close once the replies to its earlier, valid messages are
-/// written (accepted messages are not lost because a later one was bad).
-fn reject_stream(core: &mut Core, id: ConnId, reason: CloseReason, carry: &mut Vec<u8>) {
-    carry.clear();
-    core.begin_closing(id.index(), reason);
-}
-
-/// Keeps `rest` in `carry`: an incomplete tail, or whole messages held back
-/// for [`deliver_held`].
-fn hold(core: &mut Core, rest: &[u8], carry: &mut Vec<u8>) {
-    if carry.capacity() == 0 && !rest.is_empty() {
-        *carry = core.pool.take();
-    }
-    carry.extend_from_slice(rest);
-}
-
-/// Cuts `data` (just read) into messages for the handler: first completing
-/// the one partial message in `carry`, then decoding in place, then keeping
-/// an incomplete tail in `carry`. Once messages are held back (the output
-/// passed the high watermark, or the handler paused reading) the rest is
-/// kept in `carry` instead of being delivered. Returns `false`
-/// once the connection stops reading.
-fn cut_messages<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, data: &[u8], carry: &mut Vec<u8>) -> bool {
-    let codec = core.config.codec;
-    let mut rest = data;
-    while !carry.is_empty() && !rest.is_empty() {
-        let take = codec.bytes_to_complete(carry, rest).min(rest.len());
-        let (head, tail) = rest.split_at(take);
-        carry.extend_from_slice(head);
-        rest = tail;
-        match codec.decode(carry) {
-            Ok(Some((msg, _))) => {
-                core.stats.frames_in += 1;
-                handler.on_frame(&mut Ctx::new(core), id, msg);
-                carry.clear();
-                match after_message(core, id) {
-                    After::Continue => {}
-                    After::Hold => {
-                        hold(core, rest, carry);
-                        return true;
-                    }
-                    After::Stop => return false,
-                }
-            }
-            Ok(None) if take == 0 => break,
-            Ok(None) => {}
-            Err(e) => {
-                reject_stream(core, id, e.into(), carry);
-                return false;
-            }
-        }
-    }
+    let lends = matches!(codec, Codec::Frames { .. } | Codec::Raw { .. });
     loop {
-        match codec.decode(rest) {
-            Ok(Some((msg, used))) => {
+        match after_message(core, id) {
+            After::Continue => {}
+            After::Hold => return true,
+            After::Stop => return false,
+        }
+        let at = input.offset();
+        match input.next(codec) {
+            Ok(Some(msg)) => {
                 core.stats.frames_in += 1;
+                // Frames and raw bytes: what `next` used, header and all.
+                let wire_len = msg.len() + codec.overhead();
+                if lends && wire_len >= LEND_FROM {
+                    core.lendable = Some(Lendable { addr: msg.as_ptr() as usize, len: msg.len(), wire_len });
+                }
                 handler.on_frame(&mut Ctx::new(core), id, msg);
-                rest = rest.get(used..).unwrap_or_default();
-                match after_message(core, id) {
-                    After::Continue => {}
-                    After::Hold => {
-                        hold(core, rest, carry);
-                        return true;
-                    }
-                    After::Stop => return false,
+                core.lendable = None;
+                if let Some(to) = core.lent_to.take() {
+                    hand_over(core, to, input, at, wire_len);
                 }
             }
-            Ok(None) => {
-                hold(core, rest, carry);
-                return true;
-            }
+            Ok(None) => return true,
             Err(e) => {
-                reject_stream(core, id, e.into(), carry);
+                // The stream can never decode: drop what was buffered of
+                // it, and close once the replies to its earlier, valid
+                // messages are written (accepted messages are not lost
+                // because a later one was bad).
+                input.clear();
+                core.begin_closing(id.index(), e.into());
                 return false;
             }
         }
     }
 }
 
-/// Writes what is queued for `key`, once. Whatever the kernel does not take
-/// waits for the next WRITABLE edge.
+/// The handler sent the message it was handed, `wire_len` bytes at `at` in
+/// `input`, to `to` as it came: its buffer goes along, or a copy when the
+/// buffer holds more after it.
+fn hand_over(core: &mut Core, to: usize, input: &mut Assembler, at: usize, wire_len: usize) {
+    let Some(conn) = core.conns.get_mut(to).filter(|c| c.out.awaits_lent()) else { return };
+    match input.lend(at, wire_len, &mut core.pools.read) {
+        Some(buf) => conn.out.fill_lent(Ok((buf, at)), &mut core.pools.write),
+        None => conn.out.fill_lent(Err(input.handed_out(at, wire_len).unwrap_or_default()), &mut core.pools.write),
+    }
+}
+
+/// Writes what is queued for `key`. Whatever the kernel does not take waits
+/// for the next WRITABLE edge.
 pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usize) {
     let Some(conn) = core.conns.get_mut(key) else { return };
     conn.dirty = false;
@@ -310,15 +271,21 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
         return;
     }
     let id = Core::id_of(key, conn);
-    if !conn.out.is_empty() {
+    // Once, unless the write took all it was offered and more waits (a
+    // vectored write offers a bounded number of stretches): the socket is
+    // not full then, so no WRITABLE edge would come for the rest.
+    while !conn.out.is_empty() {
         core.stats.writes += 1;
-        match conn.stream.write(conn.out.pending()) {
-            Ok(n) => {
+        match conn.out.write_to(&mut conn.stream) {
+            Ok((n, offered)) => {
                 core.stats.bytes_out += n as u64;
                 conn.last_active = core.now;
-                conn.out.consume(n, &mut core.pool);
+                conn.out.consume(n, &mut core.pools);
+                if n < offered {
+                    break;
+                }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                 conn.dirty = true;
                 core.dirty.push(key);

@@ -82,9 +82,6 @@ const EVENTS_CAPACITY: usize = 1024;
 pub struct Reactor {
     poll: Poll,
     events: Events,
-    /// The one read buffer all connections share: a message is handed to
-    /// the handler straight out of it.
-    scratch: Vec<u8>,
     waker: Arc<Waker>,
     /// SIGINT/SIGTERM handlers, if the builder asked for them.
     #[cfg(feature = "signals")]
@@ -191,11 +188,9 @@ impl Reactor {
         #[cfg(feature = "signals")]
         let signals = if config.stop_on_signals { Some(signals::SignalStop::register(poll.registry())?) } else { None };
         let registry = poll.registry().try_clone()?;
-        let scratch = vec![0; config.read_buffer_size];
         Ok(Reactor {
             poll,
             events: Events::with_capacity(EVENTS_CAPACITY),
-            scratch,
             waker,
             #[cfg(feature = "signals")]
             signals,
@@ -406,9 +401,9 @@ impl Reactor {
     /// [`Handler::on_close`].
     pub fn run<H: Handler>(&mut self, handler: &mut H) -> Result<(), Error> {
         #[cfg(feature = "signals")]
-        let Reactor { poll, events, scratch, core, signals, .. } = self;
+        let Reactor { poll, events, core, signals, .. } = self;
         #[cfg(not(feature = "signals"))]
-        let Reactor { poll, events, scratch, core, .. } = self;
+        let Reactor { poll, events, core, .. } = self;
         core.stop_requested = false;
         core.stopping = false;
         // Listeners added before `run` may already hold connections.
@@ -427,12 +422,19 @@ impl Reactor {
             }
             core.now = Instant::now();
             core.turn += 1;
+            if core.now >= core.trim_at {
+                core.pools.trim();
+                core.trim_at = core.now + core::TRIM_EVERY;
+            }
             core.stats.polls += 1;
 
             // Taken before the events, and unflagged, so that a connection
             // whose budget runs out again during this turn's events is
             // queued again for the next turn rather than forgotten.
-            let ready = std::mem::take(&mut core.ready);
+            // Swapped with last turn's list, emptied but with its
+            // capacity: a connection kept reading by backpressure or its
+            // budget would otherwise cost an allocation each turn.
+            let mut ready = std::mem::replace(&mut core.ready, std::mem::take(&mut core.ready_spare));
             for &key in &ready {
                 if let Some(conn) = core.conns.get_mut(key) {
                     conn.in_ready = false;
@@ -449,15 +451,17 @@ impl Reactor {
                     }
                     continue;
                 }
-                dispatch(core, scratch, handler, event);
+                dispatch(core, handler, event);
             }
-            for key in ready {
+            for &key in &ready {
                 let Some(conn) = core.conns.get_mut(key) else { continue };
                 if conn.read_turn != core.turn {
                     let id = Core::id_of(key, conn);
-                    io::read_conn(core, scratch, handler, id);
+                    io::read_conn(core, handler, id);
                 }
             }
+            ready.clear();
+            core.ready_spare = ready;
             for lkey in accept_more {
                 io::accept(core, handler, lkey);
             }
@@ -516,7 +520,7 @@ fn wait(
 }
 
 /// Routes one readiness event.
-fn dispatch<H: Handler>(core: &mut Core, scratch: &mut [u8], handler: &mut H, event: &mio::event::Event) {
+fn dispatch<H: Handler>(core: &mut Core, handler: &mut H, event: &mio::event::Event) {
     let token = event.token();
     if token == WAKER {
         handler.on_wake(&mut Ctx::new(core));
@@ -546,7 +550,7 @@ fn dispatch<H: Handler>(core: &mut Core, scratch: &mut [u8], handler: &mut H, ev
         core.dirty.push(id.index());
     }
     if event.is_readable() || event.is_read_closed() || event.is_error() {
-        io::read_conn(core, scratch, handler, id);
+        io::read_conn(core, handler, id);
     }
 }
 

@@ -4,7 +4,7 @@
 //! for them the same bytes in the same order, in chunks of at most the
 //! maximum, is the property.
 
-use frameloop::codec::{frame, Codec, DecodeError};
+use frameloop::codec::{frame, Assembler, Buffers, Codec, DecodeError, PAST_A_LARGE_MESSAGE};
 
 use super::max_len;
 
@@ -17,7 +17,8 @@ struct Outcome {
 }
 
 /// Input: a framing byte (mod 3: frames, lines, raw), a maximum length (see
-/// [`max_len`]), a cut count byte (mod 16), two bytes per cut, the stream.
+/// [`max_len`]), a cut count byte (its low 4 bits: the cuts; the high 4
+/// bits, mod 5: the read size), two bytes per cut, the stream.
 pub fn split(data: &[u8]) {
     let Some((&choice, data)) = data.split_first() else {
         return;
@@ -32,13 +33,14 @@ pub fn split(data: &[u8]) {
     let Some((&count, data)) = data.split_first() else {
         return;
     };
+    let read_size = [1, 3, 16, 64, 4096][usize::from(count >> 4) % 5];
     let count = usize::from(count % 16).min(data.len() / 2);
     let (cut_bytes, stream) = data.split_at(2 * count);
     let mut cuts: Vec<usize> =
         cut_bytes.chunks_exact(2).map(|c| usize::from(u16::from_be_bytes([c[0], c[1]])) % (stream.len() + 1)).collect();
     cuts.sort_unstable();
 
-    let (whole, split) = (decode_whole(codec, stream), decode_split(codec, stream, &cuts));
+    let (whole, split) = (decode_whole(codec, stream), decode_split(codec, stream, &cuts, read_size));
     if let Codec::Raw { max_chunk } = codec {
         for chunks in [&whole.items, &split.items] {
             assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= max_chunk.max(1)), "chunk sizes");
@@ -65,60 +67,87 @@ fn decode_whole(codec: Codec, mut rest: &[u8]) -> Outcome {
     }
 }
 
-/// Decodes the reads the way the reactor does: only the message that
-/// straddles two reads is copied, into a carry-over buffer, taking just the
-/// bytes `bytes_to_complete` says it needs; the rest is decoded in place.
-fn decode_split(codec: Codec, stream: &[u8], cuts: &[usize]) -> Outcome {
+/// Buffers from the heap, counting what is out, so the check sees every
+/// buffer the assembler takes come back or stay in it.
+#[derive(Default)]
+struct Counted {
+    out: usize,
+}
+
+impl Buffers for Counted {
+    fn take(&mut self, len: usize) -> Vec<u8> {
+        self.out += 1;
+        vec![0; len]
+    }
+
+    fn give(&mut self, _buf: Vec<u8>) {
+        self.out -= 1;
+    }
+}
+
+/// Decodes the reads with the reactor's own assembler, as the reactor
+/// does: each read goes into the space the assembler lends (`read_size` at
+/// a time, or the rest of a message whose header has come), then every
+/// whole message is taken out. A large message that fills its buffer is
+/// lent away and given back, as the reactor's echo does.
+fn decode_split(codec: Codec, stream: &[u8], cuts: &[usize], read_size: usize) -> Outcome {
     let mut items = Vec::new();
-    let mut carry: Vec<u8> = Vec::new();
+    let mut input = Assembler::new();
+    let mut buffers = Counted::default();
     let mut consumed = 0;
     let mut start = 0;
+    // What a partial message may hold: at most one message's worth.
+    let partial_bound = match codec {
+        Codec::Frames { max_len } => frame::HEADER_LEN.saturating_add(max_len) - 1,
+        Codec::Lines { max_len } => max_len.saturating_add(1),
+        // A raw chunk never waits for more bytes.
+        Codec::Raw { .. } => 0,
+    };
     for end in cuts.iter().copied().chain([stream.len()]) {
-        let mut chunk = &stream[start..end];
+        let mut read = &stream[start..end];
         start = end;
-        while !carry.is_empty() && !chunk.is_empty() {
-            let take = codec.bytes_to_complete(&carry, chunk);
-            assert!(take > 0 && take <= chunk.len(), "takes {take} of {}", chunk.len());
-            carry.extend_from_slice(&chunk[..take]);
-            chunk = &chunk[take..];
-            match codec.decode(&carry) {
-                Ok(Some((item, used))) => {
-                    assert_eq!(used, carry.len(), "took more than the message");
-                    items.push(item.to_vec());
-                    consumed += used;
-                    carry.clear();
+        while !read.is_empty() {
+            let space = input.space(codec, read_size, &mut buffers);
+            assert!(!space.is_empty(), "no space to read into");
+            let n = space.len().min(read.len());
+            space[..n].copy_from_slice(&read[..n]);
+            input.filled(n);
+            read = &read[n..];
+            assert!(
+                input.capacity() <= partial_bound.saturating_add(read_size.max(PAST_A_LARGE_MESSAGE)).saturating_add(1),
+                "a buffer of {} bytes for at most {partial_bound} partial ones and reads of {read_size}",
+                input.capacity()
+            );
+            loop {
+                let at = input.offset();
+                match input.next(codec) {
+                    Ok(Some(item)) => {
+                        items.push(item.to_vec());
+                        let used = item.len() + codec.overhead();
+                        if let Codec::Lines { .. } = codec {
+                            consumed += input.offset() - at;
+                            continue;
+                        }
+                        consumed += used;
+                        assert_eq!(input.offset() - at, used, "frames and raw chunks use their wire length");
+                        if used >= 64 {
+                            let wire = input.handed_out(at, used).expect("a message just handed out").to_vec();
+                            if let Some(buf) = input.lend(at, used, &mut buffers) {
+                                assert_eq!(&buf[at..at + used], &wire[..], "lent the wrong bytes");
+                                buffers.give(buf);
+                            }
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(err) => return Outcome { items, end: Err(err) },
                 }
-                Ok(None) => {}
-                Err(err) => return Outcome { items, end: Err(err) },
             }
+            assert!(input.buffered() <= partial_bound, "carrying {} bytes", input.buffered());
         }
-        loop {
-            match codec.decode(chunk) {
-                Ok(Some((item, used))) => {
-                    items.push(item.to_vec());
-                    consumed += used;
-                    chunk = &chunk[used..];
-                }
-                Ok(None) => break,
-                Err(err) => return Outcome { items, end: Err(err) },
-            }
-        }
-        carry.extend_from_slice(chunk);
-        // What is carried is checked at once, so a peer can make the reactor
-        // hold at most one message's worth of bytes.
-        match codec.decode(&carry) {
-            Ok(None) => {}
-            Ok(Some(_)) => panic!("a whole message was left in the carry-over buffer"),
-            Err(err) => return Outcome { items, end: Err(err) },
-        }
-        let bound = match codec {
-            Codec::Frames { max_len } => frame::HEADER_LEN.saturating_add(max_len) - 1,
-            Codec::Lines { max_len } => max_len.saturating_add(1),
-            // A raw chunk never waits for more bytes.
-            Codec::Raw { .. } => 0,
-        };
-        assert!(carry.len() <= bound, "carrying {} bytes", carry.len());
     }
-    assert_eq!(consumed + carry.len(), stream.len(), "bytes lost or doubled");
-    Outcome { items, end: Ok(carry.len()) }
+    assert_eq!(consumed + input.buffered(), stream.len(), "bytes lost or doubled");
+    let left = input.buffered();
+    let held = usize::from(input.capacity() > 0);
+    assert_eq!(buffers.out, held, "a buffer was neither kept nor given back");
+    Outcome { items, end: Ok(left) }
 }
