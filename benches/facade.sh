@@ -12,14 +12,16 @@
 #   polling    examples/facade_echo.rs --polling       (PollingServer loop)
 #   framed     examples/tokio_echo.rs framed           (tokio Framed)
 #   raw        examples/tokio_echo.rs raw              (tokio byte echo)
-#   base-callbacks, base-polling
-#              the same two from another build, to see what a change bought:
+#   floor      examples/mio_echo.rs                    (mio byte echo; not by default)
+#   base-NAME  one of these from another build, to see what a change bought:
 #              BASE=path/to/other/target/release SERVERS="polling base-polling"
 # Each round runs every server once, in an order rotated by one per round.
 # The table gives medians over rounds; the ratios are medians of the
 # per-round ratios (polling/framed, callbacks/engine), which move less than
 # absolute numbers on a shared machine. The load average is noted with each
 # round. Raw results go to $OUT (default: a temporary directory, kept).
+# benches/lib.sh starts the servers and runs the bench; benches/sizes.sh
+# uses it for the same comparison at other message sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,79 +34,21 @@ SERVERS=${SERVERS:-"engine callbacks polling framed raw"}
 OUT=${OUT:-$(mktemp -d -t facade-bench.XXXXXX)}
 mkdir -p "$OUT"
 
-cargo build --release --bin frameloop --example echo --example facade_echo --example tokio_echo
-release="${CARGO_TARGET_DIR:-target}/release"
-
-pid=""
-log=""
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-}
-trap cleanup EXIT
-
-start_server() { # name -> sets pid and addr
-    log="$OUT/server-$1.log"
-    case "$1" in
-        engine) "$release/examples/echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
-        callbacks) "$release/examples/facade_echo" 127.0.0.1:0 --callbacks >"$log" 2>&1 & ;;
-        polling) "$release/examples/facade_echo" 127.0.0.1:0 --polling >"$log" 2>&1 & ;;
-        framed) "$release/examples/tokio_echo" framed 127.0.0.1:0 >"$log" 2>&1 & ;;
-        raw) "$release/examples/tokio_echo" raw 127.0.0.1:0 >"$log" 2>&1 & ;;
-        base-callbacks) "${BASE:?BASE names the other build}/examples/facade_echo" 127.0.0.1:0 --callbacks >"$log" 2>&1 & ;;
-        base-polling) "${BASE:?BASE names the other build}/examples/facade_echo" 127.0.0.1:0 --polling >"$log" 2>&1 & ;;
-        *)
-            echo "unknown server $1" >&2
-            exit 2
-            ;;
-    esac
-    pid=$!
-    addr=""
-    for _ in $(seq 1 100); do
-        addr=$(grep -oE '127\.0\.0\.1:[0-9]+' "$log" | head -n 1 || true)
-        [ -n "$addr" ] && return 0
-        sleep 0.1
-    done
-    echo "server $1 did not report its address:" >&2
-    cat "$log" >&2
-    exit 1
-}
-
-stop_server() {
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=""
-}
+cargo build --release --bin frameloop --example echo --example facade_echo --example tokio_echo --example mio_echo
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 read -r -a names <<<"$SERVERS"
-n=${#names[@]}
 results="$OUT/results.tsv" # round  server  ns/msg  user  system  msgs/s  load
 : >"$results"
 echo "raw results in $OUT"
 for round in $(seq 1 "$ROUNDS"); do
     load=$(cut -d' ' -f1 /proc/loadavg)
-    order=()
-    for i in $(seq 0 $((n - 1))); do
-        order+=("${names[$(((i + round - 1) % n))]}")
-    done
+    rotate "$round" "${names[@]}"
     echo "round $round/$ROUNDS (load $load): ${order[*]}"
     for name in "${order[@]}"; do
-        start_server "$name"
-        report="$OUT/bench-$round-$name.txt"
-        if ! "$release/frameloop" bench --addr "$addr" --server-pid "$pid" \
-            --conns "$CONNS" --depth "$DEPTH" --size "$SIZE" --secs "$SECS" >"$report" 2>&1; then
-            echo "bench against $name failed:" >&2
-            cat "$report" >&2
-            exit 1
-        fi
-        kill -0 "$pid" # the server must still be up after the load
-        stop_server
-        ns=$(sed -nE 's/^server CPU +([0-9]+) ns\/msg.*/\1/p' "$report")
-        user=$(sed -nE 's/^server CPU .*user ([0-9]+) \+ system ([0-9]+).*/\1/p' "$report")
-        system=$(sed -nE 's/^server CPU .*user ([0-9]+) \+ system ([0-9]+).*/\2/p' "$report")
-        rate=$(sed -nE 's/^messages .*: ([0-9,]+) msgs\/s.*/\1/p' "$report" | tr -d ,)
+        measure "$name" "$OUT/bench-$round-$name.txt" \
+            --conns "$CONNS" --depth "$DEPTH" --size "$SIZE" --secs "$SECS"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$ns" "${user:-0}" "${system:-0}" "$rate" "$load" >>"$results"
         printf '  %-10s %6s ns/msg (user %s + system %s)  %10s msgs/s\n' "$name" "$ns" "${user:-?}" "${system:-?}" "$rate"
     done
@@ -112,11 +56,7 @@ done
 echo "load after the last round: $(cut -d' ' -f1 /proc/loadavg)"
 
 # Medians over rounds, and medians of the per-round ratios.
-awk -F'\t' -v rounds="$ROUNDS" -v servers="$SERVERS" -v conns="$CONNS" -v depth="$DEPTH" -v size="$SIZE" '
-function median(a, k,    i, j, t) {
-    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-}
+awk -F'\t' -v rounds="$ROUNDS" -v servers="$SERVERS" -v conns="$CONNS" -v depth="$DEPTH" -v size="$SIZE" "$AWK_MEDIAN"'
 { ns[$2, $1] = $3; us[$2, $1] = $4; sy[$2, $1] = $5; rate[$2, $1] = $6; load[$1] = $7 }
 END {
     n = split(servers, names, " ")

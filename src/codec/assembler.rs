@@ -29,6 +29,17 @@ use super::{Codec, DecodeError};
 /// ```
 pub const PAST_A_LARGE_MESSAGE: usize = 4096;
 
+/// The smallest message an [`Assembler`] reads on its own: once its header
+/// has come, a read asks for the rest of it (and
+/// [`PAST_A_LARGE_MESSAGE`]), not for more messages, so the message ends
+/// near the end of what was read and its buffer can go with it
+/// ([`Assembler::lend`]). Smaller messages are read many at a time.
+///
+/// ```
+/// assert_eq!(frameloop::codec::LARGE_MESSAGE, 16 * 1024);
+/// ```
+pub const LARGE_MESSAGE: usize = 16 * 1024;
+
 /// Where an [`Assembler`] gets its buffers and gives them back.
 ///
 /// The buffers are initialised: a buffer's `len()` is what may be used, so
@@ -99,7 +110,10 @@ pub struct Assembler {
     /// every connection has an assembler, idle or not, so its size
     /// counts). The bytes not yet handed out are `buf[start..end]`; those
     /// before `start` were, and stay where they are until a call that
-    /// makes room.
+    /// makes room. Without a buffer, `start` and `end` both hold the size
+    /// of the last one, so the next is taken as large: a stream of large
+    /// messages then reads each into a buffer that fits it from its first
+    /// byte, with nothing to move.
     buf: Box<[u8]>,
     start: usize,
     end: usize,
@@ -143,7 +157,7 @@ impl Assembler {
         self.start == self.end
     }
 
-    /// The size of the buffer it holds (for memory bounds).
+    /// The size of the buffer it holds, 0 without one (for memory bounds).
     ///
     /// ```
     /// use frameloop::codec::{Assembler, Codec, Heap};
@@ -186,9 +200,9 @@ impl Assembler {
     }
 
     /// The space the next read should fill: `read_size` bytes, or, if the
-    /// partial message's header says more of it is to come, the rest of it
-    /// and a little more ([`PAST_A_LARGE_MESSAGE`]). Then say how much was
-    /// read with [`filled`](Self::filled).
+    /// partial message's header says it is a [`LARGE_MESSAGE`], the rest of
+    /// it and a little more ([`PAST_A_LARGE_MESSAGE`]). Then say how much
+    /// was read with [`filled`](Self::filled).
     ///
     /// To make room it moves the unread bytes to the front of the buffer,
     /// or into a larger buffer from `buffers` (giving the old one back).
@@ -203,33 +217,36 @@ impl Assembler {
     /// assert_eq!(input.space(codec, 4096, &mut Heap).len(), 65_535 + PAST_A_LARGE_MESSAGE);
     /// ```
     pub fn space(&mut self, codec: Codec, read_size: usize, buffers: &mut impl Buffers) -> &mut [u8] {
+        let mut last_size = 0;
         if self.is_empty() {
+            if self.buf.is_empty() {
+                last_size = self.end;
+            }
             // Drained: the next read starts at the front, so the buffer
             // never has to be compacted for it.
             self.clear();
         }
         let live = self.buffered();
-        let rest_of_message = self
-            .buf
-            .get(self.start..self.end)
-            .and_then(|b| codec.message_len(b))
-            .map_or(0, |len| len.saturating_sub(live));
-        let want = if rest_of_message >= read_size { rest_of_message + PAST_A_LARGE_MESSAGE } else { read_size.max(1) };
+        let want = match self.buf.get(self.start..self.end).and_then(|b| codec.message_len(b)) {
+            Some(len) if len >= LARGE_MESSAGE => len.saturating_sub(live).saturating_add(PAST_A_LARGE_MESSAGE),
+            _ => read_size.max(1),
+        };
         if self.buf.len() - self.end < want {
-            self.make_room(live, want, buffers);
+            self.make_room(live, want, last_size, buffers);
         }
         let end = self.end;
         self.buf.get_mut(end..end + want).unwrap_or_default()
     }
 
     /// Makes `want` bytes of room after the `live` unread ones: in place if
-    /// the buffer is large enough, else in a larger one.
-    fn make_room(&mut self, live: usize, want: usize, buffers: &mut impl Buffers) {
+    /// the buffer is large enough, else in a larger one, of at least
+    /// `last_size` bytes.
+    fn make_room(&mut self, live: usize, want: usize, last_size: usize, buffers: &mut impl Buffers) {
         let need = live.saturating_add(want);
         if self.buf.len() >= need {
             self.buf.copy_within(self.start..self.end, 0);
         } else {
-            let mut larger = buffers.take(need);
+            let mut larger = buffers.take(need.max(last_size));
             if let (Some(to), Some(from)) = (larger.get_mut(..live), self.buf.get(self.start..self.end)) {
                 to.copy_from_slice(from);
             }
@@ -358,9 +375,9 @@ impl Assembler {
                 dst.copy_from_slice(src);
             }
         }
-        self.start = 0;
-        self.end = after;
-        Some(std::mem::replace(&mut self.buf, rest.into_boxed_slice()).into_vec())
+        let lent = std::mem::replace(&mut self.buf, rest.into_boxed_slice());
+        (self.start, self.end) = if after > 0 { (0, after) } else { (lent.len(), lent.len()) };
+        Some(lent.into_vec())
     }
 
     /// The buffer, once nothing is buffered, so an idle stream holds no
@@ -381,7 +398,8 @@ impl Assembler {
         if !self.is_empty() || self.buf.is_empty() {
             return None;
         }
-        self.clear();
-        Some(std::mem::take(&mut self.buf).into_vec())
+        let buf = std::mem::take(&mut self.buf);
+        (self.start, self.end) = (buf.len(), buf.len());
+        Some(buf.into_vec())
     }
 }

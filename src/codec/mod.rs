@@ -57,7 +57,7 @@ mod choice;
 mod format;
 mod message;
 
-pub use assembler::{Assembler, Buffers, Heap, PAST_A_LARGE_MESSAGE};
+pub use assembler::{Assembler, Buffers, Heap, LARGE_MESSAGE, PAST_A_LARGE_MESSAGE};
 pub use choice::Codec;
 pub(crate) use format::not_packets;
 pub use format::Format;

@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use super::conn::State;
 use super::core::{slot, Core, Lendable};
 use super::Ctx;
-use crate::codec::{Assembler, Codec};
+use crate::codec::{Assembler, Codec, LARGE_MESSAGE};
 use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
 
 /// Why the read loop of one connection stopped.
@@ -205,10 +205,6 @@ fn after_message(core: &Core, id: ConnId) -> After {
     }
 }
 
-/// Smallest message sent back from the buffer it arrived in rather than
-/// copied: below it the copy costs less than lending the buffer.
-const LEND_FROM: usize = 16 * 1024;
-
 /// Hands the handler the whole messages in `input`, until it holds them
 /// back (the output passed the high watermark, or the handler paused
 /// reading) or none is left. Returns `false` once the connection stops
@@ -226,9 +222,12 @@ fn deliver<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, input: &mut
         match input.next(codec) {
             Ok(Some(msg)) => {
                 core.stats.frames_in += 1;
-                // Frames and raw bytes: what `next` used, header and all.
+                // Frames and raw bytes: what `next` used, header and all. A
+                // large message is read to its end and no further (see
+                // `LARGE_MESSAGE`), so its buffer can go along if it is sent
+                // back; below that a copy costs less than a buffer.
                 let wire_len = msg.len() + codec.overhead();
-                if lends && wire_len >= LEND_FROM {
+                if lends && wire_len >= LARGE_MESSAGE {
                     core.lendable = Some(Lendable { addr: msg.as_ptr() as usize, len: msg.len(), wire_len });
                 }
                 handler.on_frame(&mut Ctx::new(core), id, msg);

@@ -7,6 +7,9 @@
 //! thread's CPU time and counters; with `--server-pid` it reads a separate
 //! server process's CPU time (and memory, in `--mode idle`) from `/proc`.
 //!
+//! With `--sizes` it sweeps payload sizes: one run per size, each with its
+//! own report, then a table with a row per size (`sweep.rs`).
+//!
 //! In throughput mode one `mio` client thread (or `--threads N`) drives all
 //! the connections; in ping-pong mode each connection has a blocking thread
 //! of its own, so a round trip is timed without a poller in the way.
@@ -29,6 +32,7 @@ mod options;
 mod pingpong;
 mod report;
 mod server;
+mod sweep;
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
@@ -40,17 +44,26 @@ use frameloop::Stats;
 use client::{Load, Shared, ThreadReport, DRAIN, MEASURE};
 use histogram::Latency;
 pub use options::BenchArgs;
-use options::{Mode, Options};
+use options::{Mode, Options, Plan};
 use report::{nanos, thousands, Progress};
 use server::{InProcess, Sample};
 
 /// Runs `frameloop bench`.
 pub fn run(args: &BenchArgs) -> Result<(), String> {
-    let opts = Options::new(args)?;
-    match opts.mode {
-        Mode::Idle => idle::run(opts.addr, opts.server_pid, opts.conns, opts.size),
-        Mode::Throughput | Mode::PingPong => load(&opts),
+    match Plan::new(args)? {
+        Plan::Single(opts) if opts.mode == Mode::Idle => idle::run(opts.addr, opts.server_pid, opts.conns, opts.size),
+        Plan::Single(opts) => intact(load(&opts)?.errors()),
+        Plan::Sweep(runs) => sweep::run(&runs),
     }
+}
+
+/// Fails the command if `errors` echoes were wrong: the numbers of such a
+/// run are printed, but do not describe an echo server.
+fn intact(errors: u64) -> Result<(), String> {
+    if errors > 0 {
+        return Err(format!("{errors} error(s): the echoes did not all come back intact and in order"));
+    }
+    Ok(())
 }
 
 /// Where the numbers about the server come from.
@@ -67,6 +80,49 @@ struct ServerWindow {
     stats: Option<Stats>,
 }
 
+/// What one run measured: what its report shows, and its row of a sweep.
+struct Measured {
+    /// Echoes received in the measured window.
+    count: u64,
+    /// The window's length.
+    elapsed: Duration,
+    /// The latencies of all the client threads together.
+    latency: Latency,
+    /// Each client thread's own report.
+    reports: Vec<ThreadReport>,
+    server: ServerWindow,
+}
+
+impl Measured {
+    /// Echoes per second.
+    fn rate(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Megabytes (10^6) of payload per second each way: what was echoed is
+    /// what was sent.
+    fn mb_per_s(&self, size: usize) -> f64 {
+        self.rate() * size as f64 / 1e6
+    }
+
+    /// The messages the server is charged for: its own count when
+    /// in-process, else the client's.
+    fn server_msgs(&self) -> u64 {
+        self.server.stats.map_or(self.count, |s| s.frames_in)
+    }
+
+    /// The server's CPU time per message, in ns, when it was measured.
+    fn server_ns_per_msg(&self) -> Option<f64> {
+        let msgs = self.server_msgs();
+        self.server.cpu_ns.filter(|_| msgs > 0).map(|ns| ns as f64 / msgs as f64)
+    }
+
+    /// Echoes that came back wrong, or not at all.
+    fn errors(&self) -> u64 {
+        self.reports.iter().map(|r| r.errors).sum()
+    }
+}
+
 impl Server {
     fn sample(&self) -> Result<Sample, String> {
         match self {
@@ -80,7 +136,10 @@ impl Server {
     }
 }
 
-fn load(opts: &Options) -> Result<(), String> {
+/// One throughput or ping-pong run as `opts` say, against the in-process
+/// server (started for this run alone, so runs of a sweep do not share its
+/// state) or `opts.addr`; prints its report.
+fn load(opts: &Options) -> Result<Measured, String> {
     let server = match opts.addr {
         Some(_) => Server::Remote { pid: opts.server_pid },
         None => Server::InProcess(InProcess::start(opts.busy_poll)?),
@@ -170,15 +229,16 @@ fn load(opts: &Options) -> Result<(), String> {
             .map(|((u0, s0), (u1, s1))| (u1.saturating_sub(u0), s1.saturating_sub(s0))),
         stats: matches!(server, Server::InProcess(_)).then(|| diff(&last.stats, &first.stats)),
     };
-    print_report(opts, count1.saturating_sub(count0), elapsed, &reports, &window);
+    let mut latency = Latency::default();
+    for r in &reports {
+        latency.merge(&r.latency);
+    }
+    let measured = Measured { count: count1.saturating_sub(count0), elapsed, latency, reports, server: window };
+    print_report(opts, &measured);
     if let Server::InProcess(s) = server {
         s.stop()?;
     }
-    let errors: u64 = reports.iter().map(|r| r.errors).sum();
-    if errors > 0 {
-        return Err(format!("{errors} error(s): the echoes did not all come back intact and in order"));
-    }
-    Ok(())
+    Ok(measured)
 }
 
 /// Connects `n` connections one after another, so the load starts with all
@@ -228,20 +288,15 @@ fn diff(b: &Stats, a: &Stats) -> Stats {
     d
 }
 
-fn print_report(opts: &Options, count: u64, elapsed: Duration, reports: &[ThreadReport], server: &ServerWindow) {
-    let secs = elapsed.as_secs_f64();
-    let rate = count as f64 / secs;
-    let mut latency = Latency::default();
-    for r in reports {
-        latency.merge(&r.latency);
-    }
-    let errors: u64 = reports.iter().map(|r| r.errors).sum();
+fn print_report(opts: &Options, m: &Measured) {
+    let secs = m.elapsed.as_secs_f64();
+    let latency = &m.latency;
     println!();
     println!(
         "messages     {} echoed in {secs:.2} s: {} msgs/s, {:.1} MB/s of payload each way",
-        thousands(count),
-        thousands(rate as u64),
-        rate * opts.size as f64 / 1e6
+        thousands(m.count),
+        thousands(m.rate() as u64),
+        m.mb_per_s(opts.size)
     );
     println!(
         "latency      p50 {}   p99 {}   p99.9 {}   p99.99 {}   p99.999 {}   max {}   ({} samples)",
@@ -253,40 +308,33 @@ fn print_report(opts: &Options, count: u64, elapsed: Duration, reports: &[Thread
         nanos(latency.max()),
         thousands(latency.len())
     );
-    println!("errors       {errors}");
-    for r in reports {
+    println!("errors       {}", m.errors());
+    for r in &m.reports {
         for e in &r.first_errors {
             println!("             {e}");
         }
     }
-    // Charge the server for the messages it handled in the window: its own
-    // count when in-process, else the client's.
-    let server_msgs = server.stats.map_or(count, |s| s.frames_in);
-    match server.cpu_ns {
-        Some(ns) if server_msgs > 0 => {
-            let per = |ns: u64| ns as f64 / server_msgs as f64;
-            let split = match server.user_system_ns {
+    match (m.server_ns_per_msg(), m.server.cpu_ns) {
+        (Some(per_msg), Some(ns)) => {
+            let per = |ns: u64| ns as f64 / m.server_msgs() as f64;
+            let split = match m.server.user_system_ns {
                 Some((user, system)) => format!(": user {:.0} + system {:.0}", per(user), per(system)),
                 None => String::new(),
             };
-            println!(
-                "server CPU   {:.0} ns/msg   ({:.0} % of one core{split})",
-                per(ns),
-                ns as f64 / 1e9 / secs * 100.0
-            );
+            println!("server CPU   {per_msg:.0} ns/msg   ({:.0} % of one core{split})", ns as f64 / 1e9 / secs * 100.0);
         }
         _ => println!("server CPU   not measured (give --server-pid PID for a server of your own)"),
     }
-    let client_ns: Option<u64> = reports.iter().map(|r| r.cpu_ns).sum();
-    if let Some(ns) = client_ns.filter(|_| count > 0) {
-        let busy = ns as f64 / 1e9 / secs / reports.len().max(1) as f64 * 100.0;
+    let client_ns: Option<u64> = m.reports.iter().map(|r| r.cpu_ns).sum();
+    if let Some(ns) = client_ns.filter(|_| m.count > 0) {
+        let busy = ns as f64 / 1e9 / secs / m.reports.len().max(1) as f64 * 100.0;
         println!(
             "client CPU   {:.0} ns/msg   ({busy:.0} % of each client thread's core{})",
-            ns as f64 / count as f64,
+            ns as f64 / m.count as f64,
             if busy > 90.0 { "; the client may be the bottleneck" } else { "" }
         );
     }
-    if let Some(s) = server.stats {
+    if let Some(s) = m.server.stats {
         let per = |n: u64| if s.frames_in == 0 { 0.0 } else { n as f64 / s.frames_in as f64 };
         println!(
             "server stats frames {}  reads {}  writes {}  polls {}  ->  {:.3} reads + {:.3} writes + {:.3} polls = {:.3} syscalls/msg",

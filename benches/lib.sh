@@ -1,0 +1,111 @@
+# What benches/facade.sh and benches/sizes.sh share, sourced by both from
+# the repository's root after `set -euo pipefail`: starting and stopping the
+# echo servers, one measured run of `frameloop bench` against one of them,
+# the rotation of servers between rounds, and the median for awk. The
+# callers set OUT (where logs and reports go) before measuring.
+#
+# Servers, each its own process on 127.0.0.1:0, started fresh for every run:
+#   engine     examples/echo.rs                        (the engine's echo)
+#   callbacks  examples/facade_echo.rs --callbacks     (ServerHandler)
+#   polling    examples/facade_echo.rs --polling       (PollingServer loop)
+#   framed     examples/tokio_echo.rs framed           (tokio Framed)
+#   raw        examples/tokio_echo.rs raw              (tokio byte echo)
+#   floor      examples/mio_echo.rs                    (mio byte echo)
+#   base-NAME  the same server from another build, to see what a change
+#              bought: BASE=path/to/other/target/release
+
+release="${CARGO_TARGET_DIR:-target}/release"
+
+pid=""
+addr=""
+log=""
+cleanup() {
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+start_server() { # name -> sets pid and addr
+    local name=$1 dir=$release
+    log="$OUT/server-$1.log"
+    case "$name" in
+        base-*)
+            dir=${BASE:?BASE names the other build}
+            name=${name#base-}
+            ;;
+    esac
+    case "$name" in
+        engine) "$dir/examples/echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
+        callbacks) "$dir/examples/facade_echo" 127.0.0.1:0 --callbacks >"$log" 2>&1 & ;;
+        polling) "$dir/examples/facade_echo" 127.0.0.1:0 --polling >"$log" 2>&1 & ;;
+        framed) "$dir/examples/tokio_echo" framed 127.0.0.1:0 >"$log" 2>&1 & ;;
+        raw) "$dir/examples/tokio_echo" raw 127.0.0.1:0 >"$log" 2>&1 & ;;
+        floor) "$dir/examples/mio_echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
+        *)
+            echo "unknown server $1" >&2
+            exit 2
+            ;;
+    esac
+    pid=$!
+    addr=""
+    for _ in $(seq 1 100); do
+        addr=$(grep -oE '127\.0\.0\.1:[0-9]+' "$log" | head -n 1 || true)
+        [ -n "$addr" ] && return 0
+        sleep 0.1
+    done
+    echo "server $1 did not report its address:" >&2
+    cat "$log" >&2
+    exit 1
+}
+
+stop_server() {
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    pid=""
+}
+
+# measure NAME REPORT [BENCH OPTIONS...]: starts server NAME, drives it with
+# `frameloop bench` (its output to REPORT), checks it survived the load,
+# stops it, and sets from the report: ns (server CPU ns/msg), user and
+# system (its two parts), rate (msgs/s) and p50 (median latency in ns).
+measure() {
+    local name=$1 report=$2
+    shift 2
+    start_server "$name"
+    if ! "$release/frameloop" bench --addr "$addr" --server-pid "$pid" "$@" >"$report" 2>&1; then
+        echo "bench against $name failed:" >&2
+        cat "$report" >&2
+        exit 1
+    fi
+    kill -0 "$pid" # the server must still be up after the load
+    stop_server
+    ns=$(sed -nE 's/^server CPU +([0-9]+) ns\/msg.*/\1/p' "$report")
+    user=$(sed -nE 's/^server CPU .*user ([0-9]+) \+ system ([0-9]+).*/\1/p' "$report")
+    system=$(sed -nE 's/^server CPU .*user ([0-9]+) \+ system ([0-9]+).*/\2/p' "$report")
+    rate=$(sed -nE 's/^messages .*: ([0-9,]+) msgs\/s.*/\1/p' "$report" | tr -d ,)
+    # "p50 65.5 µs": the bench picks the unit (ns, µs or ms).
+    p50=$(sed -nE 's/^latency +p50 ([0-9.]+) ([^ ]+) .*/\1 \2/p' "$report" |
+        awk '{ printf "%.0f", $1 * ($2 == "ns" ? 1 : $2 == "ms" ? 1e6 : 1e3) }')
+}
+
+# rotate ROUND NAME...: sets `order` to the names rotated by one per round,
+# so that no server always runs first or right after the same other.
+rotate() {
+    local round=$1
+    shift
+    local n=$#
+    local names=("$@") i
+    order=()
+    for i in $(seq 0 $((n - 1))); do
+        order+=("${names[$(((i + round - 1) % n))]}")
+    done
+}
+
+# The median of a[1..k] for awk programs (it sorts a in place).
+AWK_MEDIAN='
+function median(a, k,    i, j, t) {
+    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+}'
