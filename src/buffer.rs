@@ -158,17 +158,45 @@ impl crate::codec::Buffers for BufPool {
 
 /// The two pools of a reactor: buffers to read into, and buffers to
 /// gather output in. A received message sent back as it came
-/// ([`WriteBuf::reserve_lent`]) goes from the first to a write buffer and
-/// home again once written.
+/// ([`WriteBuf::reserve_lent`]) goes from the first into a write buffer's
+/// queue, and home again once written.
 #[derive(Debug)]
 pub(crate) struct Pools {
     pub(crate) read: BufPool,
     pub(crate) write: BufPool,
+    /// The queues of sealed stretches that write buffers borrow while they
+    /// hold more than one stretch, so that a connection that once queued
+    /// much keeps no queue when idle, and steady traffic makes none.
+    queues: Vec<Stretches>,
 }
+
+/// A write buffer's queue of sealed stretches, boxed: 8 bytes inline in
+/// every connection instead of 32.
+// Boxed on purpose, see above; clippy would have the queue inline.
+#[allow(clippy::box_collection)]
+type Stretches = Box<VecDeque<Chunk>>;
+
+/// Most queues [`Pools`] keeps: one per connection that has many stretches
+/// queued at once.
+const MAX_POOLED_QUEUES: usize = 1024;
 
 impl Pools {
     pub(crate) fn new(max_pooled_bytes: usize) -> Self {
-        Pools { read: BufPool::for_reading(max_pooled_bytes), write: BufPool::for_writing(max_pooled_bytes) }
+        Pools {
+            read: BufPool::for_reading(max_pooled_bytes),
+            write: BufPool::for_writing(max_pooled_bytes),
+            queues: Vec::new(),
+        }
+    }
+
+    fn take_queue(&mut self) -> Stretches {
+        self.queues.pop().unwrap_or_default()
+    }
+
+    fn give_queue(&mut self, queue: Stretches) {
+        if self.queues.len() < MAX_POOLED_QUEUES && queue.is_empty() {
+            self.queues.push(queue);
+        }
     }
 
     pub(crate) fn trim(&mut self) {
@@ -182,9 +210,10 @@ impl Pools {
 enum Chunk {
     /// Messages encoded one after another, in a buffer of the write pool.
     Gathered(Vec<u8>),
-    /// A received message sent back as it came: `buf[start..end]` of the
-    /// read buffer it arrived in, lent until written. `buf` is empty while
-    /// the callback that sent it still runs (the message is borrowed then).
+    /// Received messages sent back as they came: `buf[start..end]` of the
+    /// read buffer they arrived in, lent until written. `buf` is empty
+    /// while the callbacks that sent them still run (the read buffer is
+    /// borrowed then).
     Lent { buf: Vec<u8>, start: usize, end: usize },
 }
 
@@ -236,12 +265,9 @@ const MAX_WRITE_SLICES: usize = 16;
 /// never seals a stretch, so it costs what one buffer does.
 #[derive(Debug, Default)]
 pub(crate) struct WriteBuf {
-    /// Full stretches, oldest first, all older than `open`. Boxed, and
-    /// made at the first seal: small-message traffic never needs it, and
-    /// every connection, idle or not, pays for its inline size.
-    // Boxed on purpose: 8 bytes inline instead of 32, in every connection.
-    #[allow(clippy::box_collection)]
-    sealed: Option<Box<VecDeque<Chunk>>>,
+    /// Full stretches, oldest first, all older than `open`: a queue from
+    /// [`Pools`] while there are any.
+    sealed: Option<Stretches>,
     /// The stretch appended to; empty, without capacity, when idle.
     open: Vec<u8>,
     /// Bytes of the front stretch already written.
@@ -266,13 +292,13 @@ impl WriteBuf {
     /// open stretch, after opening a new one from `pool` if it lacks the
     /// room. What `append` wrote counts as queued, even if it then fails.
     #[inline]
-    pub(crate) fn append<R>(&mut self, room: usize, pool: &mut BufPool, append: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    pub(crate) fn append<R>(&mut self, room: usize, pools: &mut Pools, append: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         if self.open.capacity() - self.open.len() < room {
             // Twice the last stretch, as a growing vector would, so a
             // connection that queues much does it in few stretches.
             let size = room.max((2 * self.open.capacity()).min(MAX_GATHER));
-            self.seal(pool);
-            self.open = pool.take(size);
+            self.seal(pools);
+            self.open = pools.write.take(size);
         }
         let before = self.open.len();
         let result = append(&mut self.open);
@@ -282,59 +308,83 @@ impl WriteBuf {
 
     /// Ends the open stretch: into `sealed` if it holds bytes, back to
     /// `pool` if not.
-    fn seal(&mut self, pool: &mut BufPool) {
+    fn seal(&mut self, pools: &mut Pools) {
         let open = std::mem::take(&mut self.open);
         if open.is_empty() {
-            pool.give(open);
+            pools.write.give(open);
         } else {
-            self.sealed_mut().push_back(Chunk::Gathered(open));
+            self.sealed_mut(pools).push_back(Chunk::Gathered(open));
         }
     }
 
-    fn sealed_mut(&mut self) -> &mut VecDeque<Chunk> {
-        self.sealed.get_or_insert_with(Box::default)
+    fn sealed_mut(&mut self, pools: &mut Pools) -> &mut VecDeque<Chunk> {
+        self.sealed.get_or_insert_with(|| pools.take_queue())
     }
 
     fn sealed(&self) -> impl Iterator<Item = &Chunk> {
         self.sealed.iter().flat_map(|s| s.iter())
     }
 
-    /// Queues a place for a received message of `len` wire bytes, to be
-    /// sent back as it came: [`fill_lent`](Self::fill_lent) puts its
-    /// bytes there once the callback that sent it has returned.
-    pub(crate) fn reserve_lent(&mut self, len: usize, pool: &mut BufPool) {
-        self.seal(pool);
-        self.sealed_mut().push_back(Chunk::Lent { buf: Vec::new(), start: 0, end: len });
-        self.len += len;
+    /// Queues a place for the received bytes `start..end` of a read
+    /// buffer, to be sent back as they came: [`fill_lent`](Self::fill_lent)
+    /// puts the buffer there once the callbacks that sent them have
+    /// returned.
+    pub(crate) fn reserve_lent(&mut self, start: usize, end: usize, pools: &mut Pools) {
+        self.seal(pools);
+        self.sealed_mut(pools).push_back(Chunk::Lent { buf: Vec::new(), start, end });
+        self.len += end - start;
     }
 
-    /// Whether a place from [`reserve_lent`](Self::reserve_lent) waits
-    /// for its bytes: it is gone if the connection was closed meanwhile.
-    pub(crate) fn awaits_lent(&self) -> bool {
-        self.sealed().any(Chunk::is_waiting)
+    /// Extends the place [`reserve_lent`](Self::reserve_lent) queued last
+    /// to `end`, if nothing was queued after it and it ends at `start`: the
+    /// next message of the same read, sent back right after it. Returns
+    /// whether it did.
+    pub(crate) fn extend_lent(&mut self, start: usize, end: usize) -> bool {
+        if !self.open.is_empty() {
+            return false;
+        }
+        match self.sealed.as_mut().and_then(|s| s.back_mut()) {
+            Some(Chunk::Lent { buf, end: last, .. }) if buf.is_empty() && *last == start => {
+                *last = end;
+                self.len += end - start;
+                true
+            }
+            _ => false,
+        }
     }
 
-    /// Fills the waiting place: with `Ok((buf, start))`, the read buffer
-    /// whose bytes from `start` are the message, lent as it is; with
-    /// `Err(wire)`, a copy of the message's bytes in a buffer from `pool`.
-    pub(crate) fn fill_lent(&mut self, lent: Result<(Vec<u8>, usize), &[u8]>, pool: &mut BufPool) {
-        let Some(slot) = self.sealed.iter_mut().flat_map(|s| s.iter_mut()).rev().find(|c| c.is_waiting()) else {
+    /// The range of the place from [`reserve_lent`](Self::reserve_lent)
+    /// still waiting for its buffer; none if the connection was closed
+    /// meanwhile.
+    pub(crate) fn waiting_lent(&self) -> Option<(usize, usize)> {
+        self.sealed().find_map(|c| match c {
+            Chunk::Lent { buf, start, end } if buf.is_empty() => Some((*start, *end)),
+            _ => None,
+        })
+    }
+
+    /// Fills the waiting place: with `Ok(buf)`, the read buffer that holds
+    /// its bytes where it said; with `Err(bytes)`, a copy of them in a
+    /// buffer from `pool`.
+    pub(crate) fn fill_lent(&mut self, lent: Result<Vec<u8>, &[u8]>, pool: &mut BufPool) {
+        let Some(slot) = self.sealed.iter_mut().flat_map(|s| s.iter_mut()).find(|c| c.is_waiting()) else {
             return;
         };
-        let len = slot.bytes_len();
+        let Chunk::Lent { start, end, .. } = *slot else { return };
         let filled = match lent {
-            Ok((buf, start)) => Chunk::Lent { buf, start, end: start + len },
-            Err(wire) => {
-                let mut copy = pool.take(wire.len());
-                copy.extend_from_slice(wire);
+            Ok(buf) if buf.get(start..end).is_some() => Chunk::Lent { buf, start, end },
+            Ok(_) => Chunk::Gathered(Vec::new()),
+            Err(bytes) => {
+                let mut copy = pool.take(bytes.len());
+                copy.extend_from_slice(bytes);
                 Chunk::Gathered(copy)
             }
         };
-        // The same length unless the caller lost the message: then what it
+        // The same length unless the caller lost the bytes: then what it
         // gave is what is queued.
         let filled_len = filled.bytes_len();
         *slot = filled;
-        self.len = self.len - len + filled_len;
+        self.len = self.len - (end - start) + filled_len;
     }
 
     /// Every stretch with bytes, oldest first.
@@ -381,6 +431,9 @@ impl WriteBuf {
                     chunk.recycle(pools);
                 }
             }
+            if let Some(queue) = self.sealed.take() {
+                pools.give_queue(queue);
+            }
         }
         self.head += n;
         if self.head >= self.open.len() {
@@ -393,8 +446,11 @@ impl WriteBuf {
     pub(crate) fn clear(&mut self, pools: &mut Pools) {
         self.head = 0;
         self.len = 0;
-        for chunk in self.sealed.iter_mut().flat_map(|s| s.drain(..)) {
-            chunk.recycle(pools);
+        if let Some(mut queue) = self.sealed.take() {
+            for chunk in queue.drain(..) {
+                chunk.recycle(pools);
+            }
+            pools.give_queue(queue);
         }
         pools.write.give(std::mem::take(&mut self.open));
     }
@@ -425,7 +481,7 @@ mod tests {
     fn an_emptied_write_buffer_returns_its_memory_to_the_pool() {
         let mut pools = pools();
         let mut wb = WriteBuf::default();
-        wb.append(5, &mut pools.write, |v| v.extend_from_slice(b"hello"));
+        wb.append(5, &mut pools, |v| v.extend_from_slice(b"hello"));
         assert_eq!(wb.stretches().collect::<Vec<_>>(), [b"hello"]);
         wb.consume(2, &mut pools);
         assert_eq!(wb.len(), 3);
@@ -442,8 +498,8 @@ mod tests {
     fn a_message_that_does_not_fit_opens_a_stretch_and_both_leave_in_one_write() {
         let mut pools = pools();
         let mut wb = WriteBuf::default();
-        wb.append(4000, &mut pools.write, |v| v.extend(std::iter::repeat_n(1u8, 4000)));
-        wb.append(200, &mut pools.write, |v| v.extend(std::iter::repeat_n(2u8, 200)));
+        wb.append(4000, &mut pools, |v| v.extend(std::iter::repeat_n(1u8, 4000)));
+        wb.append(200, &mut pools, |v| v.extend(std::iter::repeat_n(2u8, 200)));
         assert_eq!(wb.sealed().count(), 1, "no reallocation: a second stretch");
         let mut out = Vec::new();
         assert_eq!(wb.write_to(&mut out).unwrap(), (4200, 4200));
@@ -460,15 +516,18 @@ mod tests {
     fn a_lent_message_keeps_its_place_and_goes_home_to_the_read_pool() {
         let mut pools = pools();
         let mut wb = WriteBuf::default();
-        wb.append(1, &mut pools.write, |v| v.push(b'a'));
-        wb.reserve_lent(3, &mut pools.write);
-        wb.append(1, &mut pools.write, |v| v.push(b'z'));
+        wb.append(1, &mut pools, |v| v.push(b'a'));
+        wb.reserve_lent(10, 12, &mut pools);
+        assert!(wb.extend_lent(12, 13), "the next message of the read, right after");
+        assert!(!wb.extend_lent(14, 15), "not contiguous");
+        wb.append(1, &mut pools, |v| v.push(b'z'));
+        assert!(!wb.extend_lent(13, 14), "something was queued after it");
         assert_eq!(wb.len(), 5);
-        assert!(wb.awaits_lent());
+        assert_eq!(wb.waiting_lent(), Some((10, 13)));
         let mut read_buf = pools.read.take(8192);
         read_buf[10..13].copy_from_slice(b"mid");
-        wb.fill_lent(Ok((read_buf, 10)), &mut pools.write);
-        assert!(!wb.awaits_lent());
+        wb.fill_lent(Ok(read_buf), &mut pools.write);
+        assert_eq!(wb.waiting_lent(), None);
         let mut out = Vec::new();
         wb.write_to(&mut out).unwrap();
         assert_eq!(out, b"amidz");
@@ -481,7 +540,7 @@ mod tests {
     fn a_lent_place_can_be_filled_with_a_copy() {
         let mut pools = pools();
         let mut wb = WriteBuf::default();
-        wb.reserve_lent(2, &mut pools.write);
+        wb.reserve_lent(0, 2, &mut pools);
         wb.fill_lent(Err(b"hi"), &mut pools.write);
         let mut out = Vec::new();
         wb.write_to(&mut out).unwrap();
@@ -564,7 +623,7 @@ mod writes_in_pieces {
         for i in 0..64u8 {
             let m = vec![i; 65540];
             expect.extend_from_slice(&m);
-            wb.append(m.len(), &mut pools.write, |v| v.extend_from_slice(&m));
+            wb.append(m.len(), &mut pools, |v| v.extend_from_slice(&m));
         }
         let mut out = Limited(Vec::new(), 100_000);
         while !wb.is_empty() {

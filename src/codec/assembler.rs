@@ -6,13 +6,15 @@
 //! then [`Assembler::filled`]) or are copied in ([`Assembler::feed`]), and
 //! whole messages come out ([`Assembler::next`]) as slices of its buffer,
 //! with no copy. Only the bytes of a message that straddles two reads are
-//! ever moved, and then only to the front of the same buffer.
+//! ever moved: to the front of the buffer, or into a larger one while a
+//! large message grows.
 //!
-//! Once a header says how long the message is, the space it lends is the
-//! rest of that message, so a large body is read straight into a buffer
-//! sized for it, and a message never waits behind a read of the next one.
-//! Its buffers come from a [`Buffers`] source, a pool in the reactor, and
-//! stay initialised there, so nothing is zero-filled per message.
+//! Once a header says a message is large, a read asks for the rest of it
+//! and no more, so the message ends where the read does and its buffer can
+//! go with it when it is sent back. That buffer grows with what arrives,
+//! or fits the message from its first byte when the one before was as
+//! large. Buffers come from a [`Buffers`] source, a pool in the reactor,
+//! and stay initialised there, so nothing is zero-filled per message.
 
 use super::{Codec, DecodeError};
 
@@ -39,6 +41,13 @@ pub const PAST_A_LARGE_MESSAGE: usize = 4096;
 /// assert_eq!(frameloop::codec::LARGE_MESSAGE, 16 * 1024);
 /// ```
 pub const LARGE_MESSAGE: usize = 16 * 1024;
+
+/// What share of a large message must have arrived (one part in this
+/// many) before its header is believed and a buffer for all of it taken.
+/// Until then its buffer at most doubles what arrived, and between reads
+/// ([`Assembler::fit`]) a buffer holds at most this many times the bytes it
+/// keeps: a peer that sends a header alone gets a small buffer for it.
+const TRUST_AFTER: usize = 16;
 
 /// Where an [`Assembler`] gets its buffers and gives them back.
 ///
@@ -111,9 +120,8 @@ pub struct Assembler {
     /// counts). The bytes not yet handed out are `buf[start..end]`; those
     /// before `start` were, and stay where they are until a call that
     /// makes room. Without a buffer, `start` and `end` both hold the size
-    /// of the last one, so the next is taken as large: a stream of large
-    /// messages then reads each into a buffer that fits it from its first
-    /// byte, with nothing to move.
+    /// the next one is taken at: what the last one held, if that was a
+    /// large message (see [`space`](Self::space)).
     buf: Box<[u8]>,
     start: usize,
     end: usize,
@@ -199,24 +207,32 @@ impl Assembler {
         }
     }
 
-    /// The space the next read should fill: `read_size` bytes, or, if the
-    /// partial message's header says it is a [`LARGE_MESSAGE`], the rest of
-    /// it and a little more ([`PAST_A_LARGE_MESSAGE`]). Then say how much
-    /// was read with [`filled`](Self::filled).
+    /// The space the next read should fill: up to `read_size` bytes, or,
+    /// if the partial message's header says it is a [`LARGE_MESSAGE`], up
+    /// to the rest of it and a little more ([`PAST_A_LARGE_MESSAGE`]). Then
+    /// say how much was read with [`filled`](Self::filled).
     ///
-    /// To make room it moves the unread bytes to the front of the buffer,
-    /// or into a larger buffer from `buffers` (giving the old one back).
+    /// Memory follows the bytes that arrived. To make room it moves the
+    /// unread bytes to the front of the buffer, or into a larger buffer from
+    /// `buffers` (giving the old one back): one of `read_size` at first,
+    /// and for a large message one that at most doubles what has arrived
+    /// (so a header alone reserves nothing), unless the previous buffer
+    /// needed that much. A stream of large messages thus reads each one
+    /// into a buffer that fits it from its first byte, moving nothing.
     ///
     /// ```
-    /// use frameloop::codec::{Assembler, Codec, Heap, PAST_A_LARGE_MESSAGE};
+    /// use frameloop::codec::{Assembler, Codec, Heap};
     ///
     /// let codec = Codec::frames();
     /// let mut input = Assembler::new();
+    /// assert_eq!(input.space(codec, 4096, &mut Heap).len(), 4096);
     /// input.feed(codec, &[0, 1, 0, 0, b'x'], &mut Heap); // a 64 KiB message begins
-    /// // The rest of its body, read in place in one buffer sized for it.
-    /// assert_eq!(input.space(codec, 4096, &mut Heap).len(), 65_535 + PAST_A_LARGE_MESSAGE);
+    /// // The buffer grows with what arrives, not with what the header claims.
+    /// assert_eq!(input.space(codec, 4096, &mut Heap).len(), 4096);
+    /// assert_eq!(input.capacity(), 5 + 4096);
     /// ```
     pub fn space(&mut self, codec: Codec, read_size: usize, buffers: &mut impl Buffers) -> &mut [u8] {
+        let read_size = read_size.max(1);
         let mut last_size = 0;
         if self.is_empty() {
             if self.buf.is_empty() {
@@ -227,38 +243,64 @@ impl Assembler {
             self.clear();
         }
         let live = self.buffered();
-        let want = match self.buf.get(self.start..self.end).and_then(|b| codec.message_len(b)) {
-            Some(len) if len >= LARGE_MESSAGE => len.saturating_sub(live).saturating_add(PAST_A_LARGE_MESSAGE),
-            _ => read_size.max(1),
-        };
+        let rest_of_large = self
+            .buf
+            .get(self.start..self.end)
+            .and_then(|b| codec.message_len(b))
+            .filter(|&len| len >= LARGE_MESSAGE)
+            .map(|len| len.saturating_sub(live).saturating_add(PAST_A_LARGE_MESSAGE));
+        let want = rest_of_large.unwrap_or(read_size);
         if self.buf.len() - self.end < want {
-            self.make_room(live, want, last_size, buffers);
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                (self.start, self.end) = (0, live);
+            }
+            let grow_to = match rest_of_large {
+                // The whole rest once a sixteenth of the message is here (or
+                // the last buffer was as large); else double what arrived.
+                Some(rest) if live.saturating_mul(TRUST_AFTER) >= live + rest || last_size >= live + rest => {
+                    live + rest
+                }
+                Some(rest) => live.saturating_add(rest).min((2 * live).max(live + read_size)),
+                // A buffer full of a message that has no length (a long
+                // line) doubles; otherwise the read takes the room there is.
+                None if self.end == self.buf.len() => (2 * self.buf.len()).max(read_size).max(last_size),
+                None => 0,
+            };
+            if grow_to > self.buf.len() {
+                self.grow(grow_to, buffers);
+            }
         }
         let end = self.end;
-        self.buf.get_mut(end..end + want).unwrap_or_default()
+        let to = end.saturating_add(want).min(self.buf.len());
+        self.buf.get_mut(end..to).unwrap_or_default()
     }
 
-    /// Makes `want` bytes of room after the `live` unread ones: in place if
-    /// the buffer is large enough, else in a larger one, of at least
-    /// `last_size` bytes.
-    fn make_room(&mut self, live: usize, want: usize, last_size: usize, buffers: &mut impl Buffers) {
-        let need = live.saturating_add(want);
-        if self.buf.len() >= need {
-            self.buf.copy_within(self.start..self.end, 0);
-        } else {
-            let mut larger = buffers.take(need.max(last_size));
-            if let (Some(to), Some(from)) = (larger.get_mut(..live), self.buf.get(self.start..self.end)) {
-                to.copy_from_slice(from);
-            }
-            // Free when `take` gave a vector of its exact capacity, as a
-            // pool of initialised buffers does.
-            let old = std::mem::replace(&mut self.buf, larger.into_boxed_slice());
-            if !old.is_empty() {
-                buffers.give(old.into_vec());
-            }
+    /// Moves the unread bytes into a buffer of at least `len` from
+    /// `buffers` (larger or smaller), and gives the old one back.
+    fn grow(&mut self, len: usize, buffers: &mut impl Buffers) {
+        let live = self.buffered();
+        let mut larger = buffers.take(len);
+        if let (Some(to), Some(from)) = (larger.get_mut(..live), self.buf.get(self.start..self.end)) {
+            to.copy_from_slice(from);
         }
-        self.start = 0;
-        self.end = live;
+        // Free when `take` gave a vector of its exact capacity, as a pool of
+        // initialised buffers does.
+        let old = std::mem::replace(&mut self.buf, larger.into_boxed_slice());
+        if !old.is_empty() {
+            buffers.give(old.into_vec());
+        }
+        (self.start, self.end) = (0, live);
+    }
+
+    /// The size to take the next buffer at, having used one up to `used`:
+    /// a large message's size, or nothing above what a read takes anyway.
+    fn size_for_next(used: usize) -> usize {
+        if used > LARGE_MESSAGE {
+            used.saturating_add(PAST_A_LARGE_MESSAGE)
+        } else {
+            0
+        }
     }
 
     /// Counts the first `n` bytes of the last [`space`](Self::space) as
@@ -275,7 +317,9 @@ impl Assembler {
     /// ```
     #[inline]
     pub fn filled(&mut self, n: usize) {
-        self.end = self.end.saturating_add(n).min(self.buf.len());
+        if !self.buf.is_empty() {
+            self.end = self.end.saturating_add(n).min(self.buf.len());
+        }
     }
 
     /// Copies `bytes` in, as reads of `bytes.len()` would: for bytes that
@@ -332,7 +376,11 @@ impl Assembler {
     /// # Ok::<(), frameloop::codec::DecodeError>(())
     /// ```
     pub fn offset(&self) -> usize {
-        self.start
+        if self.buf.is_empty() {
+            0
+        } else {
+            self.start
+        }
     }
 
     /// The `len` wire bytes from `at` of a message already handed out,
@@ -365,19 +413,54 @@ impl Assembler {
     pub fn lend(&mut self, at: usize, len: usize, buffers: &mut impl Buffers) -> Option<Vec<u8>> {
         self.handed_out(at, len)?;
         let after = self.buffered();
-        if after > len {
+        let next_size = Self::size_for_next(at + len);
+        // Not a buffer far larger than what it carries: a copy holds less.
+        if after > len || self.buf.len() > 2 * (at + len).max(next_size) {
             return None;
         }
         let mut rest = Vec::new();
         if after > 0 {
-            rest = buffers.take(after);
+            rest = buffers.take(after.max(next_size));
             if let (Some(dst), Some(src)) = (rest.get_mut(..after), self.buf.get(self.start..self.end)) {
                 dst.copy_from_slice(src);
             }
         }
         let lent = std::mem::replace(&mut self.buf, rest.into_boxed_slice());
-        (self.start, self.end) = if after > 0 { (0, after) } else { (lent.len(), lent.len()) };
+        (self.start, self.end) = if after > 0 { (0, after) } else { (next_size, next_size) };
         Some(lent.into_vec())
+    }
+
+    /// Moves what is buffered into a smaller buffer from `buffers`, and
+    /// gives the large one back, if it holds far more than that: between
+    /// reads, memory follows the bytes that arrived (a buffer at most 16
+    /// times them, or 4 KiB), except that a large message a sixteenth of
+    /// which is here keeps a buffer for all of it.
+    ///
+    /// ```
+    /// use frameloop::codec::{Assembler, Codec, Heap};
+    ///
+    /// let codec = Codec::frames();
+    /// let mut input = Assembler::new();
+    /// input.space(codec, 65536, &mut Heap)[..4].copy_from_slice(&[0, 0x80, 0, 0]); // claims 8 MiB
+    /// input.filled(4);
+    /// input.fit(codec, &mut Heap);
+    /// assert_eq!(input.capacity(), 4); // from a pool: its smallest class, 4 KiB
+    /// ```
+    pub fn fit(&mut self, codec: Codec, buffers: &mut impl Buffers) {
+        let live = self.buffered();
+        if live == 0 {
+            return;
+        }
+        let trusted = self
+            .buf
+            .get(self.start..self.end)
+            .and_then(|b| codec.message_len(b))
+            .filter(|&len| len >= LARGE_MESSAGE && live.saturating_mul(TRUST_AFTER) >= len)
+            .map_or(0, |len| len.saturating_add(PAST_A_LARGE_MESSAGE));
+        let keep = live.saturating_mul(TRUST_AFTER).max(4096).max(trusted);
+        if self.buf.len() > keep {
+            self.grow(live, buffers);
+        }
     }
 
     /// The buffer, once nothing is buffered, so an idle stream holds no
@@ -398,8 +481,8 @@ impl Assembler {
         if !self.is_empty() || self.buf.is_empty() {
             return None;
         }
-        let buf = std::mem::take(&mut self.buf);
-        (self.start, self.end) = (buf.len(), buf.len());
-        Some(buf.into_vec())
+        let next_size = Self::size_for_next(self.end);
+        (self.start, self.end) = (next_size, next_size);
+        Some(std::mem::take(&mut self.buf).into_vec())
     }
 }

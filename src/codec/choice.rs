@@ -178,7 +178,7 @@ impl Codec {
     pub fn message_len(&self, buffered: &[u8]) -> Option<usize> {
         match *self {
             Codec::Frames { max_len } => {
-                frame::payload_len(buffered, max_len).ok().flatten().map(|len| len + frame::HEADER_LEN)
+                frame::payload_len(buffered, max_len).ok().flatten().and_then(|len| len.checked_add(frame::HEADER_LEN))
             }
             Codec::Lines { .. } | Codec::Raw { .. } => None,
         }

@@ -45,8 +45,8 @@ pub(crate) struct Core {
     /// The received message the handler is being handed, while it may be
     /// sent back without a copy.
     pub(crate) lendable: Option<Lendable>,
-    /// The connection a [`Lendable`] message was sent to, waiting for its
-    /// bytes once the callback returns.
+    /// The connection [`Lendable`] messages of the read being delivered were
+    /// sent to, waiting for their read buffer once they all have been.
     pub(crate) lent_to: Option<usize>,
     /// Connections with output to write at the end of this turn.
     pub(crate) dirty: Vec<usize>,
@@ -130,8 +130,9 @@ pub(crate) struct Lendable {
     /// Where the payload is in memory; compared, never dereferenced.
     pub(crate) addr: usize,
     pub(crate) len: usize,
-    /// Its length on the wire, header included.
-    pub(crate) wire_len: usize,
+    /// Where its wire bytes, header included, are in its read buffer.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 impl Lendable {
@@ -299,17 +300,25 @@ impl Core {
         if codec.overhead() == 0 && parts.iter().all(|p| p.is_empty()) {
             return Ok(());
         }
-        match (self.lendable, parts) {
-            (Some(lendable), [part]) if lendable.is(part) => {
-                // Lent once: a second send of it in the callback copies.
-                self.lendable = None;
-                self.lent_to = Some(id.index());
-                conn.out.reserve_lent(lendable.wire_len, &mut self.pools.write);
-            }
-            _ => {
-                let room = parts.iter().fold(codec.overhead(), |sum, p| sum.saturating_add(p.len()));
-                conn.out.append(room, &mut self.pools.write, |out| codec.encode_parts(parts, out))?;
-            }
+        // The messages of one read sent back as they came, one after the
+        // other, to one connection, go out of their read buffer as one
+        // stretch. Each is lent once: a second send of it copies.
+        let lent = match (self.lendable, parts) {
+            (Some(msg), [part]) if msg.is(part) => match self.lent_to {
+                None => {
+                    conn.out.reserve_lent(msg.start, msg.end, &mut self.pools);
+                    self.lent_to = Some(id.index());
+                    true
+                }
+                Some(key) => key == id.index() && conn.out.extend_lent(msg.start, msg.end),
+            },
+            _ => false,
+        };
+        if lent {
+            self.lendable = None;
+        } else {
+            let room = parts.iter().fold(codec.overhead(), |sum, p| sum.saturating_add(p.len()));
+            conn.out.append(room, &mut self.pools, |out| codec.encode_parts(parts, out))?;
         }
         self.stats.frames_out += 1;
         if !conn.dirty {

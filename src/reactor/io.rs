@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use super::conn::State;
 use super::core::{slot, Core, Lendable};
 use super::Ctx;
-use crate::codec::{Assembler, Codec, LARGE_MESSAGE};
+use crate::codec::{Assembler, Codec, DecodeError};
 use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
 
 /// Why the read loop of one connection stopped.
@@ -131,9 +131,11 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                 conn.frame_started = Some(now);
                 started = true;
             }
-            // An idle connection keeps no buffer.
-            if let Some(buf) = input.release() {
-                core.pools.read.give(buf);
+            // An idle connection keeps no buffer, and one with a partial
+            // message one that fits what arrived of it.
+            match input.release() {
+                Some(buf) => core.pools.read.give(buf),
+                None => input.fit(core.config.codec, &mut core.pools.read),
             }
             conn.input = input;
             if matches!(end, ReadEnd::Budget) && !conn.in_ready {
@@ -150,6 +152,13 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                 core.pools.read.give(buf);
             }
         }
+    }
+    // Its replies leave now rather than at the end of the turn: the same one
+    // write (it is read once a turn), while the bytes they were cut from or
+    // copied out of are still in the cache. Replies sent to it later in the
+    // turn, by another connection's callback, leave at the end of the turn.
+    if core.conns.get(key).is_some_and(|c| c.dirty) {
+        flush_conn(core, handler, key);
     }
 }
 
@@ -210,54 +219,72 @@ fn after_message(core: &Core, id: ConnId) -> After {
 /// reading) or none is left. Returns `false` once the connection stops
 /// reading.
 fn deliver<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, input: &mut Assembler) -> bool {
-    let codec = core.config.codec;
-    let lends = matches!(codec, Codec::Frames { .. } | Codec::Raw { .. });
-    loop {
-        match after_message(core, id) {
-            After::Continue => {}
-            After::Hold => return true,
-            After::Stop => return false,
-        }
-        let at = input.offset();
-        match input.next(codec) {
-            Ok(Some(msg)) => {
-                core.stats.frames_in += 1;
-                // Frames and raw bytes: what `next` used, header and all. A
-                // large message is read to its end and no further (see
-                // `LARGE_MESSAGE`), so its buffer can go along if it is sent
-                // back; below that a copy costs less than a buffer.
-                let wire_len = msg.len() + codec.overhead();
-                if lends && wire_len >= LARGE_MESSAGE {
-                    core.lendable = Some(Lendable { addr: msg.as_ptr() as usize, len: msg.len(), wire_len });
-                }
-                handler.on_frame(&mut Ctx::new(core), id, msg);
-                core.lendable = None;
-                if let Some(to) = core.lent_to.take() {
-                    hand_over(core, to, input, at, wire_len);
-                }
-            }
-            Ok(None) => return true,
-            Err(e) => {
-                // The stream can never decode: drop what was buffered of
-                // it, and close once the replies to its earlier, valid
-                // messages are written (accepted messages are not lost
-                // because a later one was bad).
-                input.clear();
-                core.begin_closing(id.index(), e.into());
-                return false;
-            }
+    let outcome = hand_to_handler(core, handler, id, input);
+    // Before anything can change the read buffer: the messages sent back
+    // from it need it, or a copy.
+    if let Some(to) = core.lent_to.take() {
+        hand_over(core, to, input);
+    }
+    match outcome {
+        Ok(reading) => reading,
+        Err(e) => {
+            // The stream can never decode: drop what was buffered of it,
+            // and close once the replies to its earlier, valid messages
+            // are written (accepted messages are not lost because a later
+            // one was bad).
+            input.clear();
+            core.begin_closing(id.index(), e.into());
+            false
         }
     }
 }
 
-/// The handler sent the message it was handed, `wire_len` bytes at `at` in
-/// `input`, to `to` as it came: its buffer goes along, or a copy when the
-/// buffer holds more after it.
-fn hand_over(core: &mut Core, to: usize, input: &mut Assembler, at: usize, wire_len: usize) {
-    let Some(conn) = core.conns.get_mut(to).filter(|c| c.out.awaits_lent()) else { return };
-    match input.lend(at, wire_len, &mut core.pools.read) {
-        Some(buf) => conn.out.fill_lent(Ok((buf, at)), &mut core.pools.write),
-        None => conn.out.fill_lent(Err(input.handed_out(at, wire_len).unwrap_or_default()), &mut core.pools.write),
+/// [`deliver`]'s loop: each message goes to `on_frame`, as one the handler
+/// may send back as it came ([`Lendable`]).
+fn hand_to_handler<H: Handler>(
+    core: &mut Core,
+    handler: &mut H,
+    id: ConnId,
+    input: &mut Assembler,
+) -> Result<bool, DecodeError> {
+    let codec = core.config.codec;
+    // Frames and raw bytes: the wire bytes of a message are what `next`
+    // used, header and all, and sending it back encodes the same.
+    let lends = matches!(codec, Codec::Frames { .. } | Codec::Raw { .. });
+    loop {
+        match after_message(core, id) {
+            After::Continue => {}
+            After::Hold => return Ok(true),
+            After::Stop => return Ok(false),
+        }
+        let start = input.offset();
+        let Some(msg) = input.next(codec)? else { return Ok(true) };
+        core.stats.frames_in += 1;
+        if lends {
+            let end = start + msg.len() + codec.overhead();
+            core.lendable = Some(Lendable { addr: msg.as_ptr() as usize, len: msg.len(), start, end });
+        }
+        handler.on_frame(&mut Ctx::new(core), id, msg);
+        core.lendable = None;
+    }
+}
+
+/// Fewest bytes sent back from their read buffer rather than copied: below
+/// it, a copy costs less than handing the buffer over and the bytes not yet
+/// delivered to a new one.
+const LEND_FROM: usize = 4 * 1024;
+
+/// Messages of this read were sent back to `to` as they came: the read
+/// buffer goes along with them, or a copy of them when they are few or
+/// when more bytes not yet delivered follow them than they are.
+fn hand_over(core: &mut Core, to: usize, input: &mut Assembler) {
+    let Some(conn) = core.conns.get_mut(to) else { return };
+    let Some((start, end)) = conn.out.waiting_lent() else { return };
+    let len = end - start;
+    let buf = if len >= LEND_FROM { input.lend(start, len, &mut core.pools.read) } else { None };
+    match buf {
+        Some(buf) => conn.out.fill_lent(Ok(buf), &mut core.pools.write),
+        None => conn.out.fill_lent(Err(input.handed_out(start, len).unwrap_or_default()), &mut core.pools.write),
     }
 }
 
@@ -280,7 +307,7 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
                 core.stats.bytes_out += n as u64;
                 conn.last_active = core.now;
                 conn.out.consume(n, &mut core.pools);
-                if n < offered {
+                if n == 0 || n < offered {
                     break;
                 }
             }

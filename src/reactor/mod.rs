@@ -406,6 +406,9 @@ impl Reactor {
         let Reactor { poll, events, core, .. } = self;
         core.stop_requested = false;
         core.stopping = false;
+        // A handler that panicked in an earlier run may have left these.
+        core.lendable = None;
+        core.lent_to = None;
         // Listeners added before `run` may already hold connections.
         core.accept_more.extend(core.listeners.iter().map(|(k, _)| k));
         loop {
@@ -586,7 +589,11 @@ fn settle<H: Handler>(core: &mut Core, handler: &mut H) {
         }
         let mut dirty = std::mem::take(&mut core.dirty);
         for &key in &dirty {
-            io::flush_conn(core, handler, key);
+            // Not if it was flushed since it was listed (right after its
+            // read): a second write would find the socket full.
+            if core.conns.get(key).is_some_and(|c| c.dirty) {
+                io::flush_conn(core, handler, key);
+            }
         }
         dirty.clear();
         if core.dirty.is_empty() {
