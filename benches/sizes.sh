@@ -77,7 +77,7 @@ for round in $(seq 1 "$ROUNDS"); do
         for name in "${order[@]}"; do
             report="$OUT/bench-$round-$size-$name.txt"
             measure "$name" "$report" --mode "$MODE" --sizes "$bytes" --secs "$SECS"
-            conns=$(sed -nE '1s/^frameloop bench: [a-z]+, ([0-9]+) connection.*/\1/p' "$report")
+            conns=$(sed -nE '1s/^frameloop bench: [a-z-]+, ([0-9]+) connection.*/\1/p' "$report")
             depth=$(sed -nE '1s/.* x ([0-9]+) frame\(s\) in flight.*/\1/p' "$report")
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$bytes" "$conns" "$depth" "$name" \
                 "$ns" "${user:-0}" "${system:-0}" "$rate" "${p50:-0}" "$load" >>"$results"

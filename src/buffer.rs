@@ -399,7 +399,7 @@ impl WriteBuf {
     pub(crate) fn write_to(&self, to: &mut impl Write) -> io::Result<(usize, usize)> {
         let mut stretches = self.stretches();
         let first = stretches.next().unwrap_or_default().get(self.head..).unwrap_or_default();
-        if self.sealed().next().is_none() {
+        if self.stretches().nth(1).is_none() {
             return Ok((to.write(first)?, first.len()));
         }
         let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
