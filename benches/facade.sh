@@ -38,22 +38,17 @@ cargo build --release --bin frameloop --example echo --example facade_echo --exa
 # shellcheck source=benches/lib.sh
 source benches/lib.sh
 
-read -r -a names <<<"$SERVERS"
 results="$OUT/results.tsv" # round  server  ns/msg  user  system  msgs/s  load
-: >"$results"
-echo "raw results in $OUT"
-for round in $(seq 1 "$ROUNDS"); do
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    rotate "$round" "${names[@]}"
-    echo "round $round/$ROUNDS (load $load): ${order[*]}"
+one_round() { # ROUND
+    local name
     for name in "${order[@]}"; do
-        measure "$name" "$OUT/bench-$round-$name.txt" \
+        measure "$name" "$OUT/bench-$1-$name.txt" \
             --conns "$CONNS" --depth "$DEPTH" --size "$SIZE" --secs "$SECS"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$ns" "${user:-0}" "${system:-0}" "$rate" "$load" >>"$results"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$name" "$ns" "${user:-0}" "${system:-0}" "$rate" "$load" >>"$results"
         printf '  %-10s %6s ns/msg (user %s + system %s)  %10s msgs/s\n' "$name" "$ns" "${user:-?}" "${system:-?}" "$rate"
     done
-done
-echo "load after the last round: $(cut -d' ' -f1 /proc/loadavg)"
+}
+run_rounds one_round
 
 # Medians over rounds, and medians of the per-round ratios.
 awk -F'\t' -v rounds="$ROUNDS" -v servers="$SERVERS" -v conns="$CONNS" -v depth="$DEPTH" -v size="$SIZE" "$AWK_MEDIAN"'

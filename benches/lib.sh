@@ -103,6 +103,23 @@ rotate() {
     done
 }
 
+# run_rounds FN: ROUNDS rounds; each notes the load average in `load`, sets
+# `order` to SERVERS rotated for the round (see rotate) and calls FN ROUND,
+# which appends its lines to "$results" (emptied first).
+run_rounds() {
+    local each=$1 round names
+    read -r -a names <<<"$SERVERS"
+    : >"$results"
+    echo "raw results in $OUT"
+    for round in $(seq 1 "$ROUNDS"); do
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        rotate "$round" "${names[@]}"
+        echo "round $round/$ROUNDS (load $load): ${order[*]}"
+        "$each" "$round"
+    done
+    echo "load after the last round: $(cut -d' ' -f1 /proc/loadavg)"
+}
+
 # The median of a[1..k] for awk programs (it sorts a in place).
 AWK_MEDIAN='
 function median(a, k,    i, j, t) {

@@ -64,14 +64,9 @@ cargo build --release --bin frameloop --example echo --example tokio_echo --exam
 # shellcheck source=benches/lib.sh
 source benches/lib.sh
 
-read -r -a names <<<"$SERVERS"
 results="$OUT/results.tsv" # round  bytes  conns  depth  server  ns/msg  user  system  msgs/s  p50 ns  load
-: >"$results"
-echo "raw results in $OUT"
-for round in $(seq 1 "$ROUNDS"); do
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    rotate "$round" "${names[@]}"
-    echo "round $round/$ROUNDS (load $load): ${order[*]}"
+one_round() { # ROUND
+    local round=$1 size name report
     for size in "${sizes[@]}"; do
         row "$size"
         for name in "${order[@]}"; do
@@ -85,8 +80,8 @@ for round in $(seq 1 "$ROUNDS"); do
                 "${user:-?}" "${system:-?}" "$rate" "$(awk -v ns="${p50:-0}" 'BEGIN { printf "%.1f", ns / 1e3 }')"
         done
     done
-done
-echo "load after the last round: $(cut -d' ' -f1 /proc/loadavg)"
+}
+run_rounds one_round
 
 # Per size: medians over rounds, and medians of the per-round ratios; in
 # ping-pong mode the same again for the round trip's p50.

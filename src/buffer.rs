@@ -10,6 +10,8 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 
+use crate::codec::Assembler;
+
 /// The smallest size class: 4 KiB. Smaller requests get a buffer of it.
 const MIN_CLASS_SHIFT: u32 = 12;
 
@@ -203,6 +205,15 @@ impl Pools {
         self.read.trim();
         self.write.trim();
     }
+
+    /// Drops what `input` holds, and takes its buffer back: the input of a
+    /// connection that closed.
+    pub(crate) fn discard(&mut self, input: &mut Assembler) {
+        input.clear();
+        if let Some(buf) = input.release() {
+            self.read.give(buf);
+        }
+    }
 }
 
 /// One stretch of queued output.
@@ -357,10 +368,10 @@ impl WriteBuf {
     /// still waiting for its buffer; none if the connection was closed
     /// meanwhile.
     pub(crate) fn waiting_lent(&self) -> Option<(usize, usize)> {
-        self.sealed().find_map(|c| match c {
-            Chunk::Lent { buf, start, end } if buf.is_empty() => Some((*start, *end)),
+        match self.sealed().find(|c| c.is_waiting()) {
+            Some(Chunk::Lent { start, end, .. }) => Some((*start, *end)),
             _ => None,
-        })
+        }
     }
 
     /// Fills the waiting place: with `Ok(buf)`, the read buffer that holds
@@ -397,9 +408,9 @@ impl WriteBuf {
     /// it was offered: fewer than wait when there are more stretches than
     /// one call takes.
     pub(crate) fn write_to(&self, to: &mut impl Write) -> io::Result<(usize, usize)> {
-        let mut stretches = self.stretches();
+        let mut stretches = self.stretches().peekable();
         let first = stretches.next().unwrap_or_default().get(self.head..).unwrap_or_default();
-        if self.stretches().nth(1).is_none() {
+        if stretches.peek().is_none() {
             return Ok((to.write(first)?, first.len()));
         }
         let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];

@@ -49,6 +49,14 @@ pub const LARGE_MESSAGE: usize = 16 * 1024;
 /// keeps: a peer that sends a header alone gets a small buffer for it.
 const TRUST_AFTER: usize = 16;
 
+/// Whether a large message of `len` wire bytes, `live` of which have
+/// arrived, has come far enough for its header to be believed (see
+/// [`TRUST_AFTER`]): then a buffer for all of it, and a little more, is
+/// taken and kept.
+fn believes(live: usize, len: usize) -> bool {
+    live.saturating_mul(TRUST_AFTER) >= len.saturating_add(PAST_A_LARGE_MESSAGE)
+}
+
 /// Where an [`Assembler`] gets its buffers and gives them back.
 ///
 /// The buffers are initialised: a buffer's `len()` is what may be used, so
@@ -243,25 +251,18 @@ impl Assembler {
             self.clear();
         }
         let live = self.buffered();
-        let rest_of_large = self
-            .buf
-            .get(self.start..self.end)
-            .and_then(|b| codec.message_len(b))
-            .filter(|&len| len >= LARGE_MESSAGE)
-            .map(|len| len.saturating_sub(live).saturating_add(PAST_A_LARGE_MESSAGE));
-        let want = rest_of_large.unwrap_or(read_size);
+        let large = self.large_message_len(codec);
+        let want = large.map_or(read_size, |len| len.saturating_sub(live).saturating_add(PAST_A_LARGE_MESSAGE));
         if self.buf.len() - self.end < want {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
                 (self.start, self.end) = (0, live);
             }
-            let grow_to = match rest_of_large {
-                // The whole rest once a sixteenth of the message is here (or
-                // the last buffer was as large); else double what arrived.
-                Some(rest) if live.saturating_mul(TRUST_AFTER) >= live + rest || last_size >= live + rest => {
-                    live + rest
-                }
-                Some(rest) => live.saturating_add(rest).min((2 * live).max(live + read_size)),
+            let grow_to = match large {
+                // The whole rest once the header is believed (or the last
+                // buffer was as large); else double what arrived.
+                Some(len) if believes(live, len) || last_size >= live + want => live + want,
+                Some(_) => live.saturating_add(want).min((2 * live).max(live + read_size)),
                 // A buffer full of a message that has no length (a long
                 // line) doubles; otherwise the read takes the room there is.
                 None if self.end == self.buf.len() => (2 * self.buf.len()).max(read_size).max(last_size),
@@ -274,6 +275,12 @@ impl Assembler {
         let end = self.end;
         let to = end.saturating_add(want).min(self.buf.len());
         self.buf.get_mut(end..to).unwrap_or_default()
+    }
+
+    /// The wire length of the message at the front, if its header has come
+    /// and says it is a [`LARGE_MESSAGE`].
+    fn large_message_len(&self, codec: Codec) -> Option<usize> {
+        self.buf.get(self.start..self.end).and_then(|b| codec.message_len(b)).filter(|&len| len >= LARGE_MESSAGE)
     }
 
     /// Moves the unread bytes into a buffer of at least `len` from
@@ -452,10 +459,8 @@ impl Assembler {
             return;
         }
         let trusted = self
-            .buf
-            .get(self.start..self.end)
-            .and_then(|b| codec.message_len(b))
-            .filter(|&len| len >= LARGE_MESSAGE && live.saturating_mul(TRUST_AFTER) >= len)
+            .large_message_len(codec)
+            .filter(|&len| believes(live, len))
             .map_or(0, |len| len.saturating_add(PAST_A_LARGE_MESSAGE));
         let keep = live.saturating_mul(TRUST_AFTER).max(4096).max(trusted);
         if self.buf.len() > keep {

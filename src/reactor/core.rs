@@ -445,10 +445,7 @@ impl Core {
         crate::log::closed(Core::id_of(key, conn), conn.peer, &reason);
         conn.state = State::Closed(reason);
         conn.out.clear(&mut self.pools);
-        conn.input.clear();
-        if let Some(buf) = conn.input.release() {
-            self.pools.read.give(buf);
-        }
+        self.pools.discard(&mut conn.input);
         self.to_reap.push(key);
     }
 

@@ -45,13 +45,11 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
     let mut input = std::mem::take(&mut conn.input);
     let frames_before = core.stats.frames_in;
     // Messages that backpressure held back go before anything new is read.
-    let mut end = if deliver(core, handler, id, &mut input) { None } else { Some(ReadEnd::Stopped) };
+    // If that stops the connection reading, the loop's first check sees it.
+    deliver(core, handler, id, &mut input);
     let mut budget = core.config.read_budget;
     let (high, codec, read_size) = (core.config.high_watermark, core.config.codec, core.config.read_buffer_size);
     let end = loop {
-        if let Some(end) = end.take() {
-            break end;
-        }
         let Some(conn) = slot(&mut core.conns, id).filter(|c| c.is_open()) else {
             break ReadEnd::Stopped;
         };
@@ -146,12 +144,7 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                 core.arm_conn_timer(key);
             }
         }
-        _ => {
-            input.clear();
-            if let Some(buf) = input.release() {
-                core.pools.read.give(buf);
-            }
-        }
+        _ => core.pools.discard(&mut input),
     }
     // Its replies leave now rather than at the end of the turn: the same one
     // write (it is read once a turn), while the bytes they were cut from or
