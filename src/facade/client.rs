@@ -154,7 +154,7 @@ impl Client {
     /// [`Event::Error`](crate::Event::Error).
     pub fn send(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
         let conn = self.conn()?;
-        self.shared.net.send(data.as_ref(), |len| Command::Send(conn, len))
+        self.shared.net.send(data.as_ref(), Command::Send(conn))
     }
 
     /// Sends one packet (pyspeak's `send(integer, real, boolean, string)`).
@@ -184,7 +184,7 @@ impl Client {
     pub fn send_packet(&self, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
         let conn = self.conn()?;
         let body = self.shared.net.format.packet(self.shared.net.codec, integer, real, boolean, text)?;
-        self.shared.net.commands.send_body(&body, |len| Command::Send(conn, len))
+        self.shared.net.commands.send_body(&body, Command::Send(conn))
     }
 
     /// The connection up, or why there is none.

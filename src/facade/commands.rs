@@ -4,8 +4,9 @@
 //! The queue is a vector under a mutex, not a channel: the network thread
 //! takes everything queued at once by swapping in an empty vector (one lock
 //! per wake-up, not per command), and is woken only when the queue turns
-//! non-empty, so one wake-up serves a whole burst of sends. The bytes of the
-//! messages sent go into one buffer beside the commands, swapped with them:
+//! non-empty, so one wake-up serves a whole burst of sends. The commands are
+//! a [`Chunk`], as the events are on their way back: the bytes of the
+//! messages sent go into one buffer beside them, swapped with them, so
 //! sending a message costs a copy into that buffer, not a heap allocation
 //! freed on another thread.
 //!
@@ -18,6 +19,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::SyncSender;
 use std::sync::Mutex;
 
+use super::chunk::Chunk;
+use super::queue::Weigh;
 use super::runtime::Engine;
 use crate::error::Error;
 use crate::handler::ConnId;
@@ -26,10 +29,10 @@ use crate::reactor::{lock, Ctx, Notifier};
 /// A request carried out on the network thread.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// Send the next `.1` bytes of the byte buffer to `.0`.
-    Send(ConnId, usize),
-    /// Send the next `.1` bytes to every connection but `.0`.
-    Broadcast(Option<ConnId>, usize),
+    /// Send the command's bytes to `.0`.
+    Send(ConnId),
+    /// Send the command's bytes to every connection but `.0`.
+    Broadcast(Option<ConnId>),
     /// Close `.0` once its output is flushed.
     Close(ConnId),
     PauseAccepting,
@@ -47,25 +50,21 @@ pub(crate) enum Command {
     Disconnect(u64),
 }
 
-/// What waits for the network thread.
-#[derive(Debug, Default)]
-struct Taken {
-    commands: Vec<Command>,
-    /// The bodies of `Send` and `Broadcast`, one after the other.
-    bytes: Vec<u8>,
+/// Commands are not bounded by weight: a program's sends wait for nothing
+/// but the network thread's next wake-up.
+impl Weigh for Command {
+    fn weight(&self) -> usize {
+        0
+    }
 }
 
 #[derive(Debug)]
 struct Pending {
-    taken: Taken,
+    taken: Chunk<Command>,
     open: bool,
     /// A wake-up is on its way: further commands need not send another.
     woken: bool,
 }
-
-/// Above this, the byte buffer is given back after use: one large message
-/// must not pin its size twice over for the life of the program.
-const KEEP_BYTES: usize = 1 << 20;
 
 /// The queue of commands for one network thread.
 #[derive(Debug)]
@@ -73,7 +72,7 @@ pub(crate) struct Commands {
     pending: Mutex<Pending>,
     /// What the network thread is carrying out, swapped with `pending`'s so
     /// that both keep their buffers. Only the network thread locks it.
-    running: Mutex<Taken>,
+    running: Mutex<Chunk<Command>>,
     /// Wakes the network thread (also without a command, to resume the
     /// connections paused for a program that has caught up).
     pub(crate) notifier: Notifier,
@@ -81,7 +80,7 @@ pub(crate) struct Commands {
 
 impl Commands {
     pub(crate) fn new(notifier: Notifier) -> Self {
-        let pending = Pending { taken: Taken::default(), open: true, woken: false };
+        let pending = Pending { taken: Chunk::default(), open: true, woken: false };
         Commands { pending: Mutex::new(pending), running: Mutex::default(), notifier }
     }
 
@@ -91,28 +90,20 @@ impl Commands {
     ///
     /// [`Error::Stopped`] once closed.
     pub(crate) fn send(&self, command: Command) -> Result<(), Error> {
-        self.queue(|taken| taken.commands.push(command))
+        self.send_body(&[], command)
     }
 
-    /// Queues the command `make` builds for `body`, with `body` copied
-    /// into the byte buffer.
+    /// Queues `command` with `body` copied beside it.
     ///
     /// # Errors
     ///
     /// [`Error::Stopped`] once closed.
-    pub(crate) fn send_body(&self, body: &[u8], make: impl FnOnce(usize) -> Command) -> Result<(), Error> {
-        self.queue(|taken| {
-            taken.bytes.extend_from_slice(body);
-            taken.commands.push(make(body.len()));
-        })
-    }
-
-    fn queue(&self, add: impl FnOnce(&mut Taken)) -> Result<(), Error> {
+    pub(crate) fn send_body(&self, body: &[u8], command: Command) -> Result<(), Error> {
         let mut pending = lock(&self.pending);
         if !pending.open {
             return Err(Error::Stopped);
         }
-        add(&mut pending.taken);
+        pending.taken.push(command, body);
         let wake = !std::mem::replace(&mut pending.woken, true);
         drop(pending);
         if wake {
@@ -148,21 +139,13 @@ impl Commands {
             std::mem::swap(&mut pending.taken, &mut running);
             pending.open
         };
-        let Taken { commands, bytes } = &mut *running;
-        // Taken from the back of the reversed batch: if a callback panics,
-        // what was not carried out is still there for `finish` to report.
-        commands.reverse();
-        let mut at = 0;
-        while let Some(command) = commands.pop() {
-            let mut body = |len: usize| {
-                let body = bytes.get(at..at + len).unwrap_or_default();
-                at += len;
-                body
-            };
+        // Taken one by one from the front: if a callback panics, what was
+        // not carried out is still there for `finish` to report.
+        while let Some((command, body)) = running.pop_borrowed() {
             match command {
-                Command::Send(conn, len) => engine.report(ctx.send(conn, body(len))),
-                Command::Broadcast(except, len) => {
-                    ctx.core.broadcast(&[body(len)], except);
+                Command::Send(conn) => engine.report(ctx.send(conn, body)),
+                Command::Broadcast(except) => {
+                    ctx.core.broadcast(&[body], except);
                 }
                 Command::Close(conn) => engine.report(ctx.close(conn)),
                 Command::PauseAccepting => ctx.pause_accept(),
@@ -170,9 +153,10 @@ impl Commands {
                 command => engine.command(ctx, command),
             }
         }
-        bytes.clear();
-        if bytes.capacity() > KEEP_BYTES {
-            *bytes = Vec::new();
+        // One large message must not pin its size twice over for the life
+        // of the program.
+        if !running.worth_keeping() {
+            *running = Chunk::default();
         }
         open
     }
@@ -184,8 +168,9 @@ impl Commands {
     /// answered by its channel closing.
     pub(crate) fn finish<E: Engine>(&self, engine: &mut E, outcome: Option<&Error>) {
         self.close();
-        let mut left = std::mem::take(&mut lock(&self.running).commands);
-        left.append(&mut lock(&self.pending).taken.commands);
+        let mut running = std::mem::take(&mut *lock(&self.running));
+        let mut pending = std::mem::take(&mut lock(&self.pending).taken);
+        let left = std::iter::from_fn(|| running.pop_borrowed().or_else(|| pending.pop_borrowed()).map(|(c, _)| c));
         for command in left {
             if !matches!(command, Command::Handled(_) | Command::Clients(_)) {
                 engine.report(Err(Error::Stopped));

@@ -44,6 +44,7 @@
 //! # Ok::<(), frameloop::Error>(())
 //! ```
 
+mod chunk;
 mod client;
 mod client_ctx;
 mod client_engine;

@@ -76,10 +76,8 @@ impl<S> Outbox<S> {
 
     fn hand_over(&mut self, ctx: Option<&mut Ctx<'_>>, state: Option<S>) {
         let over = self.queue.push_batch(&mut self.batch, state);
-        if let Some(ctx) = ctx {
-            for conn in over {
-                let _ = ctx.pause_reading(conn);
-            }
+        if let (Some(ctx), Some(conn)) = (ctx, over) {
+            let _ = ctx.pause_reading(conn);
         }
     }
 

@@ -4,11 +4,11 @@
 //! that sleeps is woken (the wake-up is a system call even when nobody
 //! waits), and the network thread hands over a whole loop turn's events at
 //! once ([`Batch`]): one lock and at most one wake-up per turn, not per
-//! message. The program takes them up to 64 at a time ([`Inbox`]), so its
-//! side also locks once per many events. A small message's bytes travel
-//! in the batch's byte buffer and become the event's own `Vec` only when
-//! the program takes it: the thread that frees a message is the one that
-//! allocated it, which keeps `malloc` on its fast path.
+//! message. The batch is a [`Chunk`] and joins the queue whole, with no
+//! event moved; the program takes them one at a time from the front chunk.
+//! A small message's bytes travel in the chunk's byte buffer and become
+//! the event's own `Vec` only when the program is handed it (see
+//! `chunk.rs`).
 //!
 //! It is bounded by flow control rather than by dropping: once the events
 //! waiting weigh more than the limit, the network thread pauses reading the
@@ -28,6 +28,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
+use super::chunk::Chunk;
 use super::commands::{Command, Commands};
 use super::events::Event;
 use crate::handler::ConnId;
@@ -68,9 +69,6 @@ impl Weigh for Event {
 #[derive(Debug)]
 pub(crate) struct Queue<T, S = ()> {
     inner: Mutex<Inner<T, S>>,
-    /// Events a polling program took from `inner` at once and has not been
-    /// handed yet (see [`Inbox`]); only the program's threads lock it.
-    ready: Mutex<VecDeque<T>>,
     cv: Condvar,
     /// Above this many bytes of events, connections are paused.
     limit: usize,
@@ -83,14 +81,11 @@ pub(crate) struct Queue<T, S = ()> {
 /// What a waiting caller sees.
 #[derive(Debug)]
 pub(crate) struct Inner<T, S> {
-    /// Each item, with how many bytes of `data` are its own.
-    items: VecDeque<(T, usize)>,
-    /// The bytes of the items staged without them, in order: a message's
-    /// bytes become its own `Vec` only when the program takes it, so that
-    /// the program's thread allocates what it frees (allocating on one
-    /// thread and freeing on another is the slow path of `malloc`).
-    data: VecDeque<u8>,
-    /// What `items` weigh.
+    /// The batches handed over, in order, none of them empty.
+    chunks: VecDeque<Chunk<T>>,
+    /// Emptied chunks, kept for the network thread's next batches.
+    spare: Vec<Chunk<T>>,
+    /// What the items of `chunks` weigh.
     bytes: usize,
     /// Connections paused because the queue was over its limit.
     paused: Vec<ConnId>,
@@ -108,10 +103,6 @@ pub(crate) struct Inner<T, S> {
     held: usize,
     /// Callers asleep on the condition variable.
     waiting: usize,
-    /// At most this many of the events popped are still in the program's
-    /// cache (`Queue::ready`), not handed out yet; exact whenever a caller
-    /// holding the cache sets it.
-    cached: usize,
     /// The network thread has ended: nothing more will arrive.
     pub(crate) closed: bool,
     pub(crate) state: S,
@@ -119,19 +110,33 @@ pub(crate) struct Inner<T, S> {
 
 impl<T: Weigh, S> Inner<T, S> {
     pub(crate) fn pop_front(&mut self) -> Option<T> {
-        let (mut item, len) = self.items.pop_front()?;
-        if len > 0 {
-            let (front, back) = self.data.as_slices();
-            let first = front.len().min(len);
-            let mut bytes = Vec::with_capacity(len);
-            bytes.extend_from_slice(front.get(..first).unwrap_or_default());
-            bytes.extend_from_slice(back.get(..len - first).unwrap_or_default());
-            self.data.drain(..len.min(self.data.len()));
-            item.fill(bytes);
-        }
-        self.bytes = self.bytes.saturating_sub(item.weight());
-        self.popped += 1;
+        let (item, weight) = self.chunks.front_mut()?.pop()?;
+        self.popped(weight);
         Some(item)
+    }
+
+    /// An item of `weight` left the front chunk.
+    fn popped(&mut self, weight: usize) {
+        self.bytes = self.bytes.saturating_sub(weight);
+        self.popped += 1;
+        if self.chunks.front().is_some_and(Chunk::is_empty) {
+            if let Some(empty) = self.chunks.pop_front() {
+                self.spare(empty);
+            }
+        }
+    }
+
+    /// Keeps an emptied chunk for the network thread's next batch.
+    fn spare(&mut self, chunk: Chunk<T>) {
+        if chunk.worth_keeping() && self.spare.len() < KEEP_SPARE {
+            self.spare.push(chunk);
+        }
+    }
+
+    /// How many items wait.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.chunks.iter().map(Chunk::len).sum()
     }
 
     /// The caller came back for more: the marker to send, if half-closed
@@ -139,17 +144,13 @@ impl<T: Weigh, S> Inner<T, S> {
     fn come_back(&mut self) -> Option<u64> {
         // Events still in the program's cache were taken but not handed
         // out: they are not handled yet.
-        let handed = self.popped - self.cached as u64;
+        let handed = self.popped;
         self.came_back = handed;
         let due = self.held > 0 && handed > self.marked;
         if due {
             self.marked = handed;
         }
         due.then_some(handed)
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.items.is_empty()
     }
 }
 
@@ -165,8 +166,8 @@ impl<T: Weigh, S> Queue<T, S> {
     /// above `limit` bytes of events.
     pub(crate) fn new(state: S, limit: usize) -> Self {
         let inner = Inner {
-            items: VecDeque::new(),
-            data: VecDeque::new(),
+            chunks: VecDeque::new(),
+            spare: Vec::new(),
             bytes: 0,
             paused: Vec::new(),
             resume_asked: false,
@@ -176,11 +177,10 @@ impl<T: Weigh, S> Queue<T, S> {
             marked: 0,
             held: 0,
             waiting: 0,
-            cached: 0,
             closed: false,
             state,
         };
-        Queue { inner: Mutex::new(inner), ready: Mutex::default(), cv: Condvar::new(), limit, network: OnceLock::new() }
+        Queue { inner: Mutex::new(inner), cv: Condvar::new(), limit, network: OnceLock::new() }
     }
 
     /// Tells the queue the network thread's commands (see the module's
@@ -234,35 +234,32 @@ impl<T: Weigh, S> Queue<T, S> {
     }
 
     /// Appends the batch's events in order and wakes the waiters once.
-    /// Yields the connections to pause: those whose message took the queue
-    /// over its limit (resumed once the queue has drained to half the
+    /// Yields the connection to pause, if the batch's last message took the
+    /// queue over its limit (resumed once the queue has drained to half the
     /// limit).
     ///
     /// With `publish`, the waiters' state becomes it under the same lock: a
     /// waiter sees the state change and the events that tell of it
     /// together (the client's "disconnected" and its event).
-    pub(crate) fn push_batch<'b>(&self, batch: &'b mut Batch<T>, publish: Option<S>) -> std::vec::Drain<'b, ConnId> {
-        if !batch.items.is_empty() || publish.is_some() {
-            let mut inner = lock(&self.inner);
-            if let Some(state) = publish {
-                inner.state = state;
-            }
-            inner.data.extend(batch.data.iter());
-            batch.data.clear();
-            for (conn, item, len) in batch.items.drain(..) {
-                inner.bytes += item.weight() + len;
-                inner.pushed += 1;
-                inner.items.push_back((item, len));
-                if let Some(conn) = conn.filter(|_| inner.bytes > self.limit) {
-                    inner.paused.push(conn);
-                    batch.over.push(conn);
-                }
-            }
-            batch.base = inner.bytes;
-            batch.bytes = 0;
-            self.wake(inner);
+    pub(crate) fn push_batch(&self, batch: &mut Batch<T>, publish: Option<S>) -> Option<ConnId> {
+        if batch.chunk.is_empty() && publish.is_none() {
+            return None;
         }
-        batch.over.drain(..)
+        let mut inner = lock(&self.inner);
+        if let Some(state) = publish {
+            inner.state = state;
+        }
+        if !batch.chunk.is_empty() {
+            inner.bytes += batch.chunk.weight();
+            inner.pushed += batch.chunk.len() as u64;
+            let spare = inner.spare.pop().unwrap_or_default();
+            inner.chunks.push_back(std::mem::replace(&mut batch.chunk, spare));
+        }
+        let over = batch.over.take().filter(|_| inner.bytes > self.limit);
+        inner.paused.extend(over);
+        batch.base = inner.bytes;
+        self.wake(inner);
+        over
     }
 
     /// Adds an event that `from` sent (if any) to the batch, with `bytes`
@@ -272,10 +269,10 @@ impl<T: Weigh, S> Queue<T, S> {
     /// costs nothing.
     #[must_use = "near the limit, the batch must be handed over"]
     pub(crate) fn stage(&self, batch: &mut Batch<T>, from: Option<ConnId>, item: T, bytes: &[u8]) -> bool {
-        batch.bytes += item.weight() + bytes.len();
-        batch.data.extend_from_slice(bytes);
-        batch.items.push((from, item, bytes.len()));
-        from.is_some() && batch.base + batch.bytes > self.limit
+        batch.chunk.push(item, bytes);
+        let over = from.filter(|_| batch.base + batch.chunk.weight() > self.limit);
+        batch.over = over.or(batch.over);
+        over.is_some()
     }
 
     /// The connections to resume, if the caller has drained the queue
@@ -331,13 +328,8 @@ impl<T: Weigh, S> Queue<T, S> {
 
     /// Takes every queued item without waiting.
     pub(crate) fn drain(&self) -> Vec<T> {
-        let mut ready = lock(&self.ready);
-        let mut inner = lock(&self.inner);
-        inner.cached = ready.len();
-        let (mut inner, _) = self.came_back(inner);
-        let mut items: Vec<T> = ready.drain(..).collect();
-        inner.cached = 0;
-        items.extend(std::iter::from_fn(|| inner.pop_front()));
+        let (mut inner, _) = self.came_back(lock(&self.inner));
+        let items = std::iter::from_fn(|| inner.pop_front()).collect();
         self.taken(inner);
         items
     }
@@ -379,14 +371,10 @@ impl<T: Weigh, S> Queue<T, S> {
 /// [`Queue::push_batch`] at its end.
 #[derive(Debug)]
 pub(crate) struct Batch<T> {
-    /// Each event, with the connection that sent it (for flow control) and
-    /// the length of its bytes in `data`.
-    items: Vec<(Option<ConnId>, T, usize)>,
-    data: Vec<u8>,
-    /// The connections to pause, handed out by `push_batch`.
-    over: Vec<ConnId>,
-    /// What `items` weigh.
-    bytes: usize,
+    chunk: Chunk<T>,
+    /// The connection whose message took the queue over its limit, paused
+    /// by `push_batch`.
+    over: Option<ConnId>,
     /// What the queue weighed at the last hand-over: at most what it weighs
     /// now, since only the caller takes from it meanwhile.
     base: usize,
@@ -394,7 +382,7 @@ pub(crate) struct Batch<T> {
 
 impl<T> Default for Batch<T> {
     fn default() -> Self {
-        Batch { items: Vec::new(), data: Vec::new(), over: Vec::new(), bytes: 0, base: 0 }
+        Batch { chunk: Chunk::default(), over: None, base: 0 }
     }
 }
 
@@ -421,7 +409,6 @@ impl<T, S: Ends> Inner<T, S> {
 
 /// The next item, or `Some(None)` once no more can come: the `f` for
 /// [`Queue::wait_for`] that plain event readers use.
-#[cfg(test)]
 pub(crate) fn next_item<T: Weigh, S: Ends>(inner: &mut Inner<T, S>) -> Option<Option<T>> {
     match inner.pop_front() {
         Some(item) => Some(Some(item)),
@@ -438,44 +425,13 @@ pub(crate) trait Inbox: Sync + std::fmt::Debug {
     fn next_event(&self, deadline: Option<Instant>) -> Option<Event>;
 }
 
-/// How many events a program takes at once: one lock of the side the
-/// network thread pushes to serves that many events, and a program that
-/// stops taking holds at most that many besides the queue's limit.
-const TAKE_AT_ONCE: usize = 64;
+/// How many emptied chunks a queue keeps for reuse: one in the network
+/// thread's batch, one at the queue's front, one on its way back.
+const KEEP_SPARE: usize = 4;
 
 impl<S: Ends + Send + std::fmt::Debug> Inbox for Queue<Event, S> {
     fn next_event(&self, deadline: Option<Instant>) -> Option<Event> {
-        loop {
-            {
-                let mut ready = lock(&self.ready);
-                if let Some(event) = ready.pop_front() {
-                    return Some(event);
-                }
-                // Every event taken was handed out: coming back counts.
-                let mut inner = lock(&self.inner);
-                inner.cached = 0;
-                let (mut inner, _) = self.came_back(inner);
-                if !inner.is_empty() {
-                    for _ in 0..inner.items.len().min(TAKE_AT_ONCE) {
-                        ready.extend(inner.pop_front());
-                    }
-                    // What this thread leaves in the cache is for other
-                    // threads waiting too: wake them to look there.
-                    inner.cached = ready.len();
-                    if inner.cached > 1 && inner.waiting > 0 {
-                        self.cv.notify_all();
-                    }
-                    self.taken(inner);
-                    continue;
-                }
-                if inner.ended() {
-                    return None;
-                }
-            }
-            // Sleeps without holding `ready`, so that other threads taking
-            // events are never held up by this one's wait.
-            self.wait_for(deadline, |inner| (!inner.is_empty() || inner.cached > 0 || inner.ended()).then_some(()))?;
-        }
+        self.wait_for(deadline, next_item).flatten()
     }
 }
 
@@ -497,10 +453,10 @@ mod tests {
     /// One event that `conn` sent (or nobody), handed over at once; whether
     /// `conn` must now be paused.
     fn push_from<S>(q: &Queue<u32, S>, conn: Option<ConnId>, item: u32) -> bool {
-        let mut batch = Batch::default();
+        // As the network thread's batch would know the queue's weight.
+        let mut batch = Batch { base: lock(&q.inner).bytes, ..Batch::default() };
         let _ = q.stage(&mut batch, conn, item, &[]);
-        let paused = q.push_batch(&mut batch, None).next().is_some();
-        paused
+        q.push_batch(&mut batch, None).is_some()
     }
 
     impl Weigh for u32 {
@@ -555,7 +511,7 @@ mod tests {
         let q: Arc<Queue<u32>> = Arc::new(Queue::new((), 100));
         let q2 = Arc::clone(&q);
         let waiter =
-            std::thread::spawn(move || q2.wait_for(None, |inner| (inner.items.len() == 3).then(|| inner.drain_all())));
+            std::thread::spawn(move || q2.wait_for(None, |inner| (inner.len() == 3).then(|| inner.drain_all())));
         while lock(&q.inner).waiting == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -565,8 +521,8 @@ mod tests {
         assert!(!q.stage(&mut batch, None, 50, &[]), "over the limit, but not from a connection");
         assert!(q.stage(&mut batch, Some(b), 10, &[]), "over the limit: hand over now");
         assert_eq!(q.load(), (0, 0), "nothing is visible before the hand-over");
-        assert_eq!(q.push_batch(&mut batch, None).collect::<Vec<_>>(), [b]);
-        assert!(q.push_batch(&mut batch, None).next().is_none(), "the batch is empty again");
+        assert_eq!(q.push_batch(&mut batch, None), Some(b));
+        assert!(q.push_batch(&mut batch, None).is_none(), "the batch is empty again");
         assert_eq!(waiter.join().unwrap(), Some(vec![60, 50, 10]), "in order, with one wake-up");
         assert_eq!(q.load(), (0, 1), "taken, and b is still paused until resumed");
     }
@@ -595,11 +551,11 @@ mod tests {
                 let _ = q.stage(&mut batch, None, received(b"own".to_vec()), &[]);
             }
         }
-        assert_eq!(q.push_batch(&mut batch, None).count(), 0);
+        assert_eq!(q.push_batch(&mut batch, None), None);
         assert_eq!(data_of(q.next_event(Some(Instant::now()))), b"one");
         // More bytes arrive behind the ones not taken yet.
         let _ = q.stage(&mut batch, Some(conn), received(Vec::new()), &[7; 5000]);
-        assert_eq!(q.push_batch(&mut batch, None).count(), 0);
+        assert_eq!(q.push_batch(&mut batch, None), None);
         let rest: Vec<_> = q.drain().into_iter().map(|e| data_of(Some(e))).collect();
         assert_eq!(rest, [b"".to_vec(), b"own".to_vec(), b"three".to_vec(), vec![7; 5000]]);
         assert_eq!(q.load(), (0, 0), "every byte accounted for");

@@ -37,12 +37,12 @@ impl Shared {
         Shared { commands, errors: Mutex::default(), life: Arc::default(), format, codec: reactor.codec() }
     }
 
-    /// Queues `data` as the body of the command `make` builds, once the
-    /// format and the codec have checked it: refused here, at once, is
-    /// whatever the network thread would refuse to send.
-    pub(crate) fn send(&self, data: &[u8], make: impl FnOnce(usize) -> Command) -> Result<(), Error> {
+    /// Queues `data` as the body of `command`, once the format and the
+    /// codec have checked it: refused here, at once, is whatever the network
+    /// thread would refuse to send.
+    pub(crate) fn send(&self, data: &[u8], command: Command) -> Result<(), Error> {
         let body = self.format.body(self.codec, data)?;
-        self.commands.send_body(&body, make)
+        self.commands.send_body(&body, command)
     }
 
     /// Takes the errors kept so far.

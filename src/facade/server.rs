@@ -298,7 +298,7 @@ impl Server {
     /// that is closing) in [`errors`](Self::errors) and, on a polling
     /// server, an [`Event::Error`](crate::Event::Error).
     pub fn send(&self, client: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        self.shared.net.send(data.as_ref(), |len| Command::Send(client, len))
+        self.shared.net.send(data.as_ref(), Command::Send(client))
     }
 
     /// Sends one packet to `client` (pyspeak's `send(client, integer, real,
@@ -324,7 +324,7 @@ impl Server {
     /// [`send`](Self::send).
     pub fn send_packet(&self, client: ConnId, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
         let body = self.shared.net.format.packet(self.shared.net.codec, integer, real, boolean, text)?;
-        self.shared.net.commands.send_body(&body, |len| Command::Send(client, len))
+        self.shared.net.commands.send_body(&body, Command::Send(client))
     }
 
     /// Sends `data` to every connected client.
@@ -353,7 +353,7 @@ impl Server {
     /// the format (as [`send`](Self::send)),
     /// [`Error::Stopped`] once the server has stopped.
     pub fn broadcast(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        self.shared.net.send(data.as_ref(), |len| Command::Broadcast(None, len))
+        self.shared.net.send(data.as_ref(), Command::Broadcast(None))
     }
 
     /// Sends `data` to every connected client except `except`.
@@ -382,7 +382,7 @@ impl Server {
     ///
     /// As [`broadcast`](Self::broadcast).
     pub fn broadcast_except(&self, except: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        self.shared.net.send(data.as_ref(), |len| Command::Broadcast(Some(except), len))
+        self.shared.net.send(data.as_ref(), Command::Broadcast(Some(except)))
     }
 
     /// Disconnects `client` once what was sent to it is written.

@@ -124,8 +124,7 @@ macro_rules! shared_setters {
         /// enough to bring the queue down to half; then every peer paused
         /// this way is read again. Each event counts its message's bytes
         /// plus under 100 for the event itself. What can wait beyond the
-        /// limit is at most one message per peer, plus the 64 events a
-        /// program takes from the queue at once. Default: 16 MiB. (Callbacks
+        /// limit is at most one message per peer. Default: 16 MiB. (Callbacks
         /// need no queue: they ignore this.)
         ///
         /// ```

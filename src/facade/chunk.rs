@@ -1,0 +1,122 @@
+//! A run of events with the bytes of the small messages among them, one
+//! after the other: what the network thread collects in a loop turn and
+//! hands over whole, and what an iterator over the events takes out of the
+//! queue at once. Handing over a chunk moves three pointers, not each event; a
+//! message's bytes become its own `Vec` only when it is handed out, on the
+//! program's thread, one at a time: freed by the thread that allocated it,
+//! each allocation follows the last one's free, which keeps `malloc` on its
+//! per-thread fast path.
+
+use std::collections::VecDeque;
+
+use super::queue::Weigh;
+
+/// Above these, a chunk's buffers are not kept for reuse: one burst must
+/// not pin its size for the life of the program.
+const KEEP_DATA: usize = 1 << 20;
+const KEEP_ITEMS: usize = 4096;
+
+/// Events of type `T`, each with how many bytes of `data` are its own.
+#[derive(Debug)]
+pub(crate) struct Chunk<T> {
+    items: VecDeque<(T, usize)>,
+    data: Vec<u8>,
+    /// Where the front item's bytes start in `data`.
+    at: usize,
+    /// What the items weigh (see [`Weigh`]), with their bytes.
+    weight: usize,
+}
+
+impl<T> Default for Chunk<T> {
+    fn default() -> Self {
+        Chunk { items: VecDeque::new(), data: Vec::new(), at: 0, weight: 0 }
+    }
+}
+
+impl<T: Weigh> Chunk<T> {
+    /// Appends `item`, which gets `bytes` when it is handed out.
+    pub(crate) fn push(&mut self, item: T, bytes: &[u8]) {
+        if self.items.is_empty() {
+            // Emptied: its bytes were all handed out.
+            self.data.clear();
+            self.at = 0;
+        }
+        self.weight += item.weight() + bytes.len();
+        self.data.extend_from_slice(bytes);
+        self.items.push_back((item, bytes.len()));
+    }
+
+    /// Hands out the front item, with its bytes given to it; and what it
+    /// weighed.
+    pub(crate) fn pop(&mut self) -> Option<(T, usize)> {
+        let (mut item, bytes) = self.pop_borrowed()?;
+        let weight = item.weight() + bytes.len();
+        if !bytes.is_empty() {
+            item.fill(bytes.to_vec());
+        }
+        Some((item, weight))
+    }
+
+    /// Hands out the front item, with its bytes lent.
+    pub(crate) fn pop_borrowed(&mut self) -> Option<(T, &[u8])> {
+        let (item, len) = self.items.pop_front()?;
+        self.weight -= item.weight() + len;
+        let bytes = self.data.get(self.at..self.at + len).unwrap_or_default();
+        self.at += len;
+        Some((item, bytes))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub(crate) fn weight(&self) -> usize {
+        self.weight
+    }
+
+    /// Whether this emptied chunk's buffers are worth keeping for the next
+    /// hand-over.
+    pub(crate) fn worth_keeping(&self) -> bool {
+        self.is_empty() && self.data.capacity() <= KEEP_DATA && self.items.capacity() <= KEEP_ITEMS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl Weigh for Vec<u8> {
+        fn weight(&self) -> usize {
+            1 + self.len()
+        }
+
+        fn fill(&mut self, bytes: Vec<u8>) {
+            *self = bytes;
+        }
+    }
+
+    #[test]
+    fn items_leave_in_order_with_their_bytes_and_the_weight_follows() {
+        let mut chunk: Chunk<Vec<u8>> = Chunk::default();
+        chunk.push(Vec::new(), b"one");
+        chunk.push(b"own".to_vec(), b"");
+        chunk.push(Vec::new(), b"three");
+        assert_eq!(chunk.weight(), 4 + 4 + 6);
+        assert_eq!(chunk.pop(), Some((b"one".to_vec(), 4)));
+        assert_eq!((chunk.len(), chunk.weight()), (2, 10));
+        assert_eq!(chunk.pop(), Some((b"own".to_vec(), 4)));
+        assert_eq!(chunk.pop(), Some((b"three".to_vec(), 6)));
+        assert_eq!((chunk.pop(), chunk.weight()), (None, 0));
+        assert!(chunk.worth_keeping());
+        chunk.push(Vec::new(), b"four");
+        assert_eq!(
+            (chunk.data.len(), chunk.pop_borrowed()),
+            (4, Some((Vec::new(), &b"four"[..]))),
+            "emptied, then reused"
+        );
+    }
+}
