@@ -1,6 +1,6 @@
 //! `frameloop echo`: an echo server to try clients against.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
 
@@ -29,9 +29,29 @@ pub struct EchoArgs {
     /// debug.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Stall for the first MS milliseconds of every second: the whole server
+    /// stops, reading and answering nothing, as in a long pause. To see what
+    /// a benchmark makes of a stalled server (`frameloop bench --rate`).
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..1000))]
+    stall_ms: u64,
 }
 
-struct Echo;
+struct Echo {
+    /// `--stall-ms`: since when, and for how long each second.
+    stall: Option<(Instant, Duration)>,
+}
+
+impl Echo {
+    /// In a stall, sleeps to its end: the reactor's thread does nothing
+    /// else meanwhile, so every connection waits, as in a real pause.
+    fn stall(&self) {
+        let Some((since, length)) = self.stall else { return };
+        let into_second = Duration::from_nanos((since.elapsed().as_nanos() % 1_000_000_000) as u64);
+        if into_second < length {
+            std::thread::sleep(length - into_second);
+        }
+    }
+}
 
 impl Handler for Echo {
     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
@@ -41,6 +61,7 @@ impl Handler for Echo {
     }
 
     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
+        self.stall();
         let _ = ctx.send(conn, frame);
     }
 
@@ -72,7 +93,11 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
         "frames".to_owned()
     };
     println!("echo server on {bound}, speaking {format}; Ctrl-C stops it");
-    reactor.run(&mut Echo).map_err(|e| e.to_string())?;
+    let stall = (args.stall_ms > 0).then(|| (Instant::now(), Duration::from_millis(args.stall_ms)));
+    if let Some((_, length)) = stall {
+        println!("stalling for the first {} ms of every second", length.as_millis());
+    }
+    reactor.run(&mut Echo { stall }).map_err(|e| e.to_string())?;
     println!("echo server stopped");
     Ok(())
 }

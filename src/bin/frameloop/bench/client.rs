@@ -2,14 +2,22 @@
 //! of the connections, with no allocation and one write per connection per
 //! loop turn, so the client costs about what the server does per message.
 //!
+//! Closed loop (the default), each connection keeps `--depth` frames in
+//! flight, sending one for each echo. Open loop (`--rate`), each connection
+//! sends on its own schedule (`open_loop.rs`), up to `--depth` in flight,
+//! and every echo is timed twice: from the intended send time (corrected)
+//! and from the actual write (uncorrected).
+//!
 //! Every frame carries its connection's id and a sequence number, then a
-//! fixed filler; every echo is checked for all three, so a lost, reordered,
-//! duplicated, truncated or corrupted frame is counted as an error.
+//! fixed filler; every echo is checked for its length and all three, so a
+//! lost, reordered, duplicated, truncated or corrupted frame is counted as
+//! an error.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -17,16 +25,21 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::cpu;
 use super::histogram::Latency;
+use super::open_loop::{self, Pace, Schedule, LATE};
+use super::rng::Rng;
+use super::series::Series;
 
 /// Bytes of a frame header: a big-endian `u32` payload length.
-const HEADER: usize = 4;
+pub const HEADER: usize = 4;
 /// Bytes at the start of each payload: connection id (`u32`) and sequence
 /// number (`u64`), little-endian.
 pub const STAMP: usize = 12;
 /// How long a thread waits, once told to stop, for the frames still in flight.
-const DRAIN_PATIENCE: Duration = Duration::from_secs(3);
+pub const DRAIN_PATIENCE: Duration = Duration::from_secs(3);
 /// At most this many error descriptions are kept for the report.
 const KEEP_ERRORS: usize = 5;
+/// The longest a thread sleeps before looking at the phase again.
+const LONGEST_WAIT: Duration = Duration::from_millis(50);
 
 /// Phases the main thread moves the client threads through: 0 (the
 /// default) warms up, then latencies and CPU time count from this one.
@@ -43,28 +56,171 @@ pub struct Shared {
     pub received: AtomicU64,
     /// Errors seen so far, by all threads.
     pub errors: AtomicU64,
+    /// When the measured window started: set before the phase moves to
+    /// [`MEASURE`], so that every thread counts its seconds from it.
+    pub start: OnceLock<Instant>,
+    /// When it ended: set before the phase moves to [`DRAIN`].
+    pub end: OnceLock<Instant>,
+}
+
+impl Shared {
+    /// Starts the measured window now.
+    pub fn measure(&self) -> Instant {
+        let now = *self.start.get_or_init(Instant::now);
+        self.phase.store(MEASURE, Ordering::Release);
+        now
+    }
+
+    /// Ends the measured window now.
+    pub fn drain(&self) -> Instant {
+        let now = *self.end.get_or_init(Instant::now);
+        self.phase.store(DRAIN, Ordering::Release);
+        now
+    }
 }
 
 /// The load one thread generates.
 #[derive(Debug, Clone, Copy)]
 pub struct Load {
-    /// Frames in flight per connection.
+    /// Frames in flight per connection (at most, with a `pace`).
     pub depth: usize,
-    /// Payload bytes per frame (at least [`STAMP`]).
+    /// Payload bytes per frame (at least [`STAMP`]), or the smallest of a range.
     pub size: usize,
+    /// The largest payload: each frame's is drawn uniformly from `size..=size_max`.
+    pub size_max: usize,
+    /// Open loop: the rate and the schedules' start.
+    pub pace: Option<Pace>,
 }
 
-/// What one client thread measured.
+/// What one client thread measured (or all of them, merged).
 #[derive(Clone, Default)]
 pub struct ThreadReport {
-    /// Latencies of the echoes received while measuring.
+    /// Latencies of the echoes received while measuring: from the
+    /// intended send time in an open loop, else from the write.
     pub latency: Latency,
+    /// Open loop: the same echoes timed from their actual write.
+    pub uncorrected: Option<Latency>,
+    /// Open loop: how long after its intended time each message was written.
+    pub send_lag: Option<Latency>,
+    /// Open loop: messages written [`LATE`] or later.
+    pub late: u64,
+    /// Open loop: messages due in the window that were never written.
+    pub unsent: u64,
+    /// Echoes timed while measuring, and their payload bytes.
+    pub echoes: u64,
+    pub bytes: u64,
+    /// The window second by second.
+    pub series: Series,
+    /// `--churn`: connections established while measuring, and how long
+    /// each connect took.
+    pub connects: u64,
+    pub connect: Latency,
     /// The thread's CPU time while measuring, in ns.
     pub cpu_ns: Option<u64>,
     /// Errors counted.
     pub errors: u64,
     /// The first few errors, described.
     pub first_errors: Vec<String>,
+}
+
+impl ThreadReport {
+    /// Adds `other` to this one exactly: histograms added value by value,
+    /// counts summed, series merged second by second.
+    pub fn merge(&mut self, other: &ThreadReport) {
+        self.latency.merge(&other.latency);
+        for (mine, theirs) in [(&mut self.uncorrected, &other.uncorrected), (&mut self.send_lag, &other.send_lag)] {
+            if let Some(theirs) = theirs {
+                mine.get_or_insert_with(Latency::default).merge(theirs);
+            }
+        }
+        self.late += other.late;
+        self.unsent += other.unsent;
+        self.echoes += other.echoes;
+        self.bytes += other.bytes;
+        self.series.merge(&other.series);
+        self.connects += other.connects;
+        self.connect.merge(&other.connect);
+        self.cpu_ns = match (self.cpu_ns, other.cpu_ns) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.errors += other.errors;
+        for e in &other.first_errors {
+            if self.first_errors.len() < KEEP_ERRORS {
+                self.first_errors.push(e.clone());
+            }
+        }
+    }
+
+    /// Counts an error, keeping its description if it is among the first.
+    pub fn error(&mut self, shared: &Shared, what: String) {
+        self.errors += 1;
+        shared.errors.fetch_add(1, Ordering::Relaxed);
+        if self.first_errors.len() < KEEP_ERRORS {
+            self.first_errors.push(what);
+        }
+    }
+}
+
+/// The filler after each payload's stamp: the first `len - STAMP` bytes of
+/// this pattern, the same on both sides.
+pub fn filler(len: usize) -> Vec<u8> {
+    (0..len.saturating_sub(STAMP)).map(|i| (i as u8).wrapping_mul(7).wrapping_add(3)).collect()
+}
+
+/// Appends frame `seq` of connection `id`, `len` payload bytes, to `out`.
+pub fn put_frame(out: &mut Vec<u8>, id: u32, seq: u64, len: usize, filler: &[u8]) {
+    out.extend_from_slice(&(len as u32).to_be_bytes());
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&filler[..len - STAMP]);
+}
+
+/// What the front of `filled` holds when frame `seq` of connection `id`,
+/// of `len` payload bytes, is expected there.
+pub enum Echo {
+    /// Not all of it yet.
+    Incomplete,
+    /// The frame, intact: `HEADER + len` bytes.
+    Intact,
+    /// Something else, described.
+    Wrong(String),
+}
+
+/// Checks the echo expected at the front of `filled` (see [`Echo`]).
+pub fn check_echo(filled: &[u8], id: u32, seq: u64, len: usize, filler: &[u8]) -> Echo {
+    let Some(header) = filled.first_chunk::<HEADER>() else { return Echo::Incomplete };
+    let got = u32::from_be_bytes(*header) as usize;
+    if got != len {
+        return Echo::Wrong(format!("echo of {got} bytes for frame #{seq}, sent {len}"));
+    }
+    let Some(payload) = filled.get(HEADER..HEADER + len) else { return Echo::Incomplete };
+    let their_id = u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
+    let mut seq_bytes = [0u8; 8];
+    seq_bytes.copy_from_slice(&payload[4..STAMP]);
+    let their_seq = u64::from_le_bytes(seq_bytes);
+    if their_id != id {
+        return Echo::Wrong(format!("echo of connection {their_id}'s frame"));
+    }
+    if their_seq != seq {
+        return Echo::Wrong(format!("echo of frame #{their_seq}, expected #{seq}"));
+    }
+    if payload[STAMP..] != filler[..len - STAMP] {
+        return Echo::Wrong(format!("frame #{seq} came back corrupted"));
+    }
+    Echo::Intact
+}
+
+/// A frame queued and not echoed yet.
+struct Pending {
+    /// Open loop: when it was due.
+    intended: Option<Instant>,
+    /// When the write that took its last byte started.
+    sent: Option<Instant>,
+    /// Payload bytes.
+    len: usize,
+    /// Bytes queued on the connection up to its end.
+    end: u64,
 }
 
 struct Conn {
@@ -74,10 +230,12 @@ struct Conn {
     next_send: u64,
     /// Sequence number of the next echo expected.
     next_recv: u64,
-    /// Send times of the frames in flight, oldest first.
-    stamps: VecDeque<Instant>,
-    /// Frames queued this turn, stamped when the turn's writes start.
-    unstamped: usize,
+    /// The frames in flight, oldest first; the first `stamped` were written.
+    pending: VecDeque<Pending>,
+    stamped: usize,
+    /// Bytes queued and bytes written, since the start.
+    queued: u64,
+    written: u64,
     out: Vec<u8>,
     out_head: usize,
     inbuf: Vec<u8>,
@@ -85,20 +243,21 @@ struct Conn {
     in_end: usize,
     dirty: bool,
     failed: bool,
+    /// Draws the sizes of a range.
+    rng: Rng,
+    /// Open loop: the schedule, and the due time this connection waits in
+    /// the timer heap for (if it does).
+    schedule: Option<Schedule>,
+    in_heap: Option<Instant>,
 }
 
 impl Conn {
-    fn in_flight(&self) -> usize {
-        self.stamps.len() + self.unstamped
-    }
-
-    fn queue_frame(&mut self, size: usize, filler: &[u8]) {
-        self.out.extend_from_slice(&(size as u32).to_be_bytes());
-        self.out.extend_from_slice(&self.id.to_le_bytes());
-        self.out.extend_from_slice(&self.next_send.to_le_bytes());
-        self.out.extend_from_slice(filler);
+    fn queue_frame(&mut self, load: &Load, filler: &[u8], intended: Option<Instant>) {
+        let len = self.rng.between(load.size, load.size_max);
+        put_frame(&mut self.out, self.id, self.next_send, len, filler);
         self.next_send += 1;
-        self.unstamped += 1;
+        self.queued += (HEADER + len) as u64;
+        self.pending.push_back(Pending { intended, sent: None, len, end: self.queued });
     }
 }
 
@@ -110,26 +269,34 @@ struct Client<'a> {
     dirty: Vec<usize>,
     shared: &'a Shared,
     report: ThreadReport,
-    measuring: bool,
+    /// The window, once it started (and ended).
+    start: Option<Instant>,
+    end: Option<Instant>,
     sending: bool,
     received: u64,
+    /// Open loop: connections waiting for their next due time, earliest first.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
 }
 
 /// Drives `streams` (already connected, non-blocking) with `load` until the
 /// main thread moves `shared.phase` to [`DRAIN`] and the frames in flight
 /// came back (or [`DRAIN_PATIENCE`] ran out; those count as errors).
+/// `streams` are numbered across all threads, which open-loop schedules
+/// are staggered by.
 pub fn run(streams: Vec<(u32, TcpStream)>, load: Load, shared: Arc<Shared>) -> ThreadReport {
     let mut report = ThreadReport::default();
     let mut poll = match Poll::new() {
         Ok(p) => p,
         Err(e) => {
-            report.errors = 1;
-            report.first_errors.push(format!("cannot create a poller: {e}"));
-            shared.errors.fetch_add(1, Ordering::Relaxed);
+            report.error(&shared, format!("cannot create a poller: {e}"));
             return report;
         }
     };
-    let frame_len = HEADER + load.size;
+    if load.pace.is_some() {
+        report.uncorrected = Some(Latency::default());
+        report.send_lag = Some(Latency::default());
+    }
+    let frame_len = HEADER + load.size_max;
     // Room for several whole frames, so a partial frame can always be
     // moved to the front and completed.
     let inbuf_len = (64 * 1024).max(4 * frame_len);
@@ -137,34 +304,39 @@ pub fn run(streams: Vec<(u32, TcpStream)>, load: Load, shared: Arc<Shared>) -> T
     for (i, (id, mut stream)) in streams.into_iter().enumerate() {
         // Both interests once, edge-triggered: no re-registration per message.
         if let Err(e) = poll.registry().register(&mut stream, Token(i), Interest::READABLE | Interest::WRITABLE) {
-            report.errors += 1;
-            report.first_errors.push(format!("cannot register a connection: {e}"));
+            report.error(&shared, format!("cannot register a connection: {e}"));
         }
         conns.push(Conn {
             stream,
             id,
             next_send: 0,
             next_recv: 0,
-            stamps: VecDeque::with_capacity(load.depth),
-            unstamped: 0,
-            out: Vec::with_capacity(load.depth * frame_len),
+            pending: VecDeque::with_capacity(load.depth.min(4096)),
+            stamped: 0,
+            queued: 0,
+            written: 0,
+            out: Vec::with_capacity(load.depth.min(4096) * frame_len),
             out_head: 0,
             inbuf: vec![0; inbuf_len],
             in_start: 0,
             in_end: 0,
             dirty: false,
             failed: false,
+            rng: Rng::new(u64::from(id)),
+            schedule: load.pace.as_ref().map(|p| Schedule::new(p, id as usize)),
+            in_heap: None,
         });
     }
-    let filler: Vec<u8> = (0..load.size - STAMP).map(|i| (i as u8).wrapping_mul(7).wrapping_add(3)).collect();
     let mut client = Client {
         dirty: Vec::with_capacity(conns.len()),
+        timers: BinaryHeap::with_capacity(conns.len()),
         conns,
         load,
-        filler,
+        filler: filler(load.size_max),
         shared: &shared,
         report,
-        measuring: false,
+        start: None,
+        end: None,
         sending: true,
         received: 0,
     };
@@ -175,28 +347,38 @@ pub fn run(streams: Vec<(u32, TcpStream)>, load: Load, shared: Arc<Shared>) -> T
 impl Client<'_> {
     fn drive(&mut self, poll: &mut Poll) {
         let mut events = Events::with_capacity(1024);
+        let now = Instant::now();
         for i in 0..self.conns.len() {
-            self.top_up(i);
+            self.top_up(i, now);
         }
         let mut drain_deadline = None;
         let mut cpu_start = None;
         loop {
             match self.shared.phase.load(Ordering::Acquire) {
-                MEASURE if !self.measuring && drain_deadline.is_none() => {
-                    self.measuring = true;
+                MEASURE if self.start.is_none() && drain_deadline.is_none() => {
+                    self.start = self.shared.start.get().copied().or_else(|| Some(Instant::now()));
                     self.report.latency.clear();
                     cpu_start = cpu::thread_cpu_ns();
                 }
                 DRAIN if drain_deadline.is_none() => {
                     self.report.cpu_ns = cpu_start.zip(cpu::thread_cpu_ns()).map(|(a, b)| b.saturating_sub(a));
-                    self.measuring = false;
+                    let end = self.end.or_else(|| self.shared.end.get().copied()).unwrap_or_else(Instant::now);
+                    self.end = Some(end);
                     self.sending = false;
+                    for i in 0..self.conns.len() {
+                        self.top_up(i, Instant::now());
+                    }
                     drain_deadline = Some(Instant::now() + DRAIN_PATIENCE);
                 }
                 _ => {}
             }
+            // The window's end as the main thread set it, before this thread
+            // may have seen the phase change: echoes after it are not its.
+            if self.end.is_none() {
+                self.end = self.shared.end.get().copied();
+            }
             if let Some(deadline) = drain_deadline {
-                let waiting: usize = self.conns.iter().filter(|c| !c.failed).map(Conn::in_flight).sum();
+                let waiting: usize = self.conns.iter().filter(|c| !c.failed).map(|c| c.pending.len()).sum();
                 if waiting == 0 {
                     break;
                 }
@@ -205,8 +387,11 @@ impl Client<'_> {
                     break;
                 }
             }
+            self.send_due(Instant::now());
             self.flush_dirty();
-            if let Err(e) = poll.poll(&mut events, Some(Duration::from_millis(50))) {
+            let next_due = if self.sending { self.timers.peek().map(|Reverse((due, _))| *due) } else { None };
+            let timeout = open_loop::poll_timeout(next_due, Instant::now(), LONGEST_WAIT);
+            if let Err(e) = poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     self.error(format!("poll failed: {e}"));
                     break;
@@ -226,17 +411,16 @@ impl Client<'_> {
                 self.shared.received.fetch_add(n, Ordering::Relaxed);
             }
         }
+        if let Some(end) = self.end {
+            self.count_unsent(end);
+        }
         for conn in &mut self.conns {
             let _ = conn.stream.shutdown(std::net::Shutdown::Both);
         }
     }
 
     fn error(&mut self, what: String) {
-        self.report.errors += 1;
-        self.shared.errors.fetch_add(1, Ordering::Relaxed);
-        if self.report.first_errors.len() < KEEP_ERRORS {
-            self.report.first_errors.push(what);
-        }
+        self.report.error(self.shared, what);
     }
 
     fn fail(&mut self, i: usize, what: String) {
@@ -259,15 +443,44 @@ impl Client<'_> {
         }
     }
 
-    /// Queues frames until `depth` are in flight on connection `i`.
-    fn top_up(&mut self, i: usize) {
-        if !self.sending {
-            return;
-        }
+    /// Queues what connection `i` may send now: closed loop, frames until
+    /// `depth` are in flight; open loop, the messages due by `now`, as far
+    /// as `depth` allows, each stamped with its intended time. A connection
+    /// that waits for a later due time goes into the timer heap; one that is
+    /// full waits for an echo, which calls this again.
+    fn top_up(&mut self, i: usize, now: Instant) {
+        // Once the window has ended, an open loop still sends what fell due
+        // in it (late, and charged the wait), a closed loop nothing more.
+        let until = match (self.sending, self.end) {
+            (true, _) => None,
+            (false, Some(end)) => Some(end),
+            (false, None) => return,
+        };
         let Some(conn) = self.conns.get_mut(i) else { return };
+        let depth = self.load.depth;
         let mut queued = false;
-        while !conn.failed && conn.in_flight() < self.load.depth {
-            conn.queue_frame(self.load.size, &self.filler);
+        if conn.schedule.is_none() && until.is_none() {
+            while !conn.failed && conn.pending.len() < depth {
+                conn.queue_frame(&self.load, &self.filler, None);
+                queued = true;
+            }
+        }
+        while let Some(due) = conn.schedule.as_ref().map(Schedule::due) {
+            if conn.failed || conn.pending.len() >= depth || until.is_some_and(|end| due >= end) {
+                break;
+            }
+            if due > now {
+                // Waiting for time (not for room): into the heap, once.
+                if conn.in_heap != Some(due) {
+                    conn.in_heap = Some(due);
+                    self.timers.push(Reverse((due, i)));
+                }
+                break;
+            }
+            if let Some(s) = conn.schedule.as_mut() {
+                s.advance();
+            }
+            conn.queue_frame(&self.load, &self.filler, Some(due));
             queued = true;
         }
         if queued {
@@ -275,8 +488,37 @@ impl Client<'_> {
         }
     }
 
-    /// One write per dirty connection; the frames queued since the last
-    /// flush are stamped with the time just before it.
+    /// Queues the messages of every connection whose due time has come.
+    fn send_due(&mut self, now: Instant) {
+        while let Some(&Reverse((due, i))) = self.timers.peek() {
+            if due > now {
+                break;
+            }
+            self.timers.pop();
+            // A later entry replaced this one: skip it.
+            let Some(conn) = self.conns.get_mut(i) else { continue };
+            if conn.in_heap != Some(due) {
+                continue;
+            }
+            conn.in_heap = None;
+            self.top_up(i, now);
+        }
+    }
+
+    /// After the drain: the messages due in the window that were never
+    /// queued, because their connection stayed full (or failed).
+    fn count_unsent(&mut self, end: Instant) {
+        for conn in &mut self.conns {
+            let Some(schedule) = conn.schedule.as_mut() else { continue };
+            while schedule.due() < end {
+                schedule.advance();
+                self.report.unsent += 1;
+            }
+        }
+    }
+
+    /// One write per dirty connection; the frames it completes are
+    /// stamped with the time just before it.
     fn flush_dirty(&mut self) {
         if self.dirty.is_empty() {
             return;
@@ -286,16 +528,20 @@ impl Client<'_> {
         for &i in &dirty {
             let Some(conn) = self.conns.get_mut(i) else { continue };
             conn.dirty = false;
-            for _ in 0..conn.unstamped {
-                conn.stamps.push_back(now);
-            }
-            conn.unstamped = 0;
             if conn.failed || conn.out_head == conn.out.len() {
                 continue;
             }
             match conn.stream.write(&conn.out[conn.out_head..]) {
                 Ok(n) => {
                     conn.out_head += n;
+                    conn.written += n as u64;
+                    while let Some(p) = conn.pending.get_mut(conn.stamped) {
+                        if p.end > conn.written {
+                            break;
+                        }
+                        p.sent = Some(now);
+                        conn.stamped += 1;
+                    }
                     if conn.out_head == conn.out.len() {
                         conn.out.clear();
                         conn.out_head = 0;
@@ -323,8 +569,8 @@ impl Client<'_> {
         }
     }
 
-    /// Reads what connection `i` has, checks every echo, and sends a new
-    /// frame for each one received.
+    /// Reads what connection `i` has, checks every echo, and queues what
+    /// may be sent next.
     fn read(&mut self, i: usize) {
         loop {
             let Some(conn) = self.conns.get_mut(i) else { return };
@@ -339,7 +585,7 @@ impl Client<'_> {
             let space = conn.inbuf.len() - conn.in_end;
             match conn.stream.read(&mut conn.inbuf[conn.in_end..]) {
                 Ok(0) => {
-                    if self.sending || conn.in_flight() > 0 {
+                    if self.sending || !conn.pending.is_empty() {
                         self.fail(i, "the server closed the connection".into());
                     }
                     return;
@@ -348,7 +594,7 @@ impl Client<'_> {
                     conn.in_end += n;
                     let now = Instant::now();
                     self.take_echoes(i, now);
-                    self.top_up(i);
+                    self.top_up(i, now);
                     // A short read drained the socket; new bytes raise a new edge.
                     if n < space {
                         return;
@@ -364,49 +610,38 @@ impl Client<'_> {
         }
     }
 
-    /// Checks and counts the complete echoes buffered for connection `i`.
+    /// Checks, times and counts the complete echoes buffered for connection `i`.
     fn take_echoes(&mut self, i: usize, now: Instant) {
-        let size = self.load.size;
         let mut problem = None;
         {
             let Some(conn) = self.conns.get_mut(i) else { return };
             loop {
+                let Some(front) = conn.pending.front() else {
+                    if conn.in_end > conn.in_start {
+                        problem = Some(format!("echo of frame #{}, which was not sent yet", conn.next_recv));
+                    }
+                    break;
+                };
                 let filled = &conn.inbuf[conn.in_start..conn.in_end];
-                let Some(header) = filled.first_chunk::<HEADER>() else { break };
-                let len = u32::from_be_bytes(*header) as usize;
-                if len != size {
-                    problem = Some(format!("echo of {len} bytes, sent {size}"));
-                    break;
+                match check_echo(filled, conn.id, conn.next_recv, front.len, &self.filler) {
+                    Echo::Incomplete => break,
+                    Echo::Wrong(what) => {
+                        problem = Some(what);
+                        break;
+                    }
+                    Echo::Intact => {}
                 }
-                let Some(payload) = filled.get(HEADER..HEADER + len) else {
-                    break; // incomplete: wait for the rest
-                };
-                let id = u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
-                let mut seq_bytes = [0u8; 8];
-                seq_bytes.copy_from_slice(&payload[4..STAMP]);
-                let seq = u64::from_le_bytes(seq_bytes);
-                if id != conn.id {
-                    problem = Some(format!("echo of connection {id}'s frame"));
-                    break;
-                }
-                if seq != conn.next_recv {
-                    problem = Some(format!("echo of frame #{seq}, expected #{}", conn.next_recv));
-                    break;
-                }
-                if payload[STAMP..] != self.filler[..] {
-                    problem = Some(format!("frame #{seq} came back corrupted"));
-                    break;
-                }
-                let Some(sent) = conn.stamps.pop_front() else {
-                    problem = Some(format!("echo of frame #{seq}, which was not sent yet"));
+                let Some(sent) = front.sent else {
+                    problem = Some(format!("echo of frame #{}, which was not written yet", conn.next_recv));
                     break;
                 };
-                if self.measuring {
-                    self.report.latency.record(now.saturating_duration_since(sent).as_nanos() as u64);
-                }
+                let (intended, len) = (front.intended, front.len);
+                conn.pending.pop_front();
+                conn.stamped -= 1;
                 conn.next_recv += 1;
                 conn.in_start += HEADER + len;
                 self.received += 1;
+                record(&mut self.report, self.start, self.end, now, intended, sent, len);
             }
             if conn.in_start == conn.in_end {
                 conn.in_start = 0;
@@ -416,5 +651,51 @@ impl Client<'_> {
         if let Some(what) = problem {
             self.fail(i, what);
         }
+    }
+}
+
+/// Records the echo, received at `now`, of a frame written at `sent` (and
+/// due at `intended`, open loop), if it belongs to the window from `start`
+/// (to `end`, once ended). Closed loop, that is an echo received in the
+/// window; open loop, a message due in it, so that a stall at the end of
+/// the window still counts when its echoes come during the drain.
+fn record(
+    report: &mut ThreadReport,
+    start: Option<Instant>,
+    end: Option<Instant>,
+    now: Instant,
+    intended: Option<Instant>,
+    sent: Instant,
+    len: usize,
+) {
+    let Some(start) = start else { return };
+    let from = intended.unwrap_or(sent);
+    let counts = match intended {
+        Some(due) => due >= start && end.is_none_or(|end| due < end),
+        None => end.is_none_or(|end| now < end),
+    };
+    if !counts {
+        return;
+    }
+    let ns = |d: Duration| d.as_nanos() as u64;
+    let latency = ns(now.saturating_duration_since(from));
+    report.latency.record(latency);
+    if let Some(h) = report.uncorrected.as_mut() {
+        h.record(ns(now.saturating_duration_since(sent)));
+    }
+    if let Some(lag) = intended.map(|due| sent.saturating_duration_since(due)) {
+        if let Some(h) = report.send_lag.as_mut() {
+            h.record(ns(lag));
+        }
+        if lag >= LATE {
+            report.late += 1;
+        }
+    }
+    report.echoes += 1;
+    report.bytes += len as u64;
+    // The per-second series is the window's own: echoes of the drain
+    // count in the totals above, not in a second after the end.
+    if end.is_none_or(|end| now < end) {
+        report.series.echo(now.saturating_duration_since(start), latency);
     }
 }

@@ -10,6 +10,13 @@
 //! With `--sizes` it sweeps payload sizes: one run per size, each with its
 //! own report, then a table with a row per size (`sweep.rs`).
 //!
+//! With `--rate` the load is an open loop (`open_loop.rs`): messages go out
+//! on a schedule and latency counts from when each was due, so a stalled
+//! server cannot hide behind a client that waited for it. With `--churn`
+//! connections come and go at a rate (`churn.rs`). `--hgrm`, `--json` and
+//! `--report` keep a run's numbers in files (`files.rs`, `hgrm.rs`,
+//! `json.rs`, `plot.rs`).
+//!
 //! In throughput mode one `mio` client thread (or `--threads N`) drives all
 //! the connections; in ping-pong mode each connection has a blocking thread
 //! of its own, so a round trip is timed without a poller in the way.
@@ -24,13 +31,21 @@
 //! own CPU time per message so a client-bound run is visible. Compare servers
 //! with the same client, in the same run, as ratios.
 
+mod churn;
 mod client;
 mod cpu;
+mod files;
+mod hgrm;
 mod histogram;
 mod idle;
+mod json;
+mod open_loop;
 mod options;
 mod pingpong;
+mod plot;
 mod report;
+mod rng;
+mod series;
 mod server;
 mod sweep;
 
@@ -41,8 +56,9 @@ use std::time::{Duration, Instant};
 
 use frameloop::Stats;
 
-use client::{Load, Shared, ThreadReport, DRAIN, MEASURE};
+use client::{Load, Shared, ThreadReport};
 use histogram::Latency;
+use open_loop::{Pace, LATE};
 pub use options::BenchArgs;
 use options::{Mode, Options, Plan};
 use report::{nanos, thousands, Progress};
@@ -52,7 +68,11 @@ use server::{InProcess, Sample};
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     match Plan::new(args)? {
         Plan::Single(opts) if opts.mode == Mode::Idle => idle::run(opts.addr, opts.server_pid, opts.conns, opts.size),
-        Plan::Single(opts) => intact(load(&opts)?.errors()),
+        Plan::Single(opts) => {
+            let measured = if opts.churn.is_some() { churn::run(&opts)? } else { load(&opts)? };
+            files::write(&opts, &measured)?;
+            intact(measured.errors())
+        }
         Plan::Sweep(runs) => sweep::run(&runs),
     }
 }
@@ -86,10 +106,12 @@ struct Measured {
     count: u64,
     /// The window's length.
     elapsed: Duration,
-    /// The latencies of all the client threads together.
-    latency: Latency,
-    /// Each client thread's own report.
-    reports: Vec<ThreadReport>,
+    /// What all the client threads measured, merged exactly.
+    total: ThreadReport,
+    /// Each client thread's latencies: the summary shows how they add up.
+    per_thread: Vec<Latency>,
+    /// Client threads.
+    threads: usize,
     server: ServerWindow,
 }
 
@@ -99,10 +121,20 @@ impl Measured {
         self.count as f64 / self.elapsed.as_secs_f64()
     }
 
+    /// The latencies: corrected ones in an open loop.
+    fn latency(&self) -> &Latency {
+        &self.total.latency
+    }
+
     /// Megabytes (10^6) of payload per second each way: what was echoed is
-    /// what was sent.
+    /// what was sent. `size` is the payload of every frame, or the smallest
+    /// of a range, whose mean is then the one the echoes timed had.
     fn mb_per_s(&self, size: usize) -> f64 {
-        self.rate() * size as f64 / 1e6
+        let mean = match self.total.echoes {
+            0 => size as f64,
+            n => self.total.bytes as f64 / n as f64,
+        };
+        self.rate() * mean / 1e6
     }
 
     /// The messages the server is charged for: its own count when
@@ -119,7 +151,7 @@ impl Measured {
 
     /// Echoes that came back wrong, or not at all.
     fn errors(&self) -> u64 {
-        self.reports.iter().map(|r| r.errors).sum()
+        self.total.errors
     }
 }
 
@@ -136,37 +168,39 @@ impl Server {
     }
 }
 
-/// One throughput or ping-pong run as `opts` say, against the in-process
-/// server (started for this run alone, so runs of a sweep do not share its
-/// state) or `opts.addr`; prints its report.
+/// One throughput, ping-pong or open-loop run as `opts` say, against the
+/// in-process server (started for this run alone, so runs of a sweep do not
+/// share its state) or `opts.addr`; prints its report.
 fn load(opts: &Options) -> Result<Measured, String> {
-    let server = match opts.addr {
-        Some(_) => Server::Remote { pid: opts.server_pid },
-        None => Server::InProcess(InProcess::start(opts.busy_poll)?),
-    };
-    let addr = match (&server, opts.addr) {
-        (Server::InProcess(s), _) => s.addr,
-        (_, Some(a)) => a,
-        (_, None) => return Err("no address to connect to".into()),
-    };
-    let mode = if opts.mode == Mode::PingPong { "ping-pong" } else { "throughput" };
-    println!(
-        "frameloop bench: {mode}, {} connection(s) x {} frame(s) in flight x {} B, {} s measured after {} s warm-up",
-        opts.conns, opts.depth, opts.size, opts.secs, opts.warmup
-    );
-    match (&server, opts.server_pid) {
-        (Server::InProcess(_), _) => match opts.busy_poll {
-            None => println!("server: frameloop echo, in-process on its own thread, {addr}"),
-            Some(d) => println!(
-                "server: frameloop echo, in-process on its own thread, {addr}, busy-polling up to {} us",
-                d.as_micros()
-            ),
-        },
-        (Server::Remote { .. }, Some(pid)) => println!("server: {addr} (process {pid})"),
-        (Server::Remote { .. }, None) => println!("server: {addr} (give --server-pid PID to measure its CPU time)"),
+    let (server, addr) = serve(opts)?;
+    match opts.rate {
+        None => {
+            let mode = if opts.mode == Mode::PingPong { "ping-pong" } else { "throughput" };
+            println!(
+                "frameloop bench: {mode}, {} connection(s) x {} frame(s) in flight x {} B, {} s measured after {} s warm-up",
+                opts.conns, opts.depth, size_text(opts), opts.secs, opts.warmup
+            );
+        }
+        Some(rate) => println!(
+            "frameloop bench: open loop at {} msgs/s ({} arrivals), {} connection(s), at most {} frame(s) in flight each \
+             x {} B, {} s measured after {} s warm-up",
+            thousands(rate.round() as u64),
+            opts.arrival.name(),
+            opts.conns,
+            opts.depth,
+            size_text(opts),
+            opts.secs,
+            opts.warmup
+        ),
     }
+    print_server(opts, &server, addr);
     if opts.mode == Mode::PingPong {
         println!("client: a blocking thread per connection, one frame at a time");
+    } else if opts.rate.is_some() {
+        println!(
+            "client: {} thread(s), mio, each connection on its own schedule; latency from the intended send time",
+            opts.threads
+        );
     } else {
         println!("client: {} thread(s), mio, one write per connection per loop turn", opts.threads);
     }
@@ -186,7 +220,8 @@ fn load(opts: &Options) -> Result<Measured, String> {
             threads.push(handle);
         }
     } else {
-        let load = Load { depth: opts.depth, size: opts.size };
+        let pace = opts.rate.map(|rate| Pace { rate, conns: opts.conns, arrival: opts.arrival, epoch: Instant::now() });
+        let load = Load { depth: opts.depth, size: opts.size, size_max: opts.size_max, pace };
         let mut per_thread: Vec<Vec<(u32, mio::net::TcpStream)>> = (0..opts.threads).map(|_| Vec::new()).collect();
         for (i, s) in streams.into_iter().enumerate() {
             s.set_nonblocking(true).map_err(|e| e.to_string())?;
@@ -203,23 +238,67 @@ fn load(opts: &Options) -> Result<Measured, String> {
             threads.push(handle);
         }
     }
+    measure(opts, server, &shared, threads)
+}
 
+/// The server of a run: the in-process one, started now, or `opts.addr`.
+fn serve(opts: &Options) -> Result<(Server, SocketAddr), String> {
+    let server = match opts.addr {
+        Some(_) => Server::Remote { pid: opts.server_pid },
+        None => Server::InProcess(InProcess::start(opts.busy_poll)?),
+    };
+    let addr = match (&server, opts.addr) {
+        (Server::InProcess(s), _) => s.addr,
+        (_, Some(a)) => a,
+        (_, None) => return Err("no address to connect to".into()),
+    };
+    Ok((server, addr))
+}
+
+/// The report's line about the server.
+fn print_server(opts: &Options, server: &Server, addr: SocketAddr) {
+    match (server, opts.server_pid) {
+        (Server::InProcess(_), _) => match opts.busy_poll {
+            None => println!("server: frameloop echo, in-process on its own thread, {addr}"),
+            Some(d) => println!(
+                "server: frameloop echo, in-process on its own thread, {addr}, busy-polling up to {} us",
+                d.as_micros()
+            ),
+        },
+        (Server::Remote { .. }, Some(pid)) => println!("server: {addr} (process {pid})"),
+        (Server::Remote { .. }, None) => println!("server: {addr} (give --server-pid PID to measure its CPU time)"),
+    }
+}
+
+/// Runs the warm-up and the measured window of the client `threads`
+/// (already started), then merges their reports exactly, reads the
+/// server's side of the window, prints the report and stops the
+/// in-process server.
+fn measure(
+    opts: &Options,
+    server: Server,
+    shared: &Shared,
+    threads: Vec<std::thread::JoinHandle<ThreadReport>>,
+) -> Result<Measured, String> {
     let mut progress = Progress::new();
-    wait_showing(&shared, &mut progress, "warm-up", Duration::from_secs_f64(opts.warmup));
+    wait_showing(shared, &mut progress, "warm-up", Duration::from_secs_f64(opts.warmup));
     let first = server.sample()?;
     let count0 = shared.received.load(Ordering::Relaxed);
-    let t0 = Instant::now();
-    shared.phase.store(MEASURE, Ordering::Release);
-    wait_showing(&shared, &mut progress, "measuring", Duration::from_secs_f64(opts.secs));
-    shared.phase.store(DRAIN, Ordering::Release);
+    let t0 = shared.measure();
+    wait_showing(shared, &mut progress, "measuring", Duration::from_secs_f64(opts.secs));
+    let t1 = shared.drain();
     let count1 = shared.received.load(Ordering::Relaxed);
-    let elapsed = t0.elapsed();
+    let elapsed = t1 - t0;
     let last = server.sample()?;
     progress.finish();
 
-    let mut reports: Vec<ThreadReport> = Vec::new();
+    let mut total = ThreadReport::default();
+    let n = threads.len();
+    let mut per_thread = Vec::with_capacity(n);
     for t in threads {
-        reports.push(t.join().map_err(|_| "a client thread panicked".to_owned())?);
+        let report = t.join().map_err(|_| "a client thread panicked".to_owned())?;
+        total.merge(&report);
+        per_thread.push(report.latency);
     }
     let window = ServerWindow {
         cpu_ns: first.cpu_ns.zip(last.cpu_ns).map(|(a, b)| b.saturating_sub(a)),
@@ -229,16 +308,23 @@ fn load(opts: &Options) -> Result<Measured, String> {
             .map(|((u0, s0), (u1, s1))| (u1.saturating_sub(u0), s1.saturating_sub(s0))),
         stats: matches!(server, Server::InProcess(_)).then(|| diff(&last.stats, &first.stats)),
     };
-    let mut latency = Latency::default();
-    for r in &reports {
-        latency.merge(&r.latency);
-    }
-    let measured = Measured { count: count1.saturating_sub(count0), elapsed, latency, reports, server: window };
+    let measured =
+        Measured { count: count1.saturating_sub(count0), elapsed, total, per_thread, threads: n, server: window };
     print_report(opts, &measured);
     if let Server::InProcess(s) = server {
         s.stop()?;
     }
     Ok(measured)
+}
+
+/// The payload size of `opts` as the header line shows it: `64`, or a
+/// range `64..4096`.
+fn size_text(opts: &Options) -> String {
+    if opts.size_max == opts.size {
+        opts.size.to_string()
+    } else {
+        format!("{}..{}", opts.size, opts.size_max)
+    }
 }
 
 /// Connects `n` connections one after another, so the load starts with all
@@ -288,18 +374,11 @@ fn diff(b: &Stats, a: &Stats) -> Stats {
     d
 }
 
-fn print_report(opts: &Options, m: &Measured) {
-    let secs = m.elapsed.as_secs_f64();
-    let latency = &m.latency;
-    println!();
+/// One line of percentiles: `label` (12 columns), then p50 to p99.999,
+/// the max and the number of samples.
+fn print_percentiles(label: &str, latency: &Latency, note: &str) {
     println!(
-        "messages     {} echoed in {secs:.2} s: {} msgs/s, {:.1} MB/s of payload each way",
-        thousands(m.count),
-        thousands(m.rate() as u64),
-        m.mb_per_s(opts.size)
-    );
-    println!(
-        "latency      p50 {}   p99 {}   p99.9 {}   p99.99 {}   p99.999 {}   max {}   ({} samples)",
+        "{label:<12} p50 {}   p99 {}   p99.9 {}   p99.99 {}   p99.999 {}   max {}   ({} samples{note})",
         nanos(latency.quantile(0.50)),
         nanos(latency.quantile(0.99)),
         nanos(latency.quantile(0.999)),
@@ -308,11 +387,57 @@ fn print_report(opts: &Options, m: &Measured) {
         nanos(latency.max()),
         thousands(latency.len())
     );
-    println!("errors       {}", m.errors());
-    for r in &m.reports {
-        for e in &r.first_errors {
-            println!("             {e}");
+}
+
+fn print_report(opts: &Options, m: &Measured) {
+    let secs = m.elapsed.as_secs_f64();
+    println!();
+    if let Some(rate) = opts.churn {
+        println!(
+            "connects     {} in {secs:.2} s: {:.0} connects/s (requested {}/s)",
+            thousands(m.total.connects),
+            m.total.connects as f64 / secs,
+            thousands(rate.round() as u64),
+        );
+        print_percentiles("connect", &m.total.connect, "; from connect() to established");
+    }
+    let achieved = match opts.rate {
+        Some(rate) => format!(" (requested {}: {:.1} %)", thousands(rate.round() as u64), m.rate() / rate * 100.0),
+        None => String::new(),
+    };
+    println!(
+        "messages     {} echoed in {secs:.2} s: {} msgs/s{achieved}, {:.1} MB/s of payload each way",
+        thousands(m.count),
+        thousands(m.rate() as u64),
+        m.mb_per_s(opts.size)
+    );
+    match &m.total.uncorrected {
+        Some(uncorrected) => {
+            print_percentiles("latency", m.latency(), "; corrected: from each intended send time");
+            print_percentiles("uncorrected", uncorrected, "; from the actual write");
         }
+        None => print_percentiles("latency", m.latency(), ""),
+    }
+    if let Some(lag) = &m.total.send_lag {
+        println!(
+            "send lag     p50 {}   p99 {}   max {}: {} message(s) written {} or more after their time, {} due but never \
+             written{}",
+            nanos(lag.quantile(0.50)),
+            nanos(lag.quantile(0.99)),
+            nanos(lag.max()),
+            thousands(m.total.late),
+            nanos(LATE.as_nanos() as u64),
+            thousands(m.total.unsent),
+            if m.total.late + m.total.unsent > 0 {
+                " (a connection was full: more --conns or --depth, or the server is slower than --rate)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!("errors       {}", m.errors());
+    for e in &m.total.first_errors {
+        println!("             {e}");
     }
     match (m.server_ns_per_msg(), m.server.cpu_ns) {
         (Some(per_msg), Some(ns)) => {
@@ -325,13 +450,17 @@ fn print_report(opts: &Options, m: &Measured) {
         }
         _ => println!("server CPU   not measured (give --server-pid PID for a server of your own)"),
     }
-    let client_ns: Option<u64> = m.reports.iter().map(|r| r.cpu_ns).sum();
-    if let Some(ns) = client_ns.filter(|_| m.count > 0) {
-        let busy = ns as f64 / 1e9 / secs / m.reports.len().max(1) as f64 * 100.0;
+    if let Some(ns) = m.total.cpu_ns.filter(|_| m.count > 0) {
+        let busy = ns as f64 / 1e9 / secs / m.threads.max(1) as f64 * 100.0;
         println!(
             "client CPU   {:.0} ns/msg   ({busy:.0} % of each client thread's core{})",
             ns as f64 / m.count as f64,
-            if busy > 90.0 { "; the client may be the bottleneck" } else { "" }
+            match (opts.rate.is_some() || opts.churn.is_some(), busy > 90.0) {
+                // Spinning before each due time is what keeps it on time.
+                (true, _) => "; an open loop polls without sleeping just before each due time",
+                (false, true) => "; the client may be the bottleneck",
+                (false, false) => "",
+            }
         );
     }
     if let Some(s) = m.server.stats {

@@ -3,6 +3,7 @@
 //! ([`Options`]): one run, or one per size of a `--sizes` sweep ([`Plan`]).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::RangedU64ValueParser;
@@ -21,6 +22,26 @@ pub enum Mode {
     /// Connections that exchange one frame and then stay idle: the server's
     /// memory per connection.
     Idle,
+}
+
+/// How the messages of a `--rate` run (or the connections of a `--churn`
+/// run) are spaced in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Arrival {
+    /// Evenly: one every 1/rate seconds.
+    Constant,
+    /// A Poisson process: exponential gaps with a mean of 1/rate seconds.
+    Poisson,
+}
+
+impl Arrival {
+    /// The name `--arrival` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arrival::Constant => "constant",
+            Arrival::Poisson => "poisson",
+        }
+    }
 }
 
 /// A count of at least one.
@@ -43,6 +64,30 @@ fn payload_size(s: &str) -> Result<usize, String> {
         return Err(format!("{n} bytes is too large: a frame's 4-byte length says at most {}", u32::MAX));
     }
     usize::try_from(n).map_err(|_| format!("{n} bytes is more than this machine can address"))
+}
+
+/// `--size`: one payload size, or a range `MIN..MAX` (both as
+/// [`payload_size`] reads them, MIN at most MAX) from which each frame's
+/// size is drawn uniformly.
+fn size_range(s: &str) -> Result<(usize, usize), String> {
+    let Some((min, max)) = s.split_once("..") else {
+        return payload_size(s).map(|n| (n, n));
+    };
+    let (min, max) = (payload_size(min)?, payload_size(max)?);
+    if min > max {
+        return Err(format!("the range {s} is empty: its first size is above its last"));
+    }
+    Ok((min, max))
+}
+
+/// A rate in events per second: at least one per thousand seconds,
+/// fractions allowed. Below that, a schedule's times would leave what a
+/// `Duration` holds.
+fn per_second(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.001 => Ok(r),
+        _ => Err("expected a number per second of at least 0.001, e.g. 5000 or 0.5".to_owned()),
+    }
 }
 
 /// Connections of a throughput run when --conns does not say.
@@ -120,15 +165,17 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", value_parser = at_least_one())]
     conns: Option<usize>,
     /// Frames in flight per connection, throughput mode (the others keep
-    /// one) [default: 16; a sweep: by size, see --sizes].
+    /// one); with --rate, the most in flight [default: 16; --rate: 1; a
+    /// sweep: by size, see --sizes].
     // No `default_value_t`: a sweep must tell a --depth given from none.
     #[arg(long, value_name = "N", value_parser = at_least_one())]
     depth: Option<usize>,
     /// Payload bytes per frame, at least 12 (each frame carries its
     /// connection id and sequence number); k and m suffixes count 1024 and
-    /// 1024 x 1024: 64k, 1m.
-    #[arg(long, value_name = "BYTES", default_value = "64", value_parser = payload_size)]
-    size: usize,
+    /// 1024 x 1024: 64k, 1m. A range MIN..MAX (64..4k) draws each frame's
+    /// size uniformly from it (throughput, --rate and --churn runs).
+    #[arg(long, value_name = "BYTES", default_value = "64", value_parser = size_range)]
+    size: (usize, usize),
     // The help is written from the table it describes, `SIZE_CLASSES`.
     #[arg(
         long,
@@ -149,13 +196,51 @@ pub struct BenchArgs {
     #[arg(long, value_name = "S", default_value_t = 1.0, value_parser = args::seconds)]
     #[arg(allow_negative_numbers = true)]
     warmup: f64,
-    /// Client threads, throughput mode (pingpong has one per connection).
+    /// Client threads, throughput, --rate and --churn runs (pingpong has
+    /// one per connection); their histograms are added, not averaged.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = at_least_one())]
     threads: usize,
     /// The in-process server busy-polls for up to N microseconds before it
     /// sleeps (0: off); throughput and pingpong modes.
     #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "addr")]
     busy_poll_us: u64,
+    /// Open loop: send N messages per second in all, spread evenly over the
+    /// connections, each on its own schedule whatever the replies do.
+    /// Latency then counts from each message's intended send time
+    /// (corrected for coordinated omission, as wrk2 does), and the report
+    /// adds the uncorrected latency, from the actual write. --depth caps
+    /// the frames in flight per connection [default: 1]: a message due
+    /// while its connection is full waits, and its wait counts.
+    #[arg(long, value_name = "N", value_parser = per_second, conflicts_with = "churn")]
+    rate: Option<f64>,
+    /// How --rate (or --churn) spaces its events: evenly, or as a Poisson
+    /// process (exponential gaps).
+    #[arg(long, value_enum, default_value_t = Arrival::Constant)]
+    arrival: Arrival,
+    /// Open R new connections per second, each sending --per-conn
+    /// messages (written together, pipelined), checking their echoes, then
+    /// closing: the server's accept path. Reports connects/s, connect
+    /// latency and message latency.
+    #[arg(long, value_name = "R", value_parser = per_second)]
+    churn: Option<f64>,
+    /// Messages each --churn connection exchanges before it closes.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = at_least_one(), requires = "churn")]
+    per_conn: usize,
+    /// Write the latency's percentile distribution to FILE in
+    /// HdrHistogram's text format (.hgrm; values in milliseconds), the
+    /// corrected one with --rate.
+    #[arg(long, value_name = "FILE")]
+    hgrm: Option<PathBuf>,
+    /// Write a summary to FILE as JSON: rates, errors, latency percentiles
+    /// in microseconds (corrected and uncorrected with --rate), the server's
+    /// CPU per message, a series per second, and the configuration.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a report to DIR (created if missing): summary.json,
+    /// latency.hgrm, latency.svg (latency by percentile), throughput.svg
+    /// (messages per second over time) and index.html, which shows both.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
 }
 
 /// The settings of one run.
@@ -165,20 +250,32 @@ pub struct Options {
     pub mode: Mode,
     pub conns: usize,
     pub depth: usize,
+    /// Payload bytes per frame, or the smallest of a range.
     pub size: usize,
+    /// The largest payload of a range (`size` when there is none).
+    pub size_max: usize,
     pub secs: f64,
     pub warmup: f64,
     pub threads: usize,
     pub server_pid: Option<u32>,
     /// The in-process server's busy-poll window (see `ReactorBuilder::busy_poll`).
     pub busy_poll: Option<Duration>,
+    /// Messages per second in all: open loop.
+    pub rate: Option<f64>,
+    pub arrival: Arrival,
+    /// New connections per second: the churn run.
+    pub churn: Option<f64>,
+    pub per_conn: usize,
+    pub hgrm: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub report: Option<PathBuf>,
 }
 
 /// What `frameloop bench` runs.
 #[derive(Debug)]
 pub enum Plan {
-    /// One run of `--size`.
-    Single(Options),
+    /// One run of `--size` (boxed: a sweep's list is much smaller).
+    Single(Box<Options>),
     /// One run per size of `--sizes`, in their order.
     Sweep(Vec<Options>),
 }
@@ -188,12 +285,15 @@ impl Plan {
     /// option the mode has no use for).
     pub fn new(args: &BenchArgs) -> Result<Self, String> {
         if args.sizes.is_empty() {
-            return Options::new(args, args.size, false).map(Plan::Single);
+            return Options::new(args, args.size, false).map(|o| Plan::Single(Box::new(o)));
         }
         if args.mode == Mode::Idle {
             return Err("--sizes sweeps the throughput and pingpong modes; --mode idle takes one --size".into());
         }
-        args.sizes.iter().map(|&size| Options::new(args, size, true)).collect::<Result<_, _>>().map(Plan::Sweep)
+        if args.hgrm.is_some() || args.json.is_some() || args.report.is_some() {
+            return Err("--hgrm, --json and --report describe one run; a --sizes sweep prints its table".into());
+        }
+        args.sizes.iter().map(|&size| Options::new(args, (size, size), true)).collect::<Result<_, _>>().map(Plan::Sweep)
     }
 }
 
@@ -201,7 +301,7 @@ impl Options {
     /// The settings of one run of `size`-byte frames, a sweep's if `sweep`:
     /// fills in the defaults that depend on the mode (and, in a sweep, on
     /// the size).
-    fn new(args: &BenchArgs, size: usize, sweep: bool) -> Result<Self, String> {
+    fn new(args: &BenchArgs, (size, size_max): (usize, usize), sweep: bool) -> Result<Self, String> {
         let (default_conns, default_depth) = match args.mode {
             Mode::Throughput if sweep => {
                 let class = size_class(size);
@@ -215,17 +315,41 @@ impl Options {
         if busy_poll.is_some() && args.mode == Mode::Idle {
             return Err("--busy-poll-us sets up the in-process server of the throughput and pingpong modes".into());
         }
+        let open = args.rate.is_some() || args.churn.is_some();
+        if open && args.mode != Mode::Throughput {
+            return Err("--rate and --churn run the mio client: they take no --mode (or --mode throughput)".into());
+        }
+        if size_max != size && args.mode != Mode::Throughput {
+            return Err("a --size range is for throughput, --rate and --churn runs; this mode takes one size".into());
+        }
+        if args.mode == Mode::Idle && (args.hgrm.is_some() || args.json.is_some() || args.report.is_some()) {
+            return Err("--mode idle measures memory: it writes no --hgrm, --json or --report".into());
+        }
+        if args.arrival != Arrival::Constant && !open {
+            return Err("--arrival spaces the messages of --rate or the connections of --churn".into());
+        }
+        // An open-loop connection keeps one frame in flight unless told,
+        // as wrk2 does: what is due while it waits is sent late, and counted.
+        let default_depth = if args.rate.is_some() { 1 } else { default_depth };
         Ok(Options {
             addr: args.addr.as_deref().map(frameloop::resolve).transpose().map_err(|e| e.to_string())?,
             mode: args.mode,
             conns: args.conns.unwrap_or(default_conns),
             depth: if args.mode == Mode::Throughput { args.depth.unwrap_or(default_depth) } else { 1 },
             size,
+            size_max,
             secs: args.secs,
             warmup: args.warmup,
             threads: args.threads,
             server_pid: args.server_pid,
             busy_poll,
+            rate: args.rate,
+            arrival: args.arrival,
+            churn: args.churn,
+            per_conn: args.per_conn,
+            hgrm: args.hgrm.clone(),
+            json: args.json.clone(),
+            report: args.report.clone(),
         })
     }
 }
@@ -247,6 +371,26 @@ mod tests {
         assert!(payload_size("1x").unwrap_err().contains("e.g. 64, 8k or 1m"));
         assert!(payload_size("4096m").unwrap_err().contains("too large"));
         assert_eq!(payload_size("4294967295").ok(), usize::try_from(u32::MAX).ok());
+    }
+
+    #[test]
+    fn size_ranges_are_two_sizes_in_order() {
+        assert_eq!(size_range("64"), Ok((64, 64)));
+        assert_eq!(size_range("64..4k"), Ok((64, 4096)));
+        assert_eq!(size_range("1k..1k"), Ok((1024, 1024)));
+        assert!(size_range("4k..64").unwrap_err().contains("is empty"));
+        assert!(size_range("8..64").unwrap_err().contains("too small"));
+        assert!(size_range("64..").unwrap_err().contains("e.g. 64, 8k or 1m"));
+        assert!(size_range("..64").is_err());
+    }
+
+    #[test]
+    fn rates_are_positive_numbers() {
+        assert_eq!(per_second("5000"), Ok(5000.0));
+        assert_eq!(per_second("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "inf", "NaN", "fast", ""] {
+            assert!(per_second(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

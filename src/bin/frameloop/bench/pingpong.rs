@@ -34,13 +34,13 @@ pub fn run(id: u32, mut stream: TcpStream, size: usize, shared: Arc<Shared>) -> 
     frame.extend_from_slice(&0u64.to_le_bytes());
     frame.extend((0..size - STAMP).map(|i| (i as u8).wrapping_mul(7).wrapping_add(3)));
     let mut echo = vec![0u8; frame.len()];
-    let mut measuring = false;
+    let mut measuring = None;
     let mut cpu_start = None;
     let mut seq = 0u64;
     loop {
         match shared.phase.load(Ordering::Acquire) {
-            MEASURE if !measuring => {
-                measuring = true;
+            MEASURE if measuring.is_none() => {
+                measuring = Some(shared.start.get().copied().unwrap_or_else(Instant::now));
                 report.latency.clear();
                 cpu_start = cpu::thread_cpu_ns();
             }
@@ -57,13 +57,21 @@ pub fn run(id: u32, mut stream: TcpStream, size: usize, shared: Arc<Shared>) -> 
             fail(&mut report, format!("frame #{seq}: {e}"));
             break;
         }
-        let took = sent.elapsed();
+        let received = Instant::now();
+        let took = received - sent;
         if echo != frame {
             fail(&mut report, format!("frame #{seq} came back different"));
             break;
         }
-        if measuring {
-            report.latency.record(took.as_nanos() as u64);
+        // Only echoes inside the window: it may have ended before this
+        // thread sees the phase change.
+        let in_window = shared.end.get().is_none_or(|end| received < *end);
+        if let Some(start) = measuring.filter(|_| in_window) {
+            let ns = took.as_nanos() as u64;
+            report.latency.record(ns);
+            report.series.echo(received.saturating_duration_since(start), ns);
+            report.echoes += 1;
+            report.bytes += size as u64;
         }
         shared.received.fetch_add(1, Ordering::Relaxed);
         seq += 1;

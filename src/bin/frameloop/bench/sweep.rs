@@ -73,8 +73,8 @@ impl Row {
             rate: m.rate() as u64,
             mb_per_s: m.mb_per_s(opts.size),
             server_ns: m.server_ns_per_msg(),
-            p50_ns: m.latency.quantile(0.50),
-            p99_ns: m.latency.quantile(0.99),
+            p50_ns: m.latency().quantile(0.50),
+            p99_ns: m.latency().quantile(0.99),
             errors: m.errors(),
         }
     }

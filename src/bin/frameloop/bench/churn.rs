@@ -1,0 +1,382 @@
+//! `frameloop bench --churn R --per-conn K`: the server's accept path. New
+//! connections open at R per second (on a schedule, `--arrival` as for
+//! `--rate`), each writes its K messages at once as soon as it is
+//! established (pipelined: one write, no waiting between them), checks
+//! their echoes, and closes. The report gives the connects per second
+//! achieved, the connect latency (from `connect()` to established) and the
+//! message latency (from the write to the echo).
+//!
+//! A connect that falls due while a thread already has [`MAX_OPEN`]
+//! connections open waits for one to close (the server is not keeping up),
+//! and is counted as late; one that is still waiting at the end of the
+//! window is counted as never started. Closing normally leaves the
+//! client's side of each connection in TIME_WAIT for a minute, so a long
+//! run at a high rate runs out of local ports: that shows as connect
+//! errors.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use super::client::{
+    check_echo, filler, put_frame, Echo, Shared, ThreadReport, DRAIN, DRAIN_PATIENCE, HEADER, MEASURE,
+};
+use super::cpu;
+use super::open_loop::{self, Pace, Schedule, LATE};
+use super::options::Options;
+use super::report::thousands;
+use super::rng::Rng;
+use super::{measure, print_server, serve, size_text, Measured};
+
+/// Connections one thread keeps open at most.
+const MAX_OPEN: usize = 4096;
+/// How long one connection may take, from `connect()` to its last echo.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// Runs the churn of `opts` and prints its report.
+pub fn run(opts: &Options) -> Result<Measured, String> {
+    let rate = opts.churn.ok_or("--churn was not given")?;
+    let (server, addr) = serve(opts)?;
+    println!(
+        "frameloop bench: churn, {} new connection(s)/s ({} arrivals) x {} message(s) of {} B each, {} s measured \
+         after {} s warm-up",
+        thousands(rate.round() as u64),
+        opts.arrival.name(),
+        opts.per_conn,
+        size_text(opts),
+        opts.secs,
+        opts.warmup
+    );
+    print_server(opts, &server, addr);
+    println!(
+        "client: {} thread(s), mio; each connection writes its {} message(s) at once, checks the echoes, closes",
+        opts.threads, opts.per_conn
+    );
+    let shared = Arc::new(Shared::default());
+    // Each thread opens its share on a schedule of its own, staggered.
+    let pace = Pace { rate, conns: opts.threads, arrival: opts.arrival, epoch: Instant::now() };
+    // In-process, each connection takes two descriptors of this process.
+    let fds = cpu::max_open_files().unwrap_or(1024) as usize;
+    let per_thread_fds = fds.saturating_sub(64) / if opts.addr.is_some() { 1 } else { 2 } / opts.threads;
+    let work = Work {
+        addr,
+        size: opts.size,
+        size_max: opts.size_max,
+        per_conn: opts.per_conn,
+        max_open: MAX_OPEN.min(per_thread_fds.max(1)),
+        threads: opts.threads,
+    };
+    let mut threads = Vec::new();
+    for t in 0..opts.threads {
+        let shared = Arc::clone(&shared);
+        let schedule = Schedule::new(&pace, t);
+        let handle = std::thread::Builder::new()
+            .name(format!("bench-churn-{t}"))
+            .spawn(move || churn(t, schedule, work, &shared))
+            .map_err(|e| format!("cannot start a client thread: {e}"))?;
+        threads.push(handle);
+    }
+    measure(opts, server, &shared, threads)
+}
+
+/// What every churn thread does.
+#[derive(Debug, Clone, Copy)]
+struct Work {
+    addr: SocketAddr,
+    size: usize,
+    size_max: usize,
+    per_conn: usize,
+    max_open: usize,
+    threads: usize,
+}
+
+/// One connection of the churn.
+struct Conn {
+    stream: TcpStream,
+    id: u32,
+    /// When `connect()` was called.
+    called: Instant,
+    established: bool,
+    /// Payload length, end offset in the bytes queued and write time of
+    /// each message not echoed yet, oldest first.
+    pending: VecDeque<(usize, u64, Option<Instant>)>,
+    next_recv: u64,
+    written: u64,
+    out: Vec<u8>,
+    out_head: usize,
+    inbuf: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
+}
+
+/// Thread `t`'s share of the churn.
+fn churn(t: usize, mut schedule: Schedule, work: Work, shared: &Shared) -> ThreadReport {
+    let mut report = ThreadReport::default();
+    let mut poll = match Poll::new() {
+        Ok(p) => p,
+        Err(e) => {
+            report.error(shared, format!("cannot create a poller: {e}"));
+            return report;
+        }
+    };
+    let filler = filler(work.size_max);
+    let inbuf_len = (64 * 1024).max(4 * (HEADER + work.size_max));
+    let mut rng = Rng::new(t as u64);
+    let mut conns: Slab<Conn> = Slab::new();
+    let mut events = Events::with_capacity(1024);
+    let (mut start, mut end) = (None, None);
+    let mut cpu_start = None;
+    let mut serial = t as u32;
+    let mut drain_deadline = None;
+    let mut last_sweep = Instant::now();
+    loop {
+        match shared.phase.load(Ordering::Acquire) {
+            MEASURE if start.is_none() && end.is_none() => {
+                start = Some(shared.start.get().copied().unwrap_or_else(Instant::now));
+                cpu_start = cpu::thread_cpu_ns();
+            }
+            DRAIN if end.is_none() => {
+                report.cpu_ns = cpu_start.zip(cpu::thread_cpu_ns()).map(|(a, b)| b.saturating_sub(a));
+                let at = shared.end.get().copied().unwrap_or_else(Instant::now);
+                end = Some(at);
+                while schedule.due() < at {
+                    schedule.advance();
+                    report.unsent += 1;
+                }
+                drain_deadline = Some(Instant::now() + DRAIN_PATIENCE);
+            }
+            _ => {}
+        }
+        if let Some(deadline) = drain_deadline {
+            if conns.is_empty() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let n = conns.len();
+                report.error(shared, format!("{n} connection(s) still open {DRAIN_PATIENCE:?} after the end"));
+                break;
+            }
+        }
+        // New connections, as many as are due and fit.
+        let now = Instant::now();
+        while end.is_none() && schedule.due() <= now && conns.len() < work.max_open {
+            let due = schedule.due();
+            schedule.advance();
+            let in_window = start.is_some_and(|s| due >= s);
+            if in_window && now.saturating_duration_since(due) >= LATE {
+                report.late += 1;
+            }
+            let called = Instant::now();
+            let mut stream = match TcpStream::connect(work.addr) {
+                Ok(s) => s,
+                Err(e) => {
+                    report.error(shared, format!("connect to {}: {e}", work.addr));
+                    continue;
+                }
+            };
+            let entry = conns.vacant_entry();
+            if let Err(e) =
+                poll.registry().register(&mut stream, Token(entry.key()), Interest::READABLE | Interest::WRITABLE)
+            {
+                report.error(shared, format!("cannot register a connection: {e}"));
+                continue;
+            }
+            entry.insert(Conn {
+                stream,
+                id: serial,
+                called,
+                established: false,
+                pending: VecDeque::with_capacity(work.per_conn),
+                next_recv: 0,
+                written: 0,
+                out: Vec::new(),
+                out_head: 0,
+                inbuf: vec![0; inbuf_len],
+                in_start: 0,
+                in_end: 0,
+            });
+            serial = serial.wrapping_add(work.threads as u32);
+        }
+        // Connections that took too long.
+        if now.duration_since(last_sweep) >= Duration::from_millis(100) {
+            last_sweep = now;
+            let stuck: Vec<usize> =
+                conns.iter().filter(|(_, c)| now.duration_since(c.called) > PATIENCE).map(|(k, _)| k).collect();
+            for key in stuck {
+                let c = conns.remove(key);
+                let what = if c.established { "echoes" } else { "connect" };
+                report.error(shared, format!("connection {}: no {what} within {PATIENCE:?}", c.id));
+            }
+        }
+        let due = (end.is_none() && conns.len() < work.max_open).then(|| schedule.due());
+        let timeout = open_loop::poll_timeout(due, Instant::now(), Duration::from_millis(50));
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                report.error(shared, format!("poll failed: {e}"));
+                break;
+            }
+        }
+        let mut received = 0;
+        for event in events.iter() {
+            let key = event.token().0;
+            let Some(conn) = conns.get_mut(key) else { continue };
+            let now = Instant::now();
+            // The window's end as the main thread set it, before this
+            // thread may have seen the phase change.
+            let window = Window { start, end: shared.end.get().copied(), now };
+            let outcome = if conn.established {
+                Ok(false)
+            } else {
+                establish(conn, &work, &filler, &mut rng, &mut report, window)
+            };
+            let outcome = outcome.and_then(|_| {
+                if !conn.established {
+                    return Ok(false);
+                }
+                flush(conn)?;
+                read(conn, &filler, &mut report, window, &mut received)
+            });
+            match outcome {
+                Ok(true) => {
+                    let mut c = conns.remove(key);
+                    let _ = poll.registry().deregister(&mut c.stream);
+                }
+                Ok(false) => {}
+                Err(what) => {
+                    let mut c = conns.remove(key);
+                    let _ = poll.registry().deregister(&mut c.stream);
+                    report.error(shared, format!("connection {}: {what}", c.id));
+                }
+            }
+        }
+        if received > 0 {
+            shared.received.fetch_add(received, Ordering::Relaxed);
+        }
+    }
+    report
+}
+
+/// The measured window as one event sees it.
+#[derive(Clone, Copy)]
+struct Window {
+    start: Option<Instant>,
+    end: Option<Instant>,
+    now: Instant,
+}
+
+impl Window {
+    /// How far into the window `now` is, if it is in it.
+    fn at(&self) -> Option<Duration> {
+        let start = self.start?;
+        self.end.is_none_or(|end| self.now < end).then(|| self.now.saturating_duration_since(start))
+    }
+}
+
+/// Whether `conn`'s connect has finished; once it has, queues its
+/// messages. Err: it failed.
+fn establish(
+    conn: &mut Conn,
+    work: &Work,
+    filler: &[u8],
+    rng: &mut Rng,
+    report: &mut ThreadReport,
+    window: Window,
+) -> Result<bool, String> {
+    if let Some(e) = conn.stream.take_error().map_err(|e| e.to_string())? {
+        return Err(format!("connect failed: {e}"));
+    }
+    match conn.stream.peer_addr() {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(false),
+        Err(e) => return Err(format!("connect failed: {e}")),
+    }
+    conn.established = true;
+    let _ = conn.stream.set_nodelay(true);
+    if let Some(at) = window.at() {
+        report.connects += 1;
+        report.connect.record(window.now.saturating_duration_since(conn.called).as_nanos() as u64);
+        report.series.connect(at);
+    }
+    let mut queued = 0u64;
+    for seq in 0..work.per_conn as u64 {
+        let len = rng.between(work.size, work.size_max);
+        put_frame(&mut conn.out, conn.id, seq, len, filler);
+        queued += (HEADER + len) as u64;
+        conn.pending.push_back((len, queued, None));
+    }
+    Ok(false)
+}
+
+/// Writes what `conn` has queued, stamping the messages it completes.
+fn flush(conn: &mut Conn) -> Result<(), String> {
+    while conn.out_head < conn.out.len() {
+        let now = Instant::now();
+        match conn.stream.write(&conn.out[conn.out_head..]) {
+            Ok(n) => {
+                conn.out_head += n;
+                conn.written += n as u64;
+                for p in conn.pending.iter_mut().filter(|p| p.2.is_none() && p.1 <= conn.written) {
+                    p.2 = Some(now);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("write failed: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Reads and checks `conn`'s echoes; Ok(true): all of them came back.
+fn read(
+    conn: &mut Conn,
+    filler: &[u8],
+    report: &mut ThreadReport,
+    window: Window,
+    received: &mut u64,
+) -> Result<bool, String> {
+    loop {
+        if conn.in_end == conn.inbuf.len() {
+            conn.inbuf.copy_within(conn.in_start..conn.in_end, 0);
+            conn.in_end -= conn.in_start;
+            conn.in_start = 0;
+        }
+        match conn.stream.read(&mut conn.inbuf[conn.in_end..]) {
+            Ok(0) => return Err("the server closed the connection".into()),
+            Ok(n) => conn.in_end += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("read failed: {e}")),
+        }
+        let now = Instant::now();
+        while let Some(&(len, _, sent)) = conn.pending.front() {
+            match check_echo(&conn.inbuf[conn.in_start..conn.in_end], conn.id, conn.next_recv, len, filler) {
+                Echo::Incomplete => break,
+                Echo::Wrong(what) => return Err(what),
+                Echo::Intact => {}
+            }
+            let sent = sent.ok_or("an echo of a message not written yet")?;
+            conn.pending.pop_front();
+            conn.next_recv += 1;
+            conn.in_start += HEADER + len;
+            *received += 1;
+            if let Some(at) = (Window { now, ..window }).at() {
+                let ns = now.saturating_duration_since(sent).as_nanos() as u64;
+                report.latency.record(ns);
+                report.series.echo(at, ns);
+                report.echoes += 1;
+                report.bytes += len as u64;
+            }
+        }
+        if conn.pending.is_empty() {
+            return if conn.in_start == conn.in_end { Ok(true) } else { Err("more echoes than messages".into()) };
+        }
+    }
+}
