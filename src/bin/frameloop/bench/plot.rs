@@ -95,17 +95,10 @@ pub fn latency(curves: &[Curve<'_>], title: &str) -> Result<String, String> {
                 .draw_series(LineSeries::new(curve(c.latency, per), colour.stroke_width(2)))
                 .map_err(|e| e.to_string())?
                 .label(c.label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2)));
+                .legend(legend_mark(colour));
         }
         // Lower right: the curves are low on the left and high on the right.
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 16))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&mut chart)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
@@ -155,19 +148,29 @@ pub fn throughput(lines: &[Line<'_>], secs: f64, title: &str, y_desc: &str) -> R
                 .draw_series(LineSeries::new(l.points.iter().copied(), colour.stroke_width(2)))
                 .map_err(|e| e.to_string())?
                 .label(l.label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2)));
+                .legend(legend_mark(colour));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 16))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&mut chart)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
+}
+
+/// A series' mark in the legend: a short line in its colour.
+fn legend_mark(colour: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2))
+}
+
+/// The legend of both plots, in the lower right corner.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, 16))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
