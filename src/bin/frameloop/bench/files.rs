@@ -9,6 +9,7 @@ use std::path::Path;
 use super::json;
 use super::options::Options;
 use super::plot::{self, Curve, Line};
+use super::series;
 use super::Measured;
 
 /// Writes the files `opts` asks for about the run that measured `m`.
@@ -54,25 +55,23 @@ fn save(path: &Path, text: &str) -> Result<(), String> {
 fn throughput_svg(opts: &Options, m: &Measured) -> Result<String, String> {
     let secs = m.elapsed.as_secs_f64();
     let seconds = m.total.series.seconds();
-    let n = secs.ceil() as usize;
-    let point = |i: usize, count: u64| {
-        let span = (secs - i as f64).clamp(0.0, 1.0);
-        (i as f64 + span / 2.0, if span > 0.0 { count as f64 / span } else { 0.0 })
-    };
     // A last part of a second shorter than this is left out: a few echoes
     // in a few milliseconds make a rate that means nothing.
-    let shown = |i: usize| i == 0 || secs - i as f64 >= 0.25;
-    let series = |count: fn(&super::series::Second) -> u64| -> Vec<(f64, f64)> {
-        (0..n).filter(|&i| shown(i)).map(|i| point(i, seconds.get(i).map_or(0, count))).collect()
+    let shown = |&(i, span): &(usize, f64)| i == 0 || span >= 0.25;
+    let rates = |count: fn(&series::Second) -> u64| -> Vec<(f64, f64)> {
+        let point = |(i, span): (usize, f64)| {
+            (i as f64 + span / 2.0, series::per_second(seconds.get(i).map_or(0, count), span))
+        };
+        series::spans(secs).filter(shown).map(point).collect()
     };
     let mut lines = Vec::new();
     // The requested rate first, so the achieved one is drawn over it.
     if let Some(rate) = opts.rate {
         lines.push(Line { label: "requested (--rate)", points: vec![(0.0, rate), (secs, rate)], colour: plot::GREY });
     }
-    lines.push(Line { label: "echoes per second", points: series(|s| s.msgs), colour: plot::BLUE });
+    lines.push(Line { label: "echoes per second", points: rates(|s| s.msgs), colour: plot::BLUE });
     if opts.churn.is_some() {
-        lines.push(Line { label: "connects per second", points: series(|s| s.connects), colour: plot::GREEN });
+        lines.push(Line { label: "connects per second", points: rates(|s| s.connects), colour: plot::GREEN });
     }
     let title = format!("frameloop bench, {}: throughput", json::mode(opts).replace('_', " "));
     let y_desc = if opts.churn.is_some() { "per second (echoes, connects)" } else { "echoes per second" };

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::histogram::Latency;
 use super::options::{Mode, Options};
+use super::series;
 use super::Measured;
 
 /// The run's kind as the summary names it.
@@ -49,13 +50,10 @@ pub fn percentiles(h: &Latency) -> Value {
 /// `--churn` the connections established in it. A second with nothing in
 /// it is there with zeros: a stalled server shows.
 pub fn per_second(m: &Measured, churn: bool) -> Vec<Value> {
-    let secs = m.elapsed.as_secs_f64();
     let seconds = m.total.series.seconds();
     // Echoes count in the second they arrived in, and only in the window.
-    let n = secs.ceil() as usize;
-    (0..n)
-        .map(|i| {
-            let span = (secs - i as f64).clamp(0.0, 1.0);
+    series::spans(m.elapsed.as_secs_f64())
+        .map(|(i, span)| {
             let (msgs, connects, p99) = match seconds.get(i) {
                 Some(s) => (s.msgs, s.connects, (s.msgs > 0).then(|| us(s.latency.quantile(0.99)))),
                 None => (0, 0, None),
@@ -63,7 +61,7 @@ pub fn per_second(m: &Measured, churn: bool) -> Vec<Value> {
             let mut entry = json!({
                 "t": i,
                 "msgs": msgs,
-                "msgs_per_s": if span > 0.0 { msgs as f64 / span } else { 0.0 },
+                "msgs_per_s": series::per_second(msgs, span),
                 "p99_us": p99,
             });
             if churn {

@@ -88,7 +88,7 @@ pub fn latency(curves: &[Curve<'_>], title: &str) -> Result<String, String> {
             .label_style((FONT, 15))
             .draw()
             .map_err(|e| e.to_string())?;
-        let colours = [RGBColor(200, 30, 30), RGBColor(30, 90, 200), RGBColor(20, 140, 60)];
+        let colours = [RED, BLUE, GREEN];
         for (c, colour) in curves.iter().zip(colours.iter().cycle()) {
             let colour = *colour;
             chart
@@ -112,7 +112,8 @@ pub struct Line<'a> {
     pub colour: RGBColor,
 }
 
-/// The throughput plot's colours.
+/// The plots' colours.
+pub const RED: RGBColor = RGBColor(200, 30, 30);
 pub const BLUE: RGBColor = RGBColor(30, 90, 200);
 pub const GREY: RGBColor = RGBColor(140, 140, 140);
 pub const GREEN: RGBColor = RGBColor(20, 140, 60);

@@ -72,6 +72,21 @@ impl Series {
     }
 }
 
+/// The seconds of a window of `secs` seconds, each with its length: 1, or
+/// less for a last, partial one.
+pub fn spans(secs: f64) -> impl Iterator<Item = (usize, f64)> {
+    (0..secs.ceil() as usize).map(move |i| (i, (secs - i as f64).clamp(0.0, 1.0)))
+}
+
+/// `count` events in a second `span` long, per second.
+pub fn per_second(count: u64, span: f64) -> f64 {
+    if span > 0.0 {
+        count as f64 / span
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
