@@ -62,7 +62,17 @@ use crate::reactor::Ctx;
 pub struct ConnId {
     pub(crate) index: u32,
     pub(crate) generation: u32,
+    /// The reactor the connection belongs to: its group's number (one no
+    /// other group, or reactor on its own, of this process has) and, in
+    /// the low bits, its place in the group; so an id of another reactor
+    /// never names a connection here.
+    pub(crate) home: u32,
 }
+
+/// The bits of [`ConnId::home`] that say which reactor of its group; the
+/// rest number the group.
+pub(crate) const REACTOR_BITS: u32 = 10;
+pub(crate) const REACTOR_MASK: u32 = (1 << REACTOR_BITS) - 1;
 
 impl ConnId {
     /// A number unique among the connections open at one time; reused once
@@ -91,17 +101,54 @@ impl ConnId {
     pub fn index(self) -> usize {
         self.index as usize
     }
+
+    /// Which reactor of a [`ReactorGroup`](crate::ReactorGroup) (or of a
+    /// server with several threads) the connection lives on; 0 for a
+    /// reactor on its own.
+    ///
+    /// ```
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct Where(Vec<usize>);
+    /// impl Handler for Where {
+    ///     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+    ///         self.0.push(conn.reactor());
+    ///         ctx.stop();
+    ///     }
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    /// }
+    ///
+    /// let mut group = Reactor::builder().build_group(2)?;
+    /// let addr = group.listen("127.0.0.1:0")?;
+    /// let _peer = std::net::TcpStream::connect(addr)?;
+    /// let seen = group.run(|_| Where(Vec::new()))?;
+    /// let reactors: Vec<usize> = seen.into_iter().flat_map(|w| w.0).collect();
+    /// assert_eq!(reactors.len(), 1); // one connection, on reactor 0 or 1
+    /// assert!(reactors[0] < 2);
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn reactor(self) -> usize {
+        (self.home & REACTOR_MASK) as usize
+    }
 }
 
 impl fmt::Debug for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ConnId({}.{})", self.index, self.generation)
+        write!(f, "ConnId({}.{}", self.index, self.generation)?;
+        if self.reactor() > 0 {
+            write!(f, " on reactor {}", self.reactor())?;
+        }
+        f.write_str(")")
     }
 }
 
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "connection #{}", self.index)
+        write!(f, "connection #{}", self.index)?;
+        if self.reactor() > 0 {
+            write!(f, " on reactor {}", self.reactor())?;
+        }
+        Ok(())
     }
 }
 

@@ -151,7 +151,7 @@ pub use facade::{
     PollingServer, Reconnect, ReplyMode, Server, ServerBuilder, ServerCtx, ServerHandler,
 };
 pub use handler::{CloseReason, ConnId, HalfClose, Handler, TimerId};
-pub use reactor::{Ctx, Notifier, Reactor, ReactorBuilder, Stats};
+pub use reactor::{Ctx, Distribution, Notifier, Reactor, ReactorBuilder, ReactorGroup, Remote, Stats};
 
 /// The old name of [`ConnId`] in the facade.
 #[deprecated(since = "0.2.0", note = "renamed to `ConnId`, the one name for a connection in the engine and the facade")]

@@ -44,7 +44,6 @@
 //! # Ok::<(), frameloop::Error>(())
 //! ```
 
-mod chunk;
 mod client;
 mod client_ctx;
 mod client_engine;

@@ -28,24 +28,13 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
-use super::chunk::Chunk;
 use super::commands::{Command, Commands};
 use super::events::Event;
 use crate::handler::ConnId;
-use crate::reactor::lock;
+use crate::reactor::{lock, Chunk, Weigh};
 
 /// The default bound on the bytes of events waiting in a queue.
 pub(crate) const DEFAULT_MAX_QUEUED: usize = 16 * 1024 * 1024;
-
-/// What an event weighs against the queue's limit: the bytes it carries,
-/// plus its own size, so that a flood of empty messages is bounded too.
-pub(crate) trait Weigh {
-    fn weight(&self) -> usize;
-
-    /// Gives the item the bytes it was staged without (see
-    /// [`Queue::stage`]).
-    fn fill(&mut self, _bytes: Vec<u8>) {}
-}
 
 impl Weigh for Event {
     fn weight(&self) -> usize {
@@ -470,7 +459,7 @@ mod tests {
         let q: Queue<u32> = Queue::new((), 100);
         let reactor = Reactor::new().unwrap();
         q.attach(Arc::new(Commands::new(reactor.notifier())));
-        let (a, b) = (ConnId { index: 1, generation: 0 }, ConnId { index: 2, generation: 0 });
+        let (a, b) = (ConnId { index: 1, generation: 0, home: 0 }, ConnId { index: 2, generation: 0, home: 0 });
         assert!(!push_from(&q, Some(a), 60));
         assert!(!push_from(&q, Some(b), 40), "at the limit is not over it");
         assert!(push_from(&q, Some(b), 30));
@@ -515,7 +504,7 @@ mod tests {
         while lock(&q.inner).waiting == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let (a, b) = (ConnId { index: 1, generation: 0 }, ConnId { index: 2, generation: 0 });
+        let (a, b) = (ConnId { index: 1, generation: 0, home: 0 }, ConnId { index: 2, generation: 0, home: 0 });
         let mut batch = Batch::default();
         assert!(!q.stage(&mut batch, Some(a), 60, &[]));
         assert!(!q.stage(&mut batch, None, 50, &[]), "over the limit, but not from a connection");
@@ -538,7 +527,7 @@ mod tests {
     #[test]
     fn staged_bytes_become_each_events_own_in_order_across_hand_overs() {
         let q: Queue<Event> = Queue::new((), 1 << 20);
-        let conn = ConnId { index: 1, generation: 0 };
+        let conn = ConnId { index: 1, generation: 0, home: 0 };
         let received = |data: Vec<u8>| Event::Received { client: conn, addr: crate::facade::events::NO_ADDR, data };
         let data_of = |e: Option<Event>| match e {
             Some(Event::Received { data, .. }) => data,

@@ -264,7 +264,7 @@ impl Server {
         let addr = resolve(addr)?;
         // A backlog of 1024 (std's and mio's are 128): clients that wait
         // while accepting is paused, or arrive in a storm, need the room.
-        let listener = reactor::bind(addr, reactor::DEFAULT_BACKLOG)?;
+        let listener = reactor::bind(addr, reactor::DEFAULT_BACKLOG, false)?;
         let local_addr = listener.local_addr()?;
         Ok(ServerBuilder { listener, local_addr, settings: Settings::default(), refusal: None })
     }

@@ -33,6 +33,8 @@ pub(crate) struct Config {
     /// Written to a socket refused at `max_connections` before it is
     /// closed; already in the reactor's framing.
     pub(crate) refusal_message: Option<Vec<u8>>,
+    /// How a group shares an address's connections (see `group.rs`).
+    pub(crate) distribution: crate::reactor::Distribution,
     /// Stop gracefully on SIGINT and SIGTERM (see `signals.rs`).
     #[cfg(feature = "signals")]
     pub(crate) stop_on_signals: bool,
@@ -58,6 +60,7 @@ impl Default for Config {
             listen_backlog: crate::reactor::DEFAULT_BACKLOG,
             busy_poll: None,
             refusal_message: None,
+            distribution: crate::reactor::Distribution::default(),
             #[cfg(feature = "signals")]
             stop_on_signals: false,
         }
@@ -82,7 +85,7 @@ impl Default for Config {
 #[derive(Debug, Clone, Default)]
 #[must_use = "a builder does nothing until build() is called"]
 pub struct ReactorBuilder {
-    config: Config,
+    pub(super) config: Config,
 }
 
 impl ReactorBuilder {

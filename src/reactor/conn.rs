@@ -39,12 +39,13 @@ pub(crate) fn conn_token(id: ConnId) -> Token {
     Token((id.generation as usize) << HALF | id.index as usize)
 }
 
-/// The connection id a token names, if it names a connection.
-pub(crate) fn token_conn(token: Token) -> Option<ConnId> {
+/// The slab index and generation a token names, if it names a connection
+/// (the rest of its id is the reactor's own).
+pub(crate) fn token_conn(token: Token) -> Option<(usize, u32)> {
     if token.0 & LISTENER_BIT != 0 {
         return None;
     }
-    Some(ConnId { index: (token.0 & INDEX_MASK) as u32, generation: (token.0 >> HALF) as u32 })
+    Some((token.0 & INDEX_MASK, (token.0 >> HALF) as u32))
 }
 
 /// Where a connection is in its life.
@@ -169,9 +170,9 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_never_look_like_listeners_or_the_waker() {
         for (index, generation) in [(0, 0), (5, 1), (INDEX_MASK as u32, GEN_MASK), (77, GEN_MASK)] {
-            let id = ConnId { index, generation };
+            let id = ConnId { index, generation, home: 7 };
             let token = conn_token(id);
-            assert_eq!(token_conn(token), Some(id));
+            assert_eq!(token_conn(token), Some((index as usize, generation)));
             assert_eq!(token.0 & LISTENER_BIT, 0);
             assert_ne!(token, WAKER);
         }

@@ -8,6 +8,8 @@
 //! without re-entrancy.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
@@ -17,11 +19,12 @@ use slab::Slab;
 use super::backoff::Backoff;
 use super::builder::Config;
 use super::conn::{self, Conn, State};
+use super::remote::{Mail, Router};
 use super::stats::Stats;
 use super::timer::{TimerKind, Timers};
 use crate::buffer::Pools;
 use crate::error::Error;
-use crate::handler::{CloseReason, ConnId};
+use crate::handler::{CloseReason, ConnId, REACTOR_MASK};
 
 /// A listening socket.
 #[derive(Debug)]
@@ -76,16 +79,21 @@ pub(crate) struct Core {
     pub(crate) stops: u64,
     pub(crate) stats: Stats,
     pub(crate) next_generation: u32,
+    /// The reactors of this one's group (this one alone, if it has none),
+    /// and which of them this is: the rest of every id given out here.
+    pub(crate) router: Arc<Router>,
+    pub(crate) home: u32,
     /// The time this loop turn started; what "now" means for deadlines.
     pub(crate) now: Instant,
     pub(crate) turn: u64,
 }
 
-/// The connection `id` names in `conns`: a borrow of the slab alone, so the
-/// rest of the core stays usable beside it.
+/// The connection `id` names in `conns`, the connections of the reactor
+/// numbered `home`: a borrow of the slab alone, so the rest of the core
+/// stays usable beside it.
 #[inline]
-pub(crate) fn slot(conns: &mut Slab<Conn>, id: ConnId) -> Option<&mut Conn> {
-    conns.get_mut(id.index()).filter(|c| c.generation == id.generation)
+pub(crate) fn slot(conns: &mut Slab<Conn>, home: u32, id: ConnId) -> Option<&mut Conn> {
+    conns.get_mut(id.index()).filter(|c| c.generation == id.generation && id.home == home)
 }
 
 /// The listen backlog the facade uses (the kernel caps it at
@@ -98,11 +106,21 @@ pub(crate) const DEFAULT_BACKLOG: u32 = 1024;
 /// connects wait a second or more for their SYN to be sent again. Otherwise
 /// this is mio's `bind`: `SO_REUSEADDR` (not on Windows, where it would
 /// allow hijacking a port in use), close-on-exec, non-blocking.
-pub(crate) fn bind_listener(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+///
+/// `shared`: also `SO_REUSEPORT` (Unix), so that each reactor of a group
+/// can have a listener of its own on the same port and the kernel spreads
+/// the connections over them (see [`Distribution`](crate::Distribution)).
+pub(crate) fn bind_listener(addr: SocketAddr, backlog: u32, shared: bool) -> std::io::Result<TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     #[cfg(not(windows))]
     socket.set_reuse_address(true)?;
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))))]
+    if shared {
+        socket.set_reuse_port(true)?;
+    }
+    #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin")))))]
+    let _ = shared;
     socket.bind(&addr.into())?;
     socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
     socket.set_nonblocking(true)?;
@@ -110,8 +128,8 @@ pub(crate) fn bind_listener(addr: SocketAddr, backlog: u32) -> std::io::Result<T
 }
 
 /// A listener on `addr`, or the bind error as the crate names it.
-pub(crate) fn bind(addr: SocketAddr, backlog: u32) -> Result<TcpListener, Error> {
-    bind_listener(addr, backlog).map_err(|e| Error::from_bind(addr, e))
+pub(crate) fn bind(addr: SocketAddr, backlog: u32, shared: bool) -> Result<TcpListener, Error> {
+    bind_listener(addr, backlog, shared).map_err(|e| Error::from_bind(addr, e))
 }
 
 /// The most bytes each of the reactor's two pools keeps: enough for a few
@@ -146,7 +164,7 @@ impl Lendable {
 const ACCEPT_BACKOFF_START: Duration = Duration::from_millis(5);
 
 impl Core {
-    pub(crate) fn new(registry: Registry, config: Config) -> Self {
+    pub(crate) fn new(registry: Registry, config: Config, router: Arc<Router>) -> Self {
         let accept_backoff = Backoff::new(ACCEPT_BACKOFF_START, config.accept_backoff_max);
         Core {
             registry,
@@ -174,6 +192,8 @@ impl Core {
             stops: 0,
             stats: Stats::default(),
             next_generation: 0,
+            home: router.home_of(0),
+            router,
             now: Instant::now(),
             turn: 0,
         }
@@ -184,12 +204,12 @@ impl Core {
     /// The connection `id` names, whatever its state.
     #[inline]
     pub(crate) fn get(&self, id: ConnId) -> Option<&Conn> {
-        self.conns.get(id.index()).filter(|c| c.generation == id.generation)
+        self.conns.get(id.index()).filter(|c| c.generation == id.generation && id.home == self.home)
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
-        slot(&mut self.conns, id)
+        slot(&mut self.conns, self.home, id)
     }
 
     /// The connection `id` names, unless it is unknown or already closed.
@@ -201,15 +221,27 @@ impl Core {
         }
     }
 
-    #[inline]
-    pub(crate) fn id_of(key: usize, conn: &Conn) -> ConnId {
-        ConnId { index: key as u32, generation: conn.generation }
-    }
-
     /// Whether `id` is open for reading (not closing, not closed).
     #[inline]
     pub(crate) fn is_open(&self, id: ConnId) -> bool {
         self.get(id).is_some_and(Conn::is_open)
+    }
+
+    /// How many connections this reactor serves or has been handed, as
+    /// its group sees it.
+    pub(crate) fn load(&self) -> &std::sync::atomic::AtomicUsize {
+        &self.router.loads[self.reactor()]
+    }
+
+    /// Which reactor of its group this is.
+    pub(crate) fn reactor(&self) -> usize {
+        (self.home & REACTOR_MASK) as usize
+    }
+
+    /// The id of the connection in slot `key`.
+    #[inline]
+    pub(crate) fn id_of(&self, key: usize) -> ConnId {
+        ConnId { index: key as u32, generation: self.conns[key].generation, home: self.home }
     }
 
     // ---- adding connections -----------------------------------------------------
@@ -233,11 +265,12 @@ impl Core {
         }
         self.next_generation = conn::next_generation(self.next_generation);
         let entry = self.conns.vacant_entry();
-        let id = ConnId { index: entry.key() as u32, generation: self.next_generation };
+        let id = ConnId { index: entry.key() as u32, generation: self.next_generation, home: self.home };
         // Both interests at once, never re-registered: with edge-triggered
         // readiness that costs no syscall per message.
         self.registry.register(&mut stream, conn::conn_token(id), Interest::READABLE | Interest::WRITABLE)?;
         entry.insert(Conn::new(stream, id.generation, peer, state, self.now));
+        self.load().fetch_add(1, Ordering::Relaxed);
         self.arm_conn_timer(id.index());
         Ok(id)
     }
@@ -261,7 +294,7 @@ impl Core {
         if self.stopping {
             return Err(Error::Stopped);
         }
-        let socket = bind(addr, self.config.listen_backlog)?;
+        let socket = bind(addr, self.config.listen_backlog, false)?;
         self.adopt_listener(socket)
     }
 
@@ -285,8 +318,9 @@ impl Core {
     pub(crate) fn send_parts(&mut self, id: ConnId, parts: &[&[u8]]) -> Result<(), Error> {
         let codec = self.config.codec;
         let hard_cap = self.config.hard_cap;
-        let Some(conn) = self.conns.get_mut(id.index()).filter(|c| c.generation == id.generation) else {
-            return Err(Error::UnknownConnection(id));
+        let Some(conn) = slot(&mut self.conns, self.home, id) else {
+            codec.check_outgoing(parts)?;
+            return self.post(id, parts, Mail::Send(id));
         };
         if !conn.accepts_output() {
             return Err(Error::ConnectionClosed(id));
@@ -329,15 +363,26 @@ impl Core {
     }
 
     /// Queues `parts` for every live connection (open, or held open after
-    /// its peer's half-close) but `except`; returns how many it was queued
-    /// for.
+    /// its peer's half-close) but `except`, on every reactor of the group;
+    /// returns how many of this reactor's it was queued for.
     pub(crate) fn broadcast(&mut self, parts: &[&[u8]], except: Option<ConnId>) -> usize {
+        if self.router.len() > 1 {
+            if self.config.codec.check_outgoing(parts).is_err() {
+                return 0;
+            }
+            self.post_broadcast(parts, except);
+        }
+        self.broadcast_here(parts, except)
+    }
+
+    /// [`broadcast`](Self::broadcast), for this reactor's connections only.
+    pub(crate) fn broadcast_here(&mut self, parts: &[&[u8]], except: Option<ConnId>) -> usize {
         let mut keys = std::mem::take(&mut self.keys_scratch);
         keys.clear();
         keys.extend(self.conns.iter().filter(|(_, c)| c.is_live()).map(|(k, _)| k));
         let mut sent = 0;
         for &key in &keys {
-            let id = Core::id_of(key, &self.conns[key]);
+            let id = self.id_of(key);
             if Some(id) != except && self.send_parts(id, parts).is_ok() {
                 sent += 1;
             }
@@ -350,7 +395,7 @@ impl Core {
 
     /// Closes `id` after its queued output is written.
     pub(crate) fn close(&mut self, id: ConnId, reason: CloseReason) -> Result<(), Error> {
-        let conn = self.get_mut(id).ok_or(Error::UnknownConnection(id))?;
+        let Some(conn) = self.get_mut(id) else { return self.post(id, &[], Mail::Close(id)) };
         match conn.state {
             State::Closed(_) => Err(Error::ConnectionClosed(id)),
             State::Closing(_) => Ok(()),
@@ -442,7 +487,11 @@ impl Core {
             CloseReason::ClosedLocally | CloseReason::Aborted | CloseReason::Shutdown => s.closed_locally += 1,
             CloseReason::ConnectFailed(_) => s.connect_failed += 1,
         }
-        crate::log::closed(Core::id_of(key, conn), conn.peer, &reason);
+        crate::log::closed(
+            ConnId { index: key as u32, generation: conn.generation, home: self.home },
+            conn.peer,
+            &reason,
+        );
         conn.state = State::Closed(reason);
         conn.out.clear(&mut self.pools);
         self.pools.discard(&mut conn.input);

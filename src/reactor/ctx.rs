@@ -422,7 +422,7 @@ impl<'a> Ctx<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
-        self.core.conns.iter().filter(|(_, c)| c.is_live()).map(|(k, c)| Core::id_of(k, c))
+        self.core.conns.iter().filter(|(_, c)| c.is_live()).map(|(k, _)| self.core.id_of(k))
     }
 
     /// How many connections are open (held half-closed ones included).

@@ -3,6 +3,7 @@
 //! sockets, and the only ones that call the handler.
 
 use std::io::{self, Read};
+use std::net::SocketAddr;
 
 use super::conn::State;
 use super::core::{slot, Core, Lendable};
@@ -35,7 +36,7 @@ pub(crate) fn reason_for(e: &io::Error) -> CloseReason {
 /// message to the handler.
 pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId) {
     let key = id.index();
-    let Some(conn) = slot(&mut core.conns, id) else { return };
+    let Some(conn) = slot(&mut core.conns, core.home, id) else { return };
     if !conn.is_open() {
         return;
     }
@@ -50,7 +51,7 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
     let mut budget = core.config.read_budget;
     let (high, codec, read_size) = (core.config.high_watermark, core.config.codec, core.config.read_buffer_size);
     let end = loop {
-        let Some(conn) = slot(&mut core.conns, id).filter(|c| c.is_open()) else {
+        let Some(conn) = slot(&mut core.conns, core.home, id).filter(|c| c.is_open()) else {
             break ReadEnd::Stopped;
         };
         if conn.read_paused {
@@ -113,7 +114,7 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
     };
     let now = core.now;
     let completed_any = core.stats.frames_in != frames_before;
-    match slot(&mut core.conns, id) {
+    match slot(&mut core.conns, core.home, id) {
         Some(conn) if !matches!(conn.state, State::Closed(_)) => {
             // The message deadline runs from the first byte of the message
             // now partial, not of one that has since completed.
@@ -163,7 +164,7 @@ fn half_closed<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, reason:
     let until = core.now + core.config.half_close_timeout;
     let key = id.index();
     // The handler may have closed or aborted it from the callback.
-    let Some(conn) = slot(&mut core.conns, id).filter(|c| c.is_open()) else { return };
+    let Some(conn) = slot(&mut core.conns, core.home, id).filter(|c| c.is_open()) else { return };
     match choice {
         HalfClose::Close => core.begin_closing(key, reason),
         HalfClose::Hold => {
@@ -295,7 +296,7 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
     if matches!(conn.state, State::Connecting | State::Closed(_)) {
         return;
     }
-    let id = Core::id_of(key, conn);
+    let id = ConnId { index: key as u32, generation: conn.generation, home: core.home };
     // Once, unless the write took all it was offered and more waits (a
     // vectored write offers a bounded number of stretches): the socket is
     // not full then, so no WRITABLE edge would come for the rest.
@@ -352,30 +353,8 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
         match listener.socket.accept() {
             Ok((stream, peer)) => {
                 core.accept_backoff.reset();
-                if core.conns.len() >= core.config.max_connections {
-                    // Closing at once tells the peer "no" (end of stream,
-                    // after the refusal message if one is set) instead of
-                    // leaving it hanging in the backlog.
-                    core.stats.rejected_over_limit += 1;
-                    let first = core.first_refusal_at_limit();
-                    crate::log::refused_over_limit(
-                        peer,
-                        core.config.max_connections,
-                        core.stats.rejected_over_limit,
-                        first,
-                    );
-                    super::linger::refuse(core, stream);
-                    continue;
-                }
-                match core.insert(stream, Some(peer), State::Open) {
-                    Ok(id) => {
-                        core.stats.accepted += 1;
-                        handler.on_open(&mut Ctx::new(core), id);
-                    }
-                    Err(e) => {
-                        core.stats.rejected_over_limit += 1;
-                        crate::log::not_taken(peer, &e);
-                    }
+                if let Some(stream) = super::group::hand_on(core, stream) {
+                    admit(core, handler, stream, peer);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -398,10 +377,43 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
     }
 }
 
+/// Serves a socket just accepted (here, or by the reactor of the group that
+/// accepts for all, which handed it on), or refuses it at the connection
+/// limit.
+fn admit<H: Handler>(core: &mut Core, handler: &mut H, stream: mio::net::TcpStream, peer: SocketAddr) {
+    if core.conns.len() >= core.config.max_connections {
+        // Closing at once tells the peer "no" (end of stream, after the
+        // refusal message if one is set) instead of leaving it hanging in
+        // the backlog.
+        core.stats.rejected_over_limit += 1;
+        let first = core.first_refusal_at_limit();
+        crate::log::refused_over_limit(peer, core.config.max_connections, core.stats.rejected_over_limit, first);
+        super::linger::refuse(core, stream);
+        return;
+    }
+    match core.insert(stream, Some(peer), State::Open) {
+        Ok(id) => {
+            core.stats.accepted += 1;
+            handler.on_open(&mut Ctx::new(core), id);
+        }
+        Err(e) => {
+            core.stats.rejected_over_limit += 1;
+            crate::log::not_taken(peer, &e);
+        }
+    }
+}
+
+/// Serves a socket another reactor of the group accepted.
+pub(crate) fn admit_handed<H: Handler>(core: &mut Core, handler: &mut H, stream: std::net::TcpStream) {
+    // A peer that left meanwhile has no address: nothing to serve.
+    let Ok(peer) = stream.peer_addr() else { return };
+    admit(core, handler, mio::net::TcpStream::from_std(stream), peer);
+}
+
 /// An outgoing connection reported readiness: find out whether the connect
 /// succeeded. Returns whether it is open now.
 pub(crate) fn finish_connect<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId) -> bool {
-    let Some(conn) = slot(&mut core.conns, id) else { return false };
+    let Some(conn) = slot(&mut core.conns, core.home, id) else { return false };
     let failed = match conn.stream.take_error() {
         Ok(Some(e)) | Err(e) => Some(e.kind()),
         Ok(None) => match conn.stream.peer_addr() {

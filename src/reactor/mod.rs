@@ -2,12 +2,16 @@
 
 mod backoff;
 mod builder;
+mod chunk;
 mod conn;
 mod connect;
 mod core;
 mod ctx;
+mod group;
 mod io;
 mod linger;
+mod mailbox;
+mod remote;
 #[cfg(feature = "signals")]
 mod signals;
 mod stats;
@@ -22,7 +26,12 @@ use mio::{Events, Poll, Waker};
 
 pub use builder::ReactorBuilder;
 pub use ctx::Ctx;
+pub use group::{Distribution, ReactorGroup};
+pub use remote::Remote;
 pub use stats::Stats;
+
+pub(crate) use self::chunk::{Chunk, Weigh};
+pub(crate) use self::mailbox::Mailbox;
 
 pub(crate) use self::backoff::Backoff;
 pub(crate) use self::builder::FOREVER;
@@ -188,13 +197,18 @@ impl Reactor {
         #[cfg(feature = "signals")]
         let signals = if config.stop_on_signals { Some(signals::SignalStop::register(poll.registry())?) } else { None };
         let registry = poll.registry().try_clone()?;
+        let router = Arc::new(remote::Router::new(
+            remote::new_group(),
+            config.codec,
+            vec![Notifier { waker: Arc::clone(&waker) }],
+        ));
         Ok(Reactor {
             poll,
             events: Events::with_capacity(EVENTS_CAPACITY),
             waker,
             #[cfg(feature = "signals")]
             signals,
-            core: Core::new(registry, config),
+            core: Core::new(registry, config, router),
         })
     }
 
@@ -328,6 +342,19 @@ impl Reactor {
         Notifier { waker: Arc::clone(&self.waker) }
     }
 
+    /// A handle any thread uses to send to, or close, this reactor's
+    /// connections (see [`Remote`]).
+    ///
+    /// ```
+    /// let reactor = frameloop::Reactor::new()?;
+    /// let remote = reactor.remote();
+    /// std::thread::spawn(move || remote.stop()).join().unwrap(); // Send + Sync
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn remote(&self) -> Remote {
+        Remote::new(Arc::clone(&self.core.router))
+    }
+
     /// The addresses this reactor listens on.
     ///
     /// ```
@@ -459,7 +486,7 @@ impl Reactor {
             for &key in &ready {
                 let Some(conn) = core.conns.get_mut(key) else { continue };
                 if conn.read_turn != core.turn {
-                    let id = Core::id_of(key, conn);
+                    let id = core.id_of(key);
                     io::read_conn(core, handler, id);
                 }
             }
@@ -472,6 +499,10 @@ impl Reactor {
             settle(core, handler);
 
             if core.stop_requested && !core.stopping {
+                if core.router.len() > 1 {
+                    // One reactor's stop is its whole group's.
+                    core.router.stop_all();
+                }
                 core.begin_stop();
                 settle(core, handler);
             }
@@ -482,6 +513,11 @@ impl Reactor {
             if core.stopping && core.conns.is_empty() && core.lingering.is_empty() {
                 core.stopping = false;
                 core.stop_requested = false;
+                if core.router.len() == 1 {
+                    // A group's reactors all see its stop before it ends
+                    // (`ReactorGroup::run`); one alone has seen it now.
+                    core.router.stop_done();
+                }
                 return Ok(());
             }
         }
@@ -526,6 +562,7 @@ fn wait(
 fn dispatch<H: Handler>(core: &mut Core, handler: &mut H, event: &mio::event::Event) {
     let token = event.token();
     if token == WAKER {
+        remote::deliver(core, handler);
         handler.on_wake(&mut Ctx::new(core));
         return;
     }
@@ -537,9 +574,10 @@ fn dispatch<H: Handler>(core: &mut Core, handler: &mut H, event: &mio::event::Ev
         io::accept(core, handler, token.0 & !LISTENER_BIT);
         return;
     }
-    let Some(id) = token_conn(token) else { return };
+    let Some((index, generation)) = token_conn(token) else { return };
     // A stale event for a connection that is gone, even if its slot was
     // reused, fails the generation check here.
+    let id = ConnId { index: index as u32, generation, home: core.home };
     let Some(conn) = core.get_mut(id) else { return };
     if event.is_read_closed() {
         conn.read_closed = true;
@@ -605,11 +643,12 @@ fn settle<H: Handler>(core: &mut Core, handler: &mut H) {
             i += 1;
             let Some(conn) = core.conns.get(key) else { continue };
             let State::Closed(reason) = conn.state.clone() else { continue };
-            let id = Core::id_of(key, conn);
+            let id = core.id_of(key);
             handler.on_close(&mut Ctx::new(core), id, reason);
             // Closing the descriptor removes it from the poller; no
             // deregister call is needed.
             let conn = core.conns.remove(key);
+            core.load().fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             if core.conns.len() < core.config.max_connections {
                 // Below the limit again: the next refusal is news, a warning.
                 core.limit_warned = false;

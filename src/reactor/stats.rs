@@ -84,6 +84,81 @@ pub struct Stats {
     /// Times reading paused because a connection's output passed the high
     /// watermark.
     pub backpressure_pauses: u64,
+    /// Messages and closes that reached this reactor from another reactor
+    /// of its group or from a [`Remote`](crate::Remote) for a connection
+    /// that was gone by then.
+    pub mail_undelivered: u64,
+}
+
+/// Adds every counter: the stats of a group are the sum of its reactors'.
+///
+/// ```
+/// use frameloop::Stats;
+///
+/// let mut one = Stats::default();
+/// one.accepted = 2;
+/// let total: Stats = [one, one].into_iter().sum();
+/// assert_eq!(total.accepted, 4);
+/// ```
+impl std::iter::Sum for Stats {
+    fn sum<I: Iterator<Item = Stats>>(iter: I) -> Stats {
+        iter.fold(Stats::default(), |mut t, s| {
+            // Every field named: a new counter is a compile error here
+            // until it is added.
+            let Stats {
+                accepted,
+                connected,
+                rejected_over_limit,
+                closed,
+                closed_by_peer,
+                closed_by_error,
+                closed_bad_input,
+                closed_slow_consumer,
+                closed_timeout,
+                closed_locally,
+                connect_failed,
+                frames_in,
+                frames_out,
+                bytes_in,
+                bytes_out,
+                reads,
+                writes,
+                polls,
+                accepts,
+                accept_backoffs,
+                backpressure_pauses,
+                mail_undelivered,
+            } = s;
+            let fields = [
+                (&mut t.accepted, accepted),
+                (&mut t.connected, connected),
+                (&mut t.rejected_over_limit, rejected_over_limit),
+                (&mut t.closed, closed),
+                (&mut t.closed_by_peer, closed_by_peer),
+                (&mut t.closed_by_error, closed_by_error),
+                (&mut t.closed_bad_input, closed_bad_input),
+                (&mut t.closed_slow_consumer, closed_slow_consumer),
+                (&mut t.closed_timeout, closed_timeout),
+                (&mut t.closed_locally, closed_locally),
+                (&mut t.connect_failed, connect_failed),
+                (&mut t.frames_in, frames_in),
+                (&mut t.frames_out, frames_out),
+                (&mut t.bytes_in, bytes_in),
+                (&mut t.bytes_out, bytes_out),
+                (&mut t.reads, reads),
+                (&mut t.writes, writes),
+                (&mut t.polls, polls),
+                (&mut t.accepts, accepts),
+                (&mut t.accept_backoffs, accept_backoffs),
+                (&mut t.backpressure_pauses, backpressure_pauses),
+                (&mut t.mail_undelivered, mail_undelivered),
+            ];
+            for (total, one) in fields {
+                *total += one;
+            }
+            t
+        })
+    }
 }
 
 impl Stats {

@@ -127,7 +127,7 @@ pub(crate) fn spawn<H: Handler + Send + 'static>(
 }
 
 /// The text of a panic payload.
-fn panic_message(panic: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = panic.downcast_ref::<String>() {

@@ -1,7 +1,7 @@
-//! A run of events with the bytes of the small messages among them, one
-//! after the other: what the network thread collects in a loop turn and
-//! hands over whole, and what an iterator over the events takes out of the
-//! queue at once. Handing over a chunk moves three pointers, not each event; a
+//! A run of items (events, commands, mail) with the bytes of the messages
+//! among them, one after the other: what one thread collects and hands to
+//! another whole (the facade's events in a loop turn, the commands of a
+//! [`Mailbox`](super::mailbox::Mailbox)). Handing over a chunk moves three pointers, not each event; a
 //! message's bytes become its own `Vec` only when it is handed out, on the
 //! program's thread, one at a time: freed by the thread that allocated it,
 //! each allocation follows the last one's free, which keeps `malloc` on its
@@ -9,7 +9,14 @@
 
 use std::collections::VecDeque;
 
-use super::queue::Weigh;
+/// What an item weighs against a queue's limit: the bytes it carries, plus
+/// its own size, so that a flood of empty messages is bounded too.
+pub(crate) trait Weigh {
+    fn weight(&self) -> usize;
+
+    /// Gives the item the bytes it was pushed with (see [`Chunk::pop`]).
+    fn fill(&mut self, _bytes: Vec<u8>) {}
+}
 
 /// Above these, a chunk's buffers are not kept for reuse: one burst must
 /// not pin its size for the life of the program.
@@ -36,14 +43,23 @@ impl<T> Default for Chunk<T> {
 impl<T: Weigh> Chunk<T> {
     /// Appends `item`, which gets `bytes` when it is handed out.
     pub(crate) fn push(&mut self, item: T, bytes: &[u8]) {
+        self.push_parts(item, &[bytes]);
+    }
+
+    /// Appends `item`, which gets `parts`, one after the other, when it is
+    /// handed out.
+    pub(crate) fn push_parts(&mut self, item: T, parts: &[&[u8]]) {
         if self.items.is_empty() {
             // Emptied: its bytes were all handed out.
             self.data.clear();
             self.at = 0;
         }
-        self.weight += item.weight() + bytes.len();
-        self.data.extend_from_slice(bytes);
-        self.items.push_back((item, bytes.len()));
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        self.weight += item.weight() + len;
+        for part in parts {
+            self.data.extend_from_slice(part);
+        }
+        self.items.push_back((item, len));
     }
 
     /// Hands out the front item, with its bytes given to it; and what it

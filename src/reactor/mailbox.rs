@@ -1,0 +1,128 @@
+//! A queue of commands for one reactor, filled from any thread: what
+//! another reactor of a group, a [`Remote`](crate::Remote) and the facade's
+//! program threads use to ask a reactor for something.
+//!
+//! The queue is a [`Chunk`] under a mutex, not a channel: the reactor takes
+//! everything queued at once by swapping in an empty chunk (one lock per
+//! wake-up, not per command), and is woken only when the queue turns
+//! non-empty, so one wake-up serves a whole burst. The bytes of the
+//! messages sent go into the chunk's one buffer beside the commands, so
+//! posting a message costs a copy into that buffer, not a heap allocation
+//! freed on another thread.
+//!
+//! Once closed ([`Mailbox::close`]), every later command is refused with
+//! [`Error::Stopped`]; the ones queued before are still taken, so a command
+//! is either carried out, reported, or refused: never dropped silently.
+
+use std::sync::Mutex;
+
+use super::chunk::{Chunk, Weigh};
+use super::thread::lock;
+use super::Notifier;
+use crate::error::Error;
+
+#[derive(Debug)]
+struct Pending<C> {
+    taken: Chunk<C>,
+    open: bool,
+    /// A wake-up is on its way: further commands need not send another.
+    woken: bool,
+}
+
+/// The commands of type `C` waiting for one reactor.
+#[derive(Debug)]
+pub(crate) struct Mailbox<C> {
+    pending: Mutex<Pending<C>>,
+    /// What the reactor is carrying out, swapped with `pending`'s so that
+    /// both keep their buffers. Only the reactor's thread locks it.
+    running: Mutex<Chunk<C>>,
+    /// Wakes the reactor (also without a command).
+    pub(crate) notifier: Notifier,
+}
+
+impl<C: Weigh> Mailbox<C> {
+    pub(crate) fn new(notifier: Notifier) -> Self {
+        let pending = Pending { taken: Chunk::default(), open: true, woken: false };
+        Mailbox { pending: Mutex::new(pending), running: Mutex::new(Chunk::default()), notifier }
+    }
+
+    /// Queues `command` and wakes the reactor.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once closed.
+    pub(crate) fn send(&self, command: C) -> Result<(), Error> {
+        self.send_parts(&[], command)
+    }
+
+    /// Queues `command` with `body` copied beside it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once closed.
+    pub(crate) fn send_body(&self, body: &[u8], command: C) -> Result<(), Error> {
+        self.send_parts(&[body], command)
+    }
+
+    /// Queues `command` with `parts`, one after the other, beside it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] once closed.
+    pub(crate) fn send_parts(&self, parts: &[&[u8]], command: C) -> Result<(), Error> {
+        let mut pending = lock(&self.pending);
+        if !pending.open {
+            return Err(Error::Stopped);
+        }
+        pending.taken.push_parts(command, parts);
+        let wake = !std::mem::replace(&mut pending.woken, true);
+        drop(pending);
+        if wake {
+            // A failed wake-up leaves the command queued; the next wake-up
+            // (a stop wakes too) delivers it.
+            let _ = self.notifier.notify();
+        }
+        Ok(())
+    }
+
+    /// Refuses every later command and wakes the reactor.
+    pub(crate) fn close(&self) {
+        if std::mem::replace(&mut lock(&self.pending).open, false) {
+            let _ = self.notifier.notify();
+        }
+    }
+
+    /// Whether commands are still taken.
+    pub(crate) fn is_open(&self) -> bool {
+        lock(&self.pending).open
+    }
+
+    /// Hands everything queued so far to `carry_out`, in order, on the
+    /// reactor's thread; returns whether commands are still taken. What
+    /// `carry_out` leaves (it panicked) stays for [`leftovers`](Self::leftovers).
+    pub(crate) fn take(&self, carry_out: impl FnOnce(&mut Chunk<C>)) -> bool {
+        let mut running = lock(&self.running);
+        let open = {
+            let mut pending = lock(&self.pending);
+            pending.woken = false;
+            std::mem::swap(&mut pending.taken, &mut running);
+            pending.open
+        };
+        carry_out(&mut running);
+        // One large message must not pin its size twice over for the life
+        // of the program.
+        if !running.worth_keeping() {
+            *running = Chunk::default();
+        }
+        open
+    }
+
+    /// Closes the mailbox and gives every command accepted and never
+    /// carried out, in order.
+    pub(crate) fn leftovers(&self) -> impl Iterator<Item = C> {
+        self.close();
+        let mut running = std::mem::take(&mut *lock(&self.running));
+        let mut pending = std::mem::take(&mut lock(&self.pending).taken);
+        std::iter::from_fn(move || running.pop_borrowed().or_else(|| pending.pop_borrowed()).map(|(c, _)| c))
+    }
+}
