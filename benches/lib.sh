@@ -1,8 +1,9 @@
-# What benches/facade.sh and benches/sizes.sh share, sourced by both from
-# the repository's root after `set -euo pipefail`: starting and stopping the
-# echo servers, one measured run of `frameloop bench` against one of them,
-# the rotation of servers between rounds, and the median for awk. The
-# callers set OUT (where logs and reports go) before measuring.
+# What benches/facade.sh, benches/sizes.sh and benches/scaling.sh share,
+# sourced by each from the repository's root after `set -euo pipefail`:
+# starting and stopping the echo servers, one measured run of `frameloop
+# bench` against one of them, the rotation of servers between rounds, and
+# the median for awk. The callers set OUT (where logs and reports go) before
+# measuring.
 #
 # Servers, each its own process on 127.0.0.1:0, started fresh for every run:
 #   engine     examples/echo.rs                        (the engine's echo)
@@ -11,8 +12,14 @@
 #   framed     examples/tokio_echo.rs framed           (tokio Framed)
 #   raw        examples/tokio_echo.rs raw              (tokio byte echo)
 #   floor      examples/mio_echo.rs                    (mio byte echo)
+#   fl         frameloop echo --work-us $WORK_US       (the command line's echo,
+#              [--threads $THREADS]                    THREADS reactors if set)
+#   tokio-mt   examples/tokio_echo.rs framed           (tokio Framed, multi-thread
+#              --workers $WORKERS --work-us $WORK_US   runtime, WORKERS workers)
 #   base-NAME  the same server from another build, to see what a change
 #              bought: BASE=path/to/other/target/release
+# WORK_US (default 0: none) is the CPU each message costs the fl and
+# tokio-mt servers, in microseconds; WORKERS defaults to 1.
 
 release="${CARGO_TARGET_DIR:-target}/release"
 
@@ -43,6 +50,11 @@ start_server() { # name -> sets pid and addr
         framed) "$dir/examples/tokio_echo" framed 127.0.0.1:0 >"$log" 2>&1 & ;;
         raw) "$dir/examples/tokio_echo" raw 127.0.0.1:0 >"$log" 2>&1 & ;;
         floor) "$dir/examples/mio_echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
+        fl) "$dir/frameloop" echo 127.0.0.1:0 --work-us "${WORK_US:-0}" ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 & ;;
+        tokio-mt)
+            "$dir/examples/tokio_echo" framed 127.0.0.1:0 --workers "${WORKERS:-1}" --work-us "${WORK_US:-0}" \
+                >"$log" 2>&1 &
+            ;;
         *)
             echo "unknown server $1" >&2
             exit 2

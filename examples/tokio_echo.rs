@@ -6,6 +6,7 @@
 //! cargo run --release --example tokio_echo -- framed 127.0.0.1:7001
 //! cargo run --release --example tokio_echo -- raw    127.0.0.1:7002
 //! cargo run --release --example tokio_echo -- std    127.0.0.1:7003
+//! cargo run --release --example tokio_echo -- framed 127.0.0.1:7001 --workers 4 --work-us 20
 //! ```
 //!
 //! - `framed`: a current-thread tokio runtime; each connection is a task on
@@ -17,11 +18,21 @@
 //! - `std`: blocking `std::net`, one thread per connection, echoing bytes:
 //!   the lowest latency one round trip at a time can have.
 //!
+//! Options after the address, for measuring how servers scale over cores:
+//!
+//! - `--workers N` (`framed` and `raw`): a multi-thread runtime with N worker
+//!   threads instead of the current-thread one, tokio's usual server setup;
+//!   connections are spread over the workers and stolen between them.
+//! - `--work-us W` (`framed`): W microseconds of CPU spent on every frame
+//!   before it is fed back, spinning, to stand in for a real handler (the
+//!   same work as `frameloop echo --work-us`).
+//!
 //! The byte echoes return frames unchanged, so `frameloop bench --addr`
 //! drives all three; `--server-pid` reads their CPU time. Stop with Ctrl-C.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,44 +48,126 @@ fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:7001".to_owned())
         .parse()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let options = Options::parse(args).unwrap_or_else(|e| usage(&e));
+    if options.workers.is_some() && kind == "std" {
+        usage("--workers is for the tokio servers, framed and raw");
+    }
+    if options.work.is_some() && kind != "framed" {
+        usage("--work-us is for the framed server");
+    }
     match kind.as_str() {
-        "framed" => current_thread(framed(addr)),
-        "raw" => current_thread(raw(addr)),
+        "framed" => runtime(options.workers)?.block_on(framed(addr, options)),
+        "raw" => runtime(options.workers)?.block_on(raw(addr, options)),
         "std" => blocking(addr),
-        other => {
-            eprintln!("unknown server '{other}': framed, raw or std");
-            std::process::exit(2);
-        }
+        other => usage(&format!("unknown server '{other}': framed, raw or std")),
     }
 }
 
-fn current_thread(server: impl std::future::Future<Output = std::io::Result<()>>) -> std::io::Result<()> {
-    tokio::runtime::Builder::new_current_thread().enable_io().build()?.block_on(server)
+fn usage(why: &str) -> ! {
+    eprintln!("{why}");
+    eprintln!("usage: tokio_echo framed|raw|std [ADDR [--workers N] [--work-us W]]");
+    std::process::exit(2);
+}
+
+/// The options after the address.
+#[derive(Clone, Copy, Default)]
+struct Options {
+    /// `--workers N`: a multi-thread runtime with N workers; `None`, the
+    /// current-thread runtime.
+    workers: Option<usize>,
+    /// `--work-us W`: the CPU time each frame costs (`None`: no work).
+    work: Option<Duration>,
+}
+
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut options = Options::default();
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let number: u64 = value.parse().map_err(|e| format!("{flag} {value}: {e}"))?;
+            match flag.as_str() {
+                "--workers" if number > 0 => options.workers = Some(number as usize),
+                "--workers" => return Err("--workers takes 1 or more".to_owned()),
+                "--work-us" => options.work = (number > 0).then(|| Duration::from_micros(number)),
+                _ => return Err(format!("unknown option '{flag}': --workers N, --work-us W")),
+            }
+        }
+        Ok(options)
+    }
+
+    /// How the banner names the runtime and its workers, and the work.
+    fn describe(&self) -> String {
+        let mut text = match self.workers {
+            Some(1) => "multi-thread, 1 worker".to_owned(),
+            Some(n) => format!("multi-thread, {n} workers"),
+            None => "current-thread".to_owned(),
+        };
+        if let Some(work) = self.work {
+            text += &format!(", {} µs of work per frame", work.as_micros());
+        }
+        text
+    }
+}
+
+/// The current-thread runtime, or a multi-thread one with `workers`
+/// worker threads.
+fn runtime(workers: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    match workers {
+        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_io().build(),
+        None => tokio::runtime::Builder::new_current_thread().enable_io().build(),
+    }
+}
+
+/// Keeps the CPU busy for `work` (`--work-us`). It spins on the monotonic
+/// clock instead of sleeping: a sleep would give the core away, costing the
+/// server no CPU and letting a worker overlap the work of many frames,
+/// where a real handler's work holds its thread and its core.
+fn spin(work: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < work {
+        std::hint::spin_loop();
+    }
 }
 
 /// Frames in, the same frames out, flushed once per batch of frames that
 /// were already decoded.
-async fn framed(addr: SocketAddr) -> std::io::Result<()> {
+async fn framed(addr: SocketAddr, options: Options) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("tokio Framed<TcpStream, LengthDelimitedCodec> echo (current-thread) on {}", listener.local_addr()?);
+    println!(
+        "tokio Framed<TcpStream, LengthDelimitedCodec> echo ({}) on {}",
+        options.describe(),
+        listener.local_addr()?
+    );
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
-        tokio::spawn(echo_framed(stream));
+        tokio::spawn(echo_framed_working(stream, options.work));
     }
 }
 
-/// One connection of the `framed` server (also what `benches/echo.rs`
-/// measures): every frame already decoded is fed, then one flush, so a
-/// batch of frames costs one write.
+/// One connection of the `framed` server, with no work per frame: what
+/// `benches/echo.rs` measures.
 pub async fn echo_framed(stream: tokio::net::TcpStream) {
+    echo_framed_working(stream, None).await
+}
+
+/// One connection of the `framed` server: every frame already decoded is
+/// fed (after `work` of CPU, if any), then one flush, so a batch of frames
+/// costs one write.
+pub async fn echo_framed_working(stream: tokio::net::TcpStream, work: Option<Duration>) {
     let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
     while let Some(Ok(frame)) = framed.next().await {
+        if let Some(work) = work {
+            spin(work);
+        }
         if framed.feed(frame.freeze()).await.is_err() {
             return;
         }
         // Feed whatever else is already decoded, without waiting.
         while let Some(Some(Ok(frame))) = framed.next().now_or_never() {
+            if let Some(work) = work {
+                spin(work);
+            }
             if framed.feed(frame.freeze()).await.is_err() {
                 return;
             }
@@ -86,9 +179,9 @@ pub async fn echo_framed(stream: tokio::net::TcpStream) {
 }
 
 /// Bytes in, the same bytes out: tokio's echo example.
-async fn raw(addr: SocketAddr) -> std::io::Result<()> {
+async fn raw(addr: SocketAddr, options: Options) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("tokio raw byte echo (current-thread) on {}", listener.local_addr()?);
+    println!("tokio raw byte echo ({}) on {}", options.describe(), listener.local_addr()?);
     loop {
         let (mut stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;

@@ -113,6 +113,9 @@ fn every_command_has_help() {
     for option in ["--lines", "--raw", "--busy-poll-us", "--verbose", "[default: 127.0.0.1:7000]"] {
         assert!(echo.contains(option), "echo --help lacks {option}:\n{echo}");
     }
+    for option in ["--work-us <US>", "--threads <N>", "--distribution <HOW>"] {
+        assert!(echo.contains(option), "echo --help lacks {option}:\n{echo}");
+    }
     let new = frameloop(&["new", "--help"]).stdout;
     for option in ["--path", "--frames", "--lines", "--packets"] {
         assert!(new.contains(option), "new --help lacks {option}:\n{new}");
@@ -192,6 +195,9 @@ fn a_bad_value_is_refused_naming_its_flag() {
         (&["bench", "--warmup", "-1"][..], "--warmup <S>", "zero or more"),
         (&["bench", "--mode", "fast"][..], "--mode <MODE>", "possible values: throughput, pingpong, idle"),
         (&["echo", "--busy-poll-us", "soon"][..], "--busy-poll-us <N>", "invalid digit"),
+        (&["echo", "--work-us", "lots"][..], "--work-us <US>", "invalid digit"),
+        (&["echo", "--threads", "0"][..], "--threads <N>", "not in 1..=1024"),
+        (&["echo", "--distribution", "random"][..], "--distribution <HOW>", "possible values: acceptor, reuse-port"),
     ] {
         let run = frameloop(args);
         assert_refused(&run, args);

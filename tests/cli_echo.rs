@@ -1,7 +1,8 @@
 //! `frameloop echo`, the command line's echo server, run as a real process:
 //! it reports the address it bound, echoes frames (or lines with `--lines`,
-//! raw bytes with `--raw`), and reports each connection's close; with `-v`
-//! the library's operator logs show on stderr, and without it nothing does.
+//! raw bytes with `--raw`; after some CPU work each with `--work-us`), and
+//! reports each connection's close; with `-v` the library's operator logs
+//! show on stderr, and without it nothing does.
 
 mod common;
 
@@ -122,6 +123,58 @@ fn frameloop_echo_raw_returns_the_bytes_unframed_and_tells_how_to_try_it() {
     s.read_exact(&mut reply).unwrap();
     assert_eq!(&reply, b"\0\0\0\x05 no\nframing\r");
     assert!(server.next_line().contains("opened from"));
+}
+
+#[test]
+fn frameloop_echo_work_us_spends_that_long_on_every_message_and_says_so() {
+    let server = EchoProcess::start(&["--work-us", "2000"]);
+    assert_eq!(server.next_line(), "spending 2000 µs of CPU on every message");
+    let mut s = server.connect();
+    // Five frames in one write: one reactor works through them one by one.
+    let frames = b"\0\0\0\x01a".repeat(5);
+    let start = Instant::now();
+    s.write_all(&frames).unwrap();
+    let mut reply = vec![0u8; frames.len()];
+    s.read_exact(&mut reply).unwrap();
+    let took = start.elapsed();
+    assert_eq!(reply, frames);
+    assert!(took >= Duration::from_millis(10), "5 frames of 2 ms of work each echoed in {took:?}");
+}
+
+#[test]
+fn frameloop_echo_threads_serves_on_several_reactors_and_tells_the_spread_at_the_stop() {
+    for distribution in ["acceptor", "reuse-port"] {
+        let mut server = EchoProcess::start(&["--threads", "2", "--distribution", distribution]);
+        assert_eq!(server.next_line(), "2 reactors, one per thread");
+        let mut peers: Vec<TcpStream> = (0..8).map(|_| server.connect()).collect();
+        for (i, s) in peers.iter_mut().enumerate() {
+            let frame = [&[0, 0, 0, 1][..], &[i as u8]].concat();
+            s.write_all(&frame).unwrap();
+            let mut reply = [0u8; 5];
+            s.read_exact(&mut reply).unwrap();
+            assert_eq!(reply[..], frame[..]);
+        }
+        // A graceful stop (SIGINT) ends with a line per reactor.
+        let pid = server.child.id().to_string();
+        let status = Command::new("sh").args(["-c", r#"kill -s INT "$0""#, &pid]).status().expect("run sh");
+        assert!(status.success());
+        let lines: Vec<String> = std::iter::from_fn(|| server.stdout.recv_timeout(PATIENCE).ok()).collect();
+        let per_reactor: Vec<(u64, u64)> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("reactor "))
+            .map(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                (words[1].parse().unwrap(), words[3].parse().unwrap())
+            })
+            .collect();
+        assert_eq!(per_reactor.len(), 2, "{distribution}: {lines:?}");
+        assert_eq!(per_reactor.iter().map(|r| r.0).sum::<u64>(), 8, "{distribution}: {lines:?}");
+        assert_eq!(per_reactor.iter().map(|r| r.1).sum::<u64>(), 8, "{distribution}: {lines:?}");
+        if distribution == "acceptor" {
+            assert_eq!(per_reactor, [(4, 4), (4, 4)], "the acceptor takes turns: {lines:?}");
+        }
+        assert!(server.child.wait().unwrap().success());
+    }
 }
 
 #[test]

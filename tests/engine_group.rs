@@ -135,6 +135,17 @@ fn the_acceptor_spreads_connections_evenly_and_each_lives_on_its_reactor() {
     assert_eq!(stats.iter().map(|s| s.accepts).sum::<u64>(), stats[0].accepts, "only the first accepts");
 }
 
+#[test]
+fn short_connections_take_turns_among_reactors_left_equally_loaded() {
+    let group = Group::start(Reactor::builder(), 2);
+    for i in 0..10 {
+        let (s, id) = group.connect();
+        assert_eq!(id.reactor(), i % 2, "{id:?}: equals take turns, even with every load back at zero");
+        drop(s);
+        wait_until("the close", || group.board.closed.lock().unwrap().len() > i);
+    }
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn reuse_port_gives_every_reactor_a_listener_and_the_kernel_spreads_connections() {

@@ -83,6 +83,9 @@ pub(crate) struct Core {
     /// and which of them this is: the rest of every id given out here.
     pub(crate) router: Arc<Router>,
     pub(crate) home: u32,
+    /// Where the acceptor of a group starts looking for the least loaded
+    /// reactor: moved on at each accept, so that equals take turns.
+    pub(crate) next_pick: usize,
     /// The time this loop turn started; what "now" means for deadlines.
     pub(crate) now: Instant,
     pub(crate) turn: u64,
@@ -193,6 +196,7 @@ impl Core {
             stats: Stats::default(),
             next_generation: 0,
             home: router.home_of(0),
+            next_pick: 0,
             router,
             now: Instant::now(),
             turn: 0,

@@ -327,7 +327,7 @@ impl ReactorGroup {
             let mut threads = Vec::with_capacity(self.reactors.len());
             for (i, reactor) in self.reactors.iter_mut().enumerate() {
                 let spawned =
-                    std::thread::Builder::new().name(format!("frameloop-reactor-{i}")).spawn_scoped(scope, move || {
+                    std::thread::Builder::new().name(format!("frameloop-r{i}")).spawn_scoped(scope, move || {
                         let run = catch_unwind(AssertUnwindSafe(|| {
                             let mut handler = make(i);
                             reactor.run(&mut handler).map(|()| handler)
@@ -363,7 +363,8 @@ pub(crate) fn hand_on(core: &mut Core, stream: TcpStream) -> Option<TcpStream> {
     if core.router.len() == 1 || core.config.distribution != Distribution::Acceptor {
         return Some(stream);
     }
-    let target = core.router.least_loaded();
+    let target = core.router.least_loaded(core.next_pick);
+    core.next_pick = core.next_pick.wrapping_add(1);
     if target == core.reactor() {
         return Some(stream);
     }

@@ -95,10 +95,14 @@ impl Router {
         (id.home & !REACTOR_MASK == self.group).then(|| self.mailboxes.get(id.reactor())).flatten().map(|m| &**m)
     }
 
-    /// The least loaded reactor.
-    pub(crate) fn least_loaded(&self) -> usize {
-        let loads = self.loads.iter().map(|l| l.load(Ordering::Relaxed));
-        loads.enumerate().min_by_key(|&(_, load)| load).map_or(0, |(i, _)| i)
+    /// The least loaded reactor; among equals, the first from `from` on,
+    /// so that a caller moving `from` on takes turns among them (short
+    /// connections leave every load at zero, and would all go to one
+    /// reactor otherwise).
+    pub(crate) fn least_loaded(&self, from: usize) -> usize {
+        let n = self.loads.len();
+        let load = |i: usize| self.loads[i].load(Ordering::Relaxed);
+        (0..n).map(|k| (from + k) % n).min_by_key(|&i| load(i)).unwrap_or(0)
     }
 
     /// Asks every reactor of the group to stop gracefully.

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+use frameloop::{CloseReason, ConnId, Ctx, Distribution, Handler, Reactor};
 
 use crate::logging;
 
@@ -34,11 +34,34 @@ pub struct EchoArgs {
     /// a benchmark makes of a stalled server (`frameloop bench --rate`).
     #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..1000))]
     stall_ms: u64,
+    /// Spend US microseconds of CPU on every message before echoing it (0:
+    /// off), as a handler with real work to do would: to see what a server
+    /// whose messages cost something makes of more cores.
+    #[arg(long, value_name = "US", default_value_t = 0)]
+    work_us: u64,
+    /// Serve with N reactors, one per thread (a reactor per core); on stop,
+    /// how the connections and messages spread over them.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: u16,
+    /// How the reactors of --threads share the connections: the first
+    /// accepts and hands each to the least loaded (acceptor), or each has a
+    /// listener of its own and the kernel picks (reuse-port, Linux).
+    #[arg(long, value_name = "HOW", default_value = "acceptor")]
+    distribution: DistributionArg,
+}
+
+/// `--distribution`'s values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DistributionArg {
+    Acceptor,
+    ReusePort,
 }
 
 struct Echo {
     /// `--stall-ms`: since when, and for how long each second.
     stall: Option<(Instant, Duration)>,
+    /// `--work-us`: the CPU time each message costs.
+    work: Option<Duration>,
 }
 
 impl Echo {
@@ -62,6 +85,9 @@ impl Handler for Echo {
 
     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
         self.stall();
+        if let Some(work) = self.work {
+            spin(work);
+        }
         let _ = ctx.send(conn, frame);
     }
 
@@ -70,12 +96,27 @@ impl Handler for Echo {
     }
 }
 
+/// Keeps the CPU busy for `work` (`--work-us`). It spins on the monotonic
+/// clock instead of sleeping: a sleep would give the core away, costing the
+/// server no CPU and letting one reactor overlap the work of many messages,
+/// where a real handler's work holds its thread and its core.
+fn spin(work: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < work {
+        std::hint::spin_loop();
+    }
+}
+
 /// Serves until SIGINT or SIGTERM, then stops gracefully: no new
 /// connections, what is queued is written, every connection closes.
 pub fn run(args: &EchoArgs) -> Result<(), String> {
     logging::init(args.verbose);
     let busy_poll = (args.busy_poll_us > 0).then(|| Duration::from_micros(args.busy_poll_us));
-    let builder = Reactor::builder().busy_poll(busy_poll).stop_on_signals();
+    let distribution = match args.distribution {
+        DistributionArg::Acceptor => Distribution::Acceptor,
+        DistributionArg::ReusePort => Distribution::ReusePort,
+    };
+    let builder = Reactor::builder().busy_poll(busy_poll).distribution(distribution).stop_on_signals();
     let builder = if args.lines {
         builder.lines()
     } else if args.raw {
@@ -83,8 +124,8 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
     } else {
         builder
     };
-    let mut reactor = builder.build().map_err(|e| e.to_string())?;
-    let bound = reactor.listen(args.addr.as_str()).map_err(|e| e.to_string())?;
+    let mut group = builder.build_group(usize::from(args.threads)).map_err(|e| e.to_string())?;
+    let bound = group.listen(args.addr.as_str()).map_err(|e| e.to_string())?;
     let format = if args.lines {
         format!("lines (try: nc {} {})", bound.ip(), bound.port())
     } else if args.raw {
@@ -97,7 +138,20 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
     if let Some((_, length)) = stall {
         println!("stalling for the first {} ms of every second", length.as_millis());
     }
-    reactor.run(&mut Echo { stall }).map_err(|e| e.to_string())?;
+    let work = (args.work_us > 0).then(|| Duration::from_micros(args.work_us));
+    if let Some(work) = work {
+        println!("spending {} µs of CPU on every message", work.as_micros());
+    }
+    if args.threads > 1 {
+        println!("{} reactors, one per thread", args.threads);
+    }
+    group.run(|_| Echo { stall, work }).map_err(|e| e.to_string())?;
     println!("echo server stopped");
+    if args.threads > 1 {
+        for (i, stats) in group.stats().iter().enumerate() {
+            let (accepted, messages, syscalls) = (stats.accepted, stats.frames_in, stats.syscalls_per_frame());
+            println!("reactor {i}: {accepted} connections, {messages} messages, {syscalls:.3} syscalls per message");
+        }
+    }
     Ok(())
 }
