@@ -19,7 +19,8 @@
 #   base-NAME  the same server from another build, to see what a change
 #              bought: BASE=path/to/other/target/release
 # WORK_US (default 0: none) is the CPU each message costs the fl and
-# tokio-mt servers, in microseconds; WORKERS defaults to 1.
+# tokio-mt servers, in microseconds; WORKERS defaults to 1; BUSY_POLL_US
+# (default 0: off) is how long fl's reactors poll before sleeping.
 
 release="${CARGO_TARGET_DIR:-target}/release"
 
@@ -50,7 +51,8 @@ start_server() { # name -> sets pid and addr
         framed) "$dir/examples/tokio_echo" framed 127.0.0.1:0 >"$log" 2>&1 & ;;
         raw) "$dir/examples/tokio_echo" raw 127.0.0.1:0 >"$log" 2>&1 & ;;
         floor) "$dir/examples/mio_echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
-        fl) "$dir/frameloop" echo 127.0.0.1:0 --work-us "${WORK_US:-0}" ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 & ;;
+        fl) "$dir/frameloop" echo 127.0.0.1:0 --work-us "${WORK_US:-0}" --busy-poll-us "${BUSY_POLL_US:-0}" \
+            ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 & ;;
         tokio-mt)
             "$dir/examples/tokio_echo" framed 127.0.0.1:0 --workers "${WORKERS:-1}" --work-us "${WORK_US:-0}" \
                 >"$log" 2>&1 &

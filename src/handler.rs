@@ -641,7 +641,10 @@ pub trait Handler {
     }
 
     /// Another thread called [`Notifier::notify`](crate::Notifier::notify).
-    /// Wake-ups coalesce: one call may stand for several notifications.
+    /// Wake-ups coalesce: one call may stand for several notifications. It
+    /// also follows the mail a [`Remote`](crate::Remote) or another reactor
+    /// of a group sent (carried out just before it): a call does not always
+    /// mean a `notify`.
     ///
     /// ```
     /// use std::sync::mpsc;

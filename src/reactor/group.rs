@@ -352,6 +352,12 @@ impl ReactorGroup {
             threads.into_iter().map(|t| t.join().unwrap_or_else(|_| Err(Error::Panicked(String::new())))).collect()
         });
         router.stop_done();
+        // Mail that came after a reactor's last turn: a socket handed on
+        // then is closed (its peer sees the end of the stream), not left
+        // open until the next run.
+        for reactor in &mut self.reactors {
+            super::remote::discard(&mut reactor.core);
+        }
         outcomes.into_iter().collect()
     }
 }

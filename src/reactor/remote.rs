@@ -277,6 +277,23 @@ pub(crate) fn deliver<H: Handler>(core: &mut Core, handler: &mut H) {
     }
 }
 
+/// The reactor has stopped: drops the mail left, each message and close
+/// counted as undelivered, each socket handed on closed.
+pub(crate) fn discard(core: &mut Core) {
+    let router = Arc::clone(&core.router);
+    let Some(mailbox) = router.mailboxes.get(core.reactor()) else { return };
+    mailbox.take(|mail| {
+        while let Some((mail, _)) = mail.pop_borrowed() {
+            match mail {
+                Mail::Adopt(_) => {
+                    router.loads[core.reactor()].fetch_sub(1, Ordering::Relaxed);
+                }
+                _ => core.stats.mail_undelivered += 1,
+            }
+        }
+    });
+}
+
 // Here rather than in `ctx.rs`: a `Remote` is made only from the router.
 impl Ctx<'_> {
     /// A [`Remote`] for this reactor's group (or for the reactor alone).

@@ -147,11 +147,9 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
     }
     group.run(|_| Echo { stall, work }).map_err(|e| e.to_string())?;
     println!("echo server stopped");
-    if args.threads > 1 {
-        for (i, stats) in group.stats().iter().enumerate() {
-            let (accepted, messages, syscalls) = (stats.accepted, stats.frames_in, stats.syscalls_per_frame());
-            println!("reactor {i}: {accepted} connections, {messages} messages, {syscalls:.3} syscalls per message");
-        }
+    for (i, stats) in group.stats().iter().enumerate() {
+        let (accepted, messages, syscalls) = (stats.accepted, stats.frames_in, stats.syscalls_per_frame());
+        println!("reactor {i}: {accepted} connections, {messages} messages, {syscalls:.3} syscalls per message");
     }
     Ok(())
 }
