@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example chat_room -- 127.0.0.1:7000 10
+//! cargo run --example chat_room -- 127.0.0.1:7000 --threads 2
 //! nc 127.0.0.1 7000          # in as many terminals as you like
 //! cargo run --example chat_client -- 127.0.0.1:7000
 //! ```
@@ -12,11 +13,25 @@
 //! leaves; past the limit, newcomers are told the room is full.
 //!
 //! The homework ran a thread per client; here one network thread serves the
-//! whole room, and the room's state needs no lock because only the
-//! callbacks, one at a time, touch it.
+//! whole room (or `--threads N` of them, each serving its share of the
+//! members).
+//!
+//! The room's state sits behind a mutex, shared by the threads' handlers.
+//! With one thread the lock is never contended (the callbacks run one at a
+//! time, so a plain `Room` would do); with several, the callbacks of
+//! different threads run at once, and the lock is what keeps names unique
+//! and every member in the list that each line is sent to. One code path
+//! for both: an uncontended lock costs next to nothing. A callback holds it
+//! only while it looks and queues its lines, and never waits for anything
+//! else while holding it, so the threads never wait on each other for
+//! long. Sending to a member served by another thread works as to one of
+//! this thread: the server passes the line on (so two lines said at the
+//! same moment by members of different threads may reach a third in
+//! either order, as in any chat; one member's lines keep their order).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use frameloop::{CloseReason, ConnId, Error, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
 
@@ -26,16 +41,30 @@ pub const QUIT: &str = "---quit---";
 /// Longest line accepted; a longer one disconnects its sender.
 const MAX_LINE: usize = 4096;
 
-/// The room: who is in it, and who is still choosing a name. How many may
-/// come in is the server's `max_connections`: the room never sees the
-/// others.
-#[derive(Debug, Default)]
+/// The room: who is in it, and who is still choosing a name, on every
+/// thread.
+#[derive(Debug)]
 pub struct Room {
     /// Connected clients and their names (`None` while choosing one).
     people: HashMap<ConnId, Option<String>>,
+    /// How many may be in. With one thread the server's
+    /// `max_connections` refuses the others before the room hears of them;
+    /// with several, that limit is each thread's, and the room itself
+    /// refuses whoever comes past it.
+    max: usize,
+}
+
+/// What a newcomer past the limit is told, before being disconnected.
+fn room_full(max: usize) -> String {
+    format!("Sorry, the room is full ({max} members). Try again later.")
 }
 
 impl Room {
+    /// An empty room for at most `max`.
+    pub fn new(max: usize) -> Self {
+        Room { people: HashMap::new(), max }
+    }
+
     fn name_taken(&self, name: &str) -> bool {
         self.people.values().any(|n| n.as_deref() == Some(name))
     }
@@ -74,19 +103,23 @@ impl Room {
     }
 }
 
-impl ServerHandler for Room {
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
+/// The callbacks, on whichever thread, with the room locked.
+impl Room {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId) -> Result<(), Error> {
+        if self.people.len() >= self.max {
+            server.send(client, room_full(self.max))?;
+            return server.disconnect(client);
+        }
         self.people.insert(client, None);
         server.send(client, "Welcome to the chat room! What is your name?")
     }
 
-    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
-        let line = msg.text();
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, line: &str) -> Result<(), Error> {
         let Some(person) = self.people.get(&client) else {
-            return Ok(()); // every client connected is in the room
+            return Ok(()); // refused: past the limit
         };
         let Some(name) = person.clone() else {
-            return self.choose_name(server, client, &line);
+            return self.choose_name(server, client, line);
         };
         if line.trim() == QUIT {
             server.send(client, format!("Bye {name}!"))?;
@@ -96,6 +129,34 @@ impl ServerHandler for Room {
         Ok(())
     }
 
+    fn on_disconnect(&mut self, server: &mut ServerCtx<'_>, client: ConnId) {
+        if let Some(Some(name)) = self.people.remove(&client) {
+            self.tell_members(server, client, &format!("* {name} left the room"));
+        }
+    }
+}
+
+/// One thread's handler: the room all the threads share.
+#[derive(Debug, Clone)]
+pub struct Members(Arc<Mutex<Room>>);
+
+impl Members {
+    /// The room, locked for this callback. A callback that panicked while
+    /// holding it left the room as it was between two statements: go on.
+    fn room(&self) -> std::sync::MutexGuard<'_, Room> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl ServerHandler for Members {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
+        self.room().on_connect(server, client)
+    }
+
+    fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
+        self.room().on_receive(server, client, &msg.text())
+    }
+
     fn on_disconnect(
         &mut self,
         server: &mut ServerCtx<'_>,
@@ -103,54 +164,82 @@ impl ServerHandler for Room {
         _addr: SocketAddr,
         _reason: &CloseReason,
     ) -> Result<(), Error> {
-        if let Some(Some(name)) = self.people.remove(&client) {
-            self.tell_members(server, client, &format!("* {name} left the room"));
-        }
+        self.room().on_disconnect(server, client);
         Ok(())
     }
 }
 
-/// Starts a chat room on `addr` for at most `max_members`.
+/// Starts a chat room on `addr` for at most `max_members`, on one thread.
 ///
 /// # Errors
 ///
 /// The address is in use or invalid, or the network thread cannot start.
+#[allow(dead_code)] // the peer tests start the room this way; `main` does not
 pub fn start(addr: &str, max_members: usize) -> Result<Server, Error> {
     start_with(Server::bind(addr)?, max_members)
 }
 
-/// Starts a chat room for at most `max_members` on a bound server.
-fn start_with(builder: ServerBuilder, max_members: usize) -> Result<Server, Error> {
+/// Starts a chat room for at most `max_members` on a bound server, on as
+/// many threads as `builder` says.
+///
+/// # Errors
+///
+/// As [`start`].
+pub fn start_with(builder: ServerBuilder, max_members: usize) -> Result<Server, Error> {
+    let room = Members(Arc::new(Mutex::new(Room::new(max_members))));
     builder
         .lines()
         .max_frame_len(MAX_LINE)
         // Past the limit the server itself answers newcomers with this
-        // line and closes, before the room hears of them.
+        // line and closes, before the room hears of them (on each thread,
+        // with several: the room counts for all of them).
         .max_connections(max_members)
-        .refuse_with(format!("Sorry, the room is full ({max_members} members). Try again later."))
-        .start(Room::default())
+        .refuse_with(room_full(max_members))
+        .start_with(|_thread| room.clone())
+}
+
+/// The usage line, for a command line the room does not understand.
+const USAGE: &str = "usage: chat_room [ADDR] [MAX_MEMBERS] [--threads N]   (MAX_MEMBERS and N are numbers above 0)";
+
+/// `[ADDR] [MAX_MEMBERS] [--threads N]`: the address, the most members and
+/// the threads; `None` for anything else.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Option<(String, usize, usize)> {
+    let positive = |arg: Option<String>| arg?.parse::<usize>().ok().filter(|&n| n > 0);
+    let (mut positional, mut threads) = (Vec::new(), 1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--threads" => threads = positive(args.next())?,
+            _ => positional.push(arg),
+        }
+    }
+    let mut positional = positional.into_iter();
+    let addr = positional.next().unwrap_or_else(|| "127.0.0.1:7000".to_owned());
+    let max = match positional.next() {
+        None => 10,
+        max => positive(max)?,
+    };
+    positional.next().is_none().then_some((addr, max, threads))
 }
 
 #[allow(dead_code)] // the tests use the room, not `main`
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let addr = args.next().unwrap_or_else(|| "127.0.0.1:7000".to_owned());
-    let max = match args.next().map(|m| m.parse::<usize>()) {
-        None => 10,
-        Some(Ok(m)) if m > 0 => m,
-        Some(_) => {
-            eprintln!("usage: chat_room [ADDR] [MAX_MEMBERS]   (MAX_MEMBERS is a number above 0)");
-            std::process::exit(2);
-        }
+    let Some((addr, max, threads)) = parse_args(std::env::args().skip(1)) else {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
     };
-    let builder = Server::bind(addr.as_str());
+    let builder = Server::bind(addr.as_str()).map(|b| b.threads(threads));
     // Ctrl-C and SIGTERM close the room gracefully: the lines already said
     // reach everyone, then `wait` returns.
     #[cfg(feature = "signals")]
     let builder = builder.map(ServerBuilder::stop_on_signals);
     match builder.and_then(|b| start_with(b, max)) {
         Ok(server) => {
-            println!("chat room on {} for up to {max} members; join with: nc {}", server.local_addr(), shown(&server));
+            let on = if threads == 1 { String::new() } else { format!(" on {threads} threads") };
+            println!(
+                "chat room on {}{on} for up to {max} members; join with: nc {}",
+                server.local_addr(),
+                shown(&server)
+            );
             println!("Ctrl-C or SIGTERM stops it");
             if let Err(e) = server.wait() {
                 eprintln!("the room stopped: {e}");

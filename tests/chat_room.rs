@@ -1,5 +1,7 @@
 //! The chat-room example, driven by several raw TCP clients speaking lines
-//! (as `nc` would), and by the example's own terminal client.
+//! (as `nc` would), and by the example's own terminal client; each test on
+//! a room served by one thread and on one served by two (whose members
+//! are spread over both).
 
 #[path = "../examples/chat_room.rs"]
 mod chat_room;
@@ -14,6 +16,37 @@ use std::net::TcpStream;
 use std::time::Instant;
 
 use common::{SharedOutput, PATIENCE};
+use frameloop::Server;
+
+/// A room for `max` members on `threads` threads, on a port of its own.
+fn open_room(threads: usize, max: usize) -> Server {
+    chat_room::start_with(Server::bind("127.0.0.1:0").unwrap().threads(threads), max).unwrap()
+}
+
+/// Runs each check, named by its function, on one thread and on two.
+macro_rules! on_one_and_two_threads {
+    ($($check:ident),* $(,)?) => {
+        mod one_thread {
+            $(#[test]
+            fn $check() {
+                super::$check(1);
+            })*
+        }
+        mod two_threads {
+            $(#[test]
+            fn $check() {
+                super::$check(2);
+            })*
+        }
+    };
+}
+
+on_one_and_two_threads!(
+    names_are_unique_lines_reach_the_others_and_members_hear_joins_and_leaves,
+    someone_still_choosing_a_name_hears_no_chat_and_is_not_announced,
+    newcomers_past_the_limit_are_told_the_room_is_full_and_closed,
+    the_terminal_client_joins_chats_and_leaves_when_its_input_ends,
+);
 
 /// A member seen from the outside: a line-speaking TCP connection.
 struct Member {
@@ -67,9 +100,8 @@ impl Member {
     }
 }
 
-#[test]
-fn names_are_unique_lines_reach_the_others_and_members_hear_joins_and_leaves() {
-    let room = chat_room::start("127.0.0.1:0", 10).unwrap();
+fn names_are_unique_lines_reach_the_others_and_members_hear_joins_and_leaves(threads: usize) {
+    let room = open_room(threads, 10);
     let addr = room.local_addr();
     let (mut alice, hello) = Member::join_as(addr, "alice");
     assert!(hello.contains("nobody else"), "{hello}");
@@ -113,9 +145,8 @@ fn names_are_unique_lines_reach_the_others_and_members_hear_joins_and_leaves() {
     assert_eq!(alice.hear(), "* bob joined the room");
 }
 
-#[test]
-fn someone_still_choosing_a_name_hears_no_chat_and_is_not_announced() {
-    let room = chat_room::start("127.0.0.1:0", 10).unwrap();
+fn someone_still_choosing_a_name_hears_no_chat_and_is_not_announced(threads: usize) {
+    let room = open_room(threads, 10);
     let addr = room.local_addr();
     let (mut alice, _) = Member::join_as(addr, "alice");
     let mut shy = Member::join(addr);
@@ -129,9 +160,8 @@ fn someone_still_choosing_a_name_hears_no_chat_and_is_not_announced() {
     assert_eq!(alice.hear(), "bob: after", "a nameless leaver was announced");
 }
 
-#[test]
-fn newcomers_past_the_limit_are_told_the_room_is_full_and_closed() {
-    let room = chat_room::start("127.0.0.1:0", 2).unwrap();
+fn newcomers_past_the_limit_are_told_the_room_is_full_and_closed(threads: usize) {
+    let room = open_room(threads, 2);
     let addr = room.local_addr();
     let (mut alice, _) = Member::join_as(addr, "alice");
     let (_bob, _) = Member::join_as(addr, "bob");
@@ -145,9 +175,8 @@ fn newcomers_past_the_limit_are_told_the_room_is_full_and_closed() {
     drop(alice);
 }
 
-#[test]
-fn the_terminal_client_joins_chats_and_leaves_when_its_input_ends() {
-    let room = chat_room::start("127.0.0.1:0", 10).unwrap();
+fn the_terminal_client_joins_chats_and_leaves_when_its_input_ends(threads: usize) {
+    let room = open_room(threads, 10);
     let addr = room.local_addr();
     let (mut alice, _) = Member::join_as(addr, "alice");
     let out = SharedOutput::default();

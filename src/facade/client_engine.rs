@@ -35,7 +35,8 @@ pub(crate) struct ClientEngine {
 
 impl ClientEngine {
     pub(crate) fn new(handler: Option<Box<dyn ClientHandler + Send>>, shared: Arc<ClientShared>) -> Self {
-        let outbox = Outbox::new(Arc::clone(&shared.queue), Arc::clone(&shared.net.commands));
+        shared.queue.attach(vec![Arc::clone(&shared.net.commands)]);
+        let outbox = Outbox::new(Arc::clone(&shared.queue), Arc::clone(&shared.net.commands), 0);
         let retry = shared.reconnect.map(Retry::new);
         ClientEngine { handler, shared, outbox, link: Link::Down, retry, reason: None, epoch: 0, server: NO_ADDR }
     }

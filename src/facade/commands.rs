@@ -20,7 +20,8 @@ use crate::reactor::{Ctx, Mailbox, Weigh};
 pub(crate) enum Command {
     /// Send the command's bytes to `.0`.
     Send(ConnId),
-    /// Send the command's bytes to every connection but `.0`.
+    /// Send the command's bytes to every connection of this reactor but
+    /// `.0` (the program sends one to each reactor).
     Broadcast(Option<ConnId>),
     /// Close `.0` once its output is flushed.
     Close(ConnId),
@@ -63,8 +64,12 @@ impl Commands {
             while let Some((command, body)) = running.pop_borrowed() {
                 match command {
                     Command::Send(conn) => engine.report(ctx.send(conn, body)),
+                    // This reactor's clients only: the program queued it
+                    // for every reactor, so that each reactor's share is in
+                    // order with that reactor's other commands (a held
+                    // client's marker must not overtake it).
                     Command::Broadcast(except) => {
-                        ctx.core.broadcast(&[body], except);
+                        ctx.core.broadcast_here(&[body], except);
                     }
                     Command::Close(conn) => engine.report(ctx.close(conn)),
                     Command::PauseAccepting => ctx.pause_accept(),

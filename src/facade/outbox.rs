@@ -2,7 +2,8 @@
 //! [`Event`]s in a [`Queue`], a loop turn's worth at a time, under the
 //! queue's flow control, with every peer that half-closed held open until
 //! the program has answered it. The server and the client use this one
-//! piece; only which events they make differs.
+//! piece; only which events they make differs. A server with several
+//! threads has an outbox per reactor, all pushing to one queue.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +22,9 @@ use crate::reactor::Ctx;
 #[derive(Debug)]
 pub(crate) struct Outbox<S> {
     pub(crate) queue: Arc<Queue<Event, S>>,
+    /// This reactor's commands, and its index among the queue's.
     commands: Arc<Commands>,
+    reactor: usize,
     /// This loop turn's events, handed over at its end.
     batch: Batch<Event>,
     /// Connections whose peer half-closed, held open until the program has
@@ -30,11 +33,11 @@ pub(crate) struct Outbox<S> {
 }
 
 impl<S> Outbox<S> {
-    /// The outbox of `queue`, whose program reaches this network thread
-    /// through `commands`.
-    pub(crate) fn new(queue: Arc<Queue<Event, S>>, commands: Arc<Commands>) -> Self {
-        queue.attach(Arc::clone(&commands));
-        Outbox { queue, commands, batch: Batch::default(), held: Vec::new() }
+    /// The outbox of reactor `reactor` on `queue`, whose program reaches
+    /// this network thread through `commands` (the queue was
+    /// [`attach`](Queue::attach)ed to them).
+    pub(crate) fn new(queue: Arc<Queue<Event, S>>, commands: Arc<Commands>, reactor: usize) -> Self {
+        Outbox { queue, commands, reactor, batch: Batch::default(), held: Vec::new() }
     }
 
     /// An event no connection sent (a connect, a disconnect, an error).
@@ -88,7 +91,8 @@ impl<S> Outbox<S> {
         let (mark, marker) = self.queue.hold();
         self.held.push((conn, mark));
         if let Some(handled) = marker {
-            // Queued as a command, so that it lands behind the replies.
+            // Queued as a command, so that it lands behind the replies (to
+            // this reactor's commands, where the replies to `conn` are).
             // Refused only once stopping, and the stop closes everything.
             let _ = self.commands.send(Command::Handled(handled));
         }
@@ -119,10 +123,10 @@ impl<S> Outbox<S> {
         }
     }
 
-    /// Called when the network thread is woken: reads again the
+    /// Called when the network thread is woken: reads again this reactor's
     /// connections paused for the program, if it has caught up.
     pub(crate) fn resume(&self, ctx: &mut Ctx<'_>) {
-        for conn in self.queue.take_resumable() {
+        for conn in self.queue.take_resumable(self.reactor) {
             let _ = ctx.resume_reading(conn);
         }
     }

@@ -48,7 +48,7 @@ impl ServerBuilder {
     /// As [`start`](Self::start).
     pub fn start_polling(self) -> Result<PollingServer, Error> {
         let events: Arc<Queue<Event>> = Arc::new(Queue::new((), self.settings.queue_limit()));
-        let server = self.launch(Poller, Some(Arc::clone(&events)))?;
+        let server = self.launch(std::iter::repeat_with(|| Poller), Some(Arc::clone(&events)))?;
         Ok(PollingServer { server, events })
     }
 }

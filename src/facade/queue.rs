@@ -23,8 +23,17 @@
 //! back then sends a marker through the command queue, behind the
 //! replies the caller sent; the network thread closes them on it. Only
 //! while such connections wait: otherwise a take costs nothing more.
+//!
+//! A server with several threads has one network thread per reactor, all
+//! pushing to one queue, so the program sees one stream (each client's
+//! events in order: a client lives on one reactor). The counts are the
+//! queue's, over every thread, so the marker goes to every thread's
+//! commands and each compares its own held connections with it; a pause
+//! is resumed by the thread that owns the connection, each woken for its
+//! own; and the queue closes when the last thread ends.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
@@ -61,10 +70,14 @@ pub(crate) struct Queue<T, S = ()> {
     cv: Condvar,
     /// Above this many bytes of events, connections are paused.
     limit: usize,
-    /// The network thread's commands: woken through them to resume paused
-    /// connections, and sent "every event up to this count was handled";
-    /// set once the network thread exists.
-    network: OnceLock<Arc<Commands>>,
+    /// The network threads' commands, in the order of their reactors:
+    /// woken through them to resume paused connections, and sent "every
+    /// event up to this count was handled"; set before the threads start.
+    networks: OnceLock<Vec<Arc<Commands>>>,
+    /// What every batch ever handed over weighed, written under the lock
+    /// but read without it: how a network thread learns, while it stages,
+    /// what the other threads added since its own last hand-over.
+    weight_in: AtomicU64,
 }
 
 /// What a waiting caller sees.
@@ -78,8 +91,9 @@ pub(crate) struct Inner<T, S> {
     bytes: usize,
     /// Connections paused because the queue was over its limit.
     paused: Vec<ConnId>,
-    /// The network thread was woken to resume them and has not yet.
-    resume_asked: bool,
+    /// By reactor: its network thread was woken to resume its paused
+    /// connections and has not yet.
+    resume_asked: Vec<bool>,
     /// Events ever queued, and ever taken.
     pushed: u64,
     popped: u64,
@@ -92,7 +106,9 @@ pub(crate) struct Inner<T, S> {
     held: usize,
     /// Callers asleep on the condition variable.
     waiting: usize,
-    /// The network thread has ended: nothing more will arrive.
+    /// Network threads attached and not yet ended.
+    running: usize,
+    /// Every network thread has ended: nothing more will arrive.
     pub(crate) closed: bool,
     pub(crate) state: S,
 }
@@ -141,6 +157,24 @@ impl<T: Weigh, S> Inner<T, S> {
         }
         due.then_some(handed)
     }
+
+    /// The caller has drained the queue enough: marks each reactor with a
+    /// connection paused, and not yet asked, as asked; returns them, to be
+    /// woken. Each is asked on its own, so that a reactor that resumed its
+    /// connections (which went over again) is asked again, whatever the
+    /// others have done meanwhile.
+    fn ask_resume(&mut self) -> Vec<usize> {
+        let mut wake = Vec::new();
+        for reactor in self.paused.iter().map(|conn| conn.reactor()) {
+            if self.resume_asked.len() <= reactor {
+                self.resume_asked.resize(reactor + 1, false);
+            }
+            if !std::mem::replace(&mut self.resume_asked[reactor], true) {
+                wake.push(reactor);
+            }
+        }
+        wake
+    }
 }
 
 #[cfg(test)]
@@ -159,23 +193,29 @@ impl<T: Weigh, S> Queue<T, S> {
             spare: Vec::new(),
             bytes: 0,
             paused: Vec::new(),
-            resume_asked: false,
+            resume_asked: Vec::new(),
             pushed: 0,
             popped: 0,
             came_back: 0,
             marked: 0,
             held: 0,
             waiting: 0,
+            running: 0,
             closed: false,
             state,
         };
-        Queue { inner: Mutex::new(inner), cv: Condvar::new(), limit, network: OnceLock::new() }
+        let (networks, weight_in) = (OnceLock::new(), AtomicU64::new(0));
+        Queue { inner: Mutex::new(inner), cv: Condvar::new(), limit, networks, weight_in }
     }
 
-    /// Tells the queue the network thread's commands (see the module's
-    /// docs).
-    pub(crate) fn attach(&self, commands: Arc<Commands>) {
-        let _ = self.network.set(commands);
+    /// Tells the queue the commands of its network threads, one per
+    /// reactor in the order of the reactors (see the module's docs); it
+    /// closes once each of them has [`close`](Self::close)d it.
+    pub(crate) fn attach(&self, networks: Vec<Arc<Commands>>) {
+        let count = networks.len();
+        if self.networks.set(networks).is_ok() {
+            lock(&self.inner).running = count;
+        }
     }
 
     /// The caller came back: send the marker if one is due, outside the lock.
@@ -184,7 +224,9 @@ impl<T: Weigh, S> Queue<T, S> {
     fn came_back<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T, S>>) -> (MutexGuard<'a, Inner<T, S>>, bool) {
         let Some(count) = inner.come_back() else { return (inner, false) };
         drop(inner);
-        if let Some(commands) = self.network.get() {
+        // To every thread: the count is the queue's, and whichever holds a
+        // connection finds out from it whether that one was answered.
+        for commands in self.networks.get().into_iter().flatten() {
             // Refused only once stopping: the stop closes every connection.
             let _ = commands.send(Command::Handled(count));
         }
@@ -225,7 +267,9 @@ impl<T: Weigh, S> Queue<T, S> {
     /// Appends the batch's events in order and wakes the waiters once.
     /// Yields the connection to pause, if the batch's last message took the
     /// queue over its limit (resumed once the queue has drained to half the
-    /// limit).
+    /// limit). The limit is checked here against what the queue weighs now,
+    /// so that a batch another thread's hand-over took over it pauses its
+    /// sender too.
     ///
     /// With `publish`, the waiters' state becomes it under the same lock: a
     /// waiter sees the state change and the events that tell of it
@@ -239,14 +283,17 @@ impl<T: Weigh, S> Queue<T, S> {
             inner.state = state;
         }
         if !batch.chunk.is_empty() {
-            inner.bytes += batch.chunk.weight();
+            let weight = batch.chunk.weight();
+            inner.bytes += weight;
             inner.pushed += batch.chunk.len() as u64;
+            self.weight_in.fetch_add(weight as u64, Ordering::Relaxed);
             let spare = inner.spare.pop().unwrap_or_default();
             inner.chunks.push_back(std::mem::replace(&mut batch.chunk, spare));
         }
-        let over = batch.over.take().filter(|_| inner.bytes > self.limit);
+        let over = batch.sender.take().filter(|_| inner.bytes > self.limit);
         inner.paused.extend(over);
         batch.base = inner.bytes;
+        batch.seen = self.weight_in.load(Ordering::Relaxed);
         self.wake(inner);
         over
     }
@@ -259,26 +306,40 @@ impl<T: Weigh, S> Queue<T, S> {
     #[must_use = "near the limit, the batch must be handed over"]
     pub(crate) fn stage(&self, batch: &mut Batch<T>, from: Option<ConnId>, item: T, bytes: &[u8]) -> bool {
         batch.chunk.push(item, bytes);
-        let over = from.filter(|_| batch.base + batch.chunk.weight() > self.limit);
-        batch.over = over.or(batch.over);
-        over.is_some()
+        batch.sender = from.or(batch.sender);
+        // What other threads handed over since this one's last hand-over
+        // (nothing with one thread); with the base, at least what the queue
+        // weighs, since the caller only takes.
+        let others = self.weight_in.load(Ordering::Relaxed).wrapping_sub(batch.seen) as usize;
+        from.is_some() && batch.base + others + batch.chunk.weight() > self.limit
     }
 
-    /// The connections to resume, if the caller has drained the queue
-    /// since they were paused (called by the network thread when woken).
-    pub(crate) fn take_resumable(&self) -> Vec<ConnId> {
+    /// The connections of `reactor` to resume, if the caller has drained
+    /// the queue since they were paused (called by that reactor's network
+    /// thread when woken); the other reactors' wait for their own threads.
+    pub(crate) fn take_resumable(&self, reactor: usize) -> Vec<ConnId> {
         let mut inner = lock(&self.inner);
-        match std::mem::take(&mut inner.resume_asked) {
-            true => std::mem::take(&mut inner.paused),
-            false => Vec::new(),
+        match inner.resume_asked.get_mut(reactor).map(std::mem::take) {
+            Some(true) => {
+                let (mine, others) =
+                    std::mem::take(&mut inner.paused).into_iter().partition(|c| c.reactor() == reactor);
+                inner.paused = others;
+                mine
+            }
+            _ => Vec::new(),
         }
     }
 
-    /// Marks the queue closed: waiters return once it is empty.
+    /// A network thread has ended; once the last one has (or at once, with
+    /// none attached), the queue is closed: waiters return once it is
+    /// empty.
     pub(crate) fn close(&self) {
         let mut inner = lock(&self.inner);
-        inner.closed = true;
-        self.wake(inner);
+        inner.running = inner.running.saturating_sub(1);
+        if inner.running == 0 {
+            inner.closed = true;
+            self.wake(inner);
+        }
     }
 
     /// Calls `f` until it returns `Some`, sleeping between calls until the
@@ -324,17 +385,18 @@ impl<T: Weigh, S> Queue<T, S> {
     }
 
     /// After the caller took events: if that brought the queue down to half
-    /// its limit and connections are paused, wake the network thread (once)
-    /// to resume them.
+    /// its limit and connections are paused, wake the network thread of
+    /// each (once) to resume them.
     fn taken(&self, mut inner: MutexGuard<'_, Inner<T, S>>) {
-        let resume = !inner.paused.is_empty() && !inner.resume_asked && inner.bytes <= self.limit / 2 && !inner.closed;
-        if resume {
-            inner.resume_asked = true;
-        }
+        let resume = !inner.paused.is_empty() && inner.bytes <= self.limit / 2 && !inner.closed;
+        let wake = if resume { inner.ask_resume() } else { Vec::new() };
         drop(inner);
-        if resume && self.network.get().is_none_or(|c| c.notifier.notify().is_err()) {
-            // Not woken: let the next take ask again.
-            lock(&self.inner).resume_asked = false;
+        for reactor in wake {
+            let network = self.networks.get().and_then(|n| n.get(reactor));
+            if network.is_none_or(|c| c.notifier.notify().is_err()) {
+                // Not woken: let the next take ask again.
+                lock(&self.inner).resume_asked[reactor] = false;
+            }
         }
     }
 
@@ -361,17 +423,20 @@ impl<T: Weigh, S> Queue<T, S> {
 #[derive(Debug)]
 pub(crate) struct Batch<T> {
     chunk: Chunk<T>,
-    /// The connection whose message took the queue over its limit, paused
-    /// by `push_batch`.
-    over: Option<ConnId>,
-    /// What the queue weighed at the last hand-over: at most what it weighs
-    /// now, since only the caller takes from it meanwhile.
+    /// The sender of the batch's last message: paused by `push_batch` if
+    /// the queue is over its limit with the batch.
+    sender: Option<ConnId>,
+    /// What the queue weighed at this thread's last hand-over, and the
+    /// queue's `weight_in` then: together an upper bound on what it weighs
+    /// now, since the caller only takes from it, and other threads' hand-
+    /// overs show in `weight_in`.
     base: usize,
+    seen: u64,
 }
 
 impl<T> Default for Batch<T> {
     fn default() -> Self {
-        Batch { chunk: Chunk::default(), over: None, base: 0 }
+        Batch { chunk: Chunk::default(), sender: None, base: 0, seen: 0 }
     }
 }
 
@@ -443,7 +508,8 @@ mod tests {
     /// `conn` must now be paused.
     fn push_from<S>(q: &Queue<u32, S>, conn: Option<ConnId>, item: u32) -> bool {
         // As the network thread's batch would know the queue's weight.
-        let mut batch = Batch { base: lock(&q.inner).bytes, ..Batch::default() };
+        let (base, seen) = (lock(&q.inner).bytes, q.weight_in.load(Ordering::Relaxed));
+        let mut batch = Batch { base, seen, ..Batch::default() };
         let _ = q.stage(&mut batch, conn, item, &[]);
         q.push_batch(&mut batch, None).is_some()
     }
@@ -458,19 +524,19 @@ mod tests {
     fn over_the_limit_the_sender_is_paused_and_resumed_once_half_is_taken() {
         let q: Queue<u32> = Queue::new((), 100);
         let reactor = Reactor::new().unwrap();
-        q.attach(Arc::new(Commands::new(reactor.notifier())));
+        q.attach(vec![Arc::new(Commands::new(reactor.notifier()))]);
         let (a, b) = (ConnId { index: 1, generation: 0, home: 0 }, ConnId { index: 2, generation: 0, home: 0 });
         assert!(!push_from(&q, Some(a), 60));
         assert!(!push_from(&q, Some(b), 40), "at the limit is not over it");
         assert!(push_from(&q, Some(b), 30));
         assert!(push_from(&q, Some(a), 10));
         assert_eq!(q.load(), (140, 2));
-        assert!(q.take_resumable().is_empty(), "nothing taken yet");
+        assert!(q.take_resumable(0).is_empty(), "nothing taken yet");
         assert_eq!(q.wait_for(None, next_item), Some(Some(60)));
-        assert!(q.take_resumable().is_empty(), "80 bytes is more than half the limit");
+        assert!(q.take_resumable(0).is_empty(), "80 bytes is more than half the limit");
         assert_eq!(q.wait_for(None, next_item), Some(Some(40)));
-        assert_eq!(q.take_resumable(), [b, a]);
-        assert!(q.take_resumable().is_empty(), "resumed once");
+        assert_eq!(q.take_resumable(0), [b, a]);
+        assert!(q.take_resumable(0).is_empty(), "resumed once");
         assert_eq!(q.load(), (40, 0));
         push_from(&q, None, 1000); // not from a connection: never pauses anyone
         assert_eq!(q.drain(), [30, 10, 1000]);

@@ -109,12 +109,17 @@ impl ServerBuilder {
     ///
     /// # Errors
     ///
-    /// As [`start`](Self::start).
+    /// As [`start`](Self::start); [`Error::Config`] with
+    /// [`threads`](Self::threads) above 1: one closure answers, on one
+    /// thread.
     pub fn reply<F, R>(self, mode: ReplyMode, reply: F) -> Result<Server, Error>
     where
         F: FnMut(&[u8]) -> R + Send + 'static,
         R: AsRef<[u8]>,
     {
+        if self.thread_count() > 1 {
+            return Err(Error::Config("a request / reply server runs on one thread: leave threads at 1".into()));
+        }
         self.start(Replier { reply, mode, answered: false })
     }
 }

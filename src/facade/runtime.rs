@@ -2,14 +2,14 @@
 //! [`Client`](super::Client) have in common: each runs its reactor with an
 //! [`Engine`] (see `reactor/thread.rs`), takes the program's commands from
 //! its [`Commands`](super::commands::Commands), and pushes what arrives to
-//! an event [`Queue`](super::queue::Queue). A facade over several reactors
-//! has a thread, a [`Shared`] and an outbox per reactor, and one event queue
-//! that they all push to (its lock and counts do not care how many push).
-//! What such a facade still needs: a [`ConnId`](crate::ConnId) that names
-//! its reactor, so that a command, a pause or a hold goes to the thread
-//! that owns the connection (the queue's paused list and its markers are
-//! per queue today, not per reactor).
+//! an event [`Queue`](super::queue::Queue). A server over several reactors
+//! (`ServerBuilder::threads`) has a thread, a [`Shared`] and an outbox per
+//! reactor, and one event queue that they all push to; a
+//! [`ConnId`](crate::ConnId) names its reactor, so that a command, a pause
+//! or a hold goes to the thread that owns the connection
+//! (`ServerShared::net_of`).
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
 use super::commands::{Command, Commands};
@@ -37,12 +37,17 @@ impl Shared {
         Shared { commands, errors: Mutex::default(), life: Arc::default(), format, codec: reactor.codec() }
     }
 
-    /// Queues `data` as the body of `command`, once the format and the
-    /// codec have checked it: refused here, at once, is whatever the network
+    /// `data` as the body of a message, once the format and the codec
+    /// have checked it: refused here, at once, is whatever the network
     /// thread would refuse to send.
+    pub(crate) fn body<'a>(&self, data: &'a [u8]) -> Result<Cow<'a, [u8]>, Error> {
+        self.format.body(self.codec, data)
+    }
+
+    /// Queues `data` as the body of `command` (checked as for
+    /// [`body`](Self::body)).
     pub(crate) fn send(&self, data: &[u8], command: Command) -> Result<(), Error> {
-        let body = self.format.body(self.codec, data)?;
-        self.commands.send_body(&body, command)
+        self.commands.send_body(&self.body(data)?, command)
     }
 
     /// Takes the errors kept so far.

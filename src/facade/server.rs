@@ -13,13 +13,61 @@ use super::server_engine::ServerEngine;
 use super::settings::{shared_setters, Settings};
 use super::{ConnId, Format, ServerHandler};
 use crate::error::{resolve, Error};
-use crate::reactor;
+use crate::reactor::{self, Distribution};
 
-/// What the handle and the network thread share.
+/// What the handle and the network threads share: a network side (its
+/// commands, errors and life) per reactor, in the order of the reactors.
 #[derive(Debug)]
 pub(crate) struct ServerShared {
-    pub(crate) net: Shared,
+    pub(crate) nets: Vec<Shared>,
     pub(crate) local_addr: SocketAddr,
+}
+
+impl ServerShared {
+    /// The network side of the reactor `conn` lives on: the one place a
+    /// client's id finds its thread. An id no reactor of this server could
+    /// have is refused at once.
+    pub(crate) fn net_of(&self, conn: ConnId) -> Result<&Shared, Error> {
+        self.nets.get(conn.reactor()).ok_or(Error::UnknownConnection(conn))
+    }
+
+    /// The first reactor's network side, for what every reactor's has
+    /// alike: the format and the codec.
+    pub(crate) fn net(&self) -> &Shared {
+        &self.nets[0]
+    }
+
+    /// Queues a `command()` with `body` for every reactor; the first
+    /// refusal, once every reactor was asked.
+    fn to_all(&self, body: &[u8], command: impl Fn() -> Command) -> Result<(), Error> {
+        self.nets.iter().map(|net| net.commands.send_body(body, command())).fold(Ok(()), Result::and)
+    }
+
+    /// Queues a `command()` for every reactor but `here`, which has carried
+    /// it out itself already. Refused only once stopping.
+    pub(crate) fn to_others(&self, here: usize, command: impl Fn() -> Command) {
+        for (i, net) in self.nets.iter().enumerate() {
+            if i != here {
+                let _ = net.commands.send(command());
+            }
+        }
+    }
+
+    /// Refuses every later command on every reactor, each of which ends
+    /// once it has carried out the ones queued.
+    pub(crate) fn close_all(&self) {
+        self.nets.iter().for_each(|net| net.commands.close());
+    }
+
+    /// Waits until every network thread has ended; the first error that
+    /// ended one. On a network thread itself it returns at once: it cannot
+    /// wait for its own end, nor for another's (which may be waiting for it).
+    fn wait(&self) -> Result<(), Error> {
+        if self.nets.iter().any(|net| net.life.is_current()) {
+            return Ok(());
+        }
+        self.nets.iter().map(|net| net.life.wait()).fold(Ok(()), Result::and)
+    }
 }
 
 /// A bound server that has not started yet: choose settings, then
@@ -45,6 +93,7 @@ pub struct ServerBuilder {
     pub(super) settings: Settings,
     /// The refusal message, encoded at start in the format chosen by then.
     refusal: Option<Vec<u8>>,
+    threads: usize,
 }
 
 impl ServerBuilder {
@@ -52,7 +101,9 @@ impl ServerBuilder {
 
     /// Most clients connected at once; past it, newcomers are disconnected
     /// at once (told why first with [`refuse_with`](Self::refuse_with)).
-    /// Default: 16384.
+    /// Default: 16384. With [`threads`](Self::threads) above 1 it is each
+    /// thread's limit: a newcomer is refused once the thread with the
+    /// fewest clients has this many.
     ///
     /// ```
     /// let builder = frameloop::Server::bind("127.0.0.1:0")?.max_connections(1000);
@@ -159,6 +210,53 @@ impl ServerBuilder {
         self.local_addr
     }
 
+    /// How many network threads serve the clients, each with an event loop
+    /// of its own: 1 by default, which serves thousands of clients on one
+    /// core; more spread the clients over more cores. The first thread
+    /// accepts every client and hands it to the thread with the fewest, and
+    /// a client stays on its thread ([`ConnId::reactor`](crate::ConnId::reactor)
+    /// says which). The handle's `send`, `broadcast`, `disconnect` and
+    /// `clients`, and a callback's `send`, `broadcast` and `disconnect`,
+    /// reach every client whichever thread serves it.
+    ///
+    /// Callbacks then run on every thread at once: start with
+    /// [`start_with`](Self::start_with), which makes a handler for each
+    /// thread (state they share needs a lock, such as an
+    /// `Arc<Mutex<...>>`). [`start_polling`](Self::start_polling) works as
+    /// with one thread: one stream of events, each client's in order.
+    /// Limits such as [`max_connections`](Self::max_connections) are per
+    /// thread. 0 threads makes the start fail with [`Error::Config`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::{Client, Event, Server};
+    ///
+    /// let server = Server::bind("127.0.0.1:0")?.threads(2).start_polling()?;
+    /// let (alice, bob) = (Client::connect(server.local_addr())?, Client::connect(server.local_addr())?);
+    /// alice.send("hi")?;
+    /// bob.send("hi")?;
+    /// let mut threads = Vec::new();
+    /// while threads.len() < 2 {
+    ///     match server.wait_event(Duration::from_secs(5)) {
+    ///         Some(Event::Received { client, data, .. }) => {
+    ///             threads.push(client.reactor()); // which thread serves it
+    ///             server.send(client, data)?; // an echo, whichever thread
+    ///         }
+    ///         Some(_) => {}
+    ///         None => panic!("no message in time"),
+    ///     }
+    /// }
+    /// threads.sort();
+    /// assert_eq!(threads, [0, 1]); // one each: the fewest clients get the next
+    /// assert_eq!(alice.recv_timeout(Duration::from_secs(5))?, b"hi");
+    /// assert_eq!(bob.recv_timeout(Duration::from_secs(5))?, b"hi");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
     /// Starts serving on a new network thread, calling `handler`'s
     /// callbacks there.
     ///
@@ -184,29 +282,109 @@ impl ServerBuilder {
     /// # Errors
     ///
     /// [`Error::ThreadSpawn`] if the thread cannot start; [`Error::Config`]
-    /// for inconsistent settings.
+    /// for inconsistent settings, and with [`threads`](Self::threads) above
+    /// 1 (each thread needs a handler: use [`start_with`](Self::start_with)).
     pub fn start<H: ServerHandler + Send + 'static>(self, handler: H) -> Result<Server, Error> {
-        self.launch(handler, None)
+        if self.threads > 1 {
+            return Err(Error::Config(format!(
+                "a server with {} threads needs a handler for each: use start_with(|thread| handler)",
+                self.threads
+            )));
+        }
+        self.launch(std::iter::once(handler), None)
     }
 
+    /// Starts serving on [`threads`](Self::threads) network threads, with
+    /// the handler `make` returns for each thread (numbered from 0, as
+    /// [`ConnId::reactor`](crate::ConnId::reactor) numbers them); each
+    /// thread's callbacks run on that thread, for the clients it serves.
+    ///
+    /// A callback's [`ServerCtx::send`](super::ServerCtx::send),
+    /// [`broadcast`](super::ServerCtx::broadcast) and
+    /// [`disconnect`](super::ServerCtx::disconnect) reach the clients of
+    /// every thread; [`ServerCtx::clients`](super::ServerCtx::clients) sees
+    /// only this thread's. A callback must never wait for another thread:
+    /// that one may be waiting for it.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use frameloop::{Client, ConnId, Error, Message, Server, ServerCtx, ServerHandler};
+    ///
+    /// /// Numbers every message, across the threads.
+    /// struct Counter(Arc<AtomicUsize>);
+    /// impl ServerHandler for Counter {
+    ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
+    ///         let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+    ///         server.send(client, n.to_string())
+    ///     }
+    /// }
+    ///
+    /// let count = Arc::new(AtomicUsize::new(0));
+    /// let server = Server::bind("127.0.0.1:0")?.lines().threads(2).start_with(|_thread| Counter(Arc::clone(&count)))?;
+    /// let client = Client::builder().lines().connect(server.local_addr())?;
+    /// client.send("one")?;
+    /// assert_eq!(client.recv_timeout(Duration::from_secs(5))?, b"1");
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), but any number of threads is fine.
+    pub fn start_with<H, F>(self, make: F) -> Result<Server, Error>
+    where
+        H: ServerHandler + Send + 'static,
+        F: FnMut(usize) -> H,
+    {
+        let threads = self.threads;
+        self.launch((0..threads).map(make), None)
+    }
+
+    /// How many network threads [`threads`](Self::threads) asked for.
+    pub(crate) fn thread_count(&self) -> usize {
+        self.threads
+    }
+
+    /// Starts the reactors, one group: the first adopts the listener and
+    /// hands each client on to the least loaded; each runs on its own
+    /// thread with its own engine, network side and handler, the next of
+    /// `handlers` (which has one for each thread).
     pub(crate) fn launch<H: ServerHandler + Send + 'static>(
         self,
-        handler: H,
+        handlers: impl IntoIterator<Item = H>,
         events: Option<Arc<Queue<Event>>>,
     ) -> Result<Server, Error> {
+        if self.threads == 0 {
+            return Err(Error::Config("a server needs at least one thread".into()));
+        }
         let format = self.settings.format;
-        let mut builder = self.settings.reactor();
+        // One listener, bound by `bind` so that a busy address is reported
+        // there: the first reactor accepts for all.
+        let mut builder = self.settings.reactor().distribution(Distribution::Acceptor);
         if let Some(message) = &self.refusal {
             // Encoded by the codec the reactor will use: the same bytes a
             // `send` of it would put on the wire.
             let wire = format.wire(builder.chosen_codec(), message)?;
             builder = builder.refusal_message(wire);
         }
-        let mut reactor = builder.build()?;
-        reactor.adopt_listener(self.listener)?;
-        let shared = Arc::new(ServerShared { net: Shared::new(&reactor, format), local_addr: self.local_addr });
-        let engine = ServerEngine::new(handler, Arc::clone(&shared), events);
-        reactor::spawn("frameloop-server", reactor, engine, Engine::finish, Arc::clone(&shared.net.life))?;
+        let mut reactors = builder.build_group(self.threads)?.into_reactors();
+        reactors[0].adopt_listener(self.listener)?;
+        let nets = reactors.iter().map(|reactor| Shared::new(reactor, format)).collect();
+        let shared = Arc::new(ServerShared { nets, local_addr: self.local_addr });
+        if let Some(events) = &events {
+            events.attach(shared.nets.iter().map(|net| Arc::clone(&net.commands)).collect());
+        }
+        for (i, (reactor, handler)) in reactors.into_iter().zip(handlers).enumerate() {
+            let engine = ServerEngine::new(handler, Arc::clone(&shared), i, events.clone());
+            let life = Arc::clone(&shared.nets[i].life);
+            if let Err(e) = reactor::spawn(&format!("frameloop-server-{i}"), reactor, engine, Engine::finish, life) {
+                // The reactors not started are dropped; those started stop.
+                shared.close_all();
+                shared.nets[..i].iter().for_each(|net| drop(net.life.wait()));
+                return Err(e);
+            }
+        }
         Ok(Server { shared })
     }
 }
@@ -266,7 +444,7 @@ impl Server {
         // while accepting is paused, or arrive in a storm, need the room.
         let listener = reactor::bind(addr, reactor::DEFAULT_BACKLOG, false)?;
         let local_addr = listener.local_addr()?;
-        Ok(ServerBuilder { listener, local_addr, settings: Settings::default(), refusal: None })
+        Ok(ServerBuilder { listener, local_addr, settings: Settings::default(), refusal: None, threads: 1 })
     }
 
     /// Sends `data` to `client` as one message (with packets: as a
@@ -298,7 +476,7 @@ impl Server {
     /// that is closing) in [`errors`](Self::errors) and, on a polling
     /// server, an [`Event::Error`](crate::Event::Error).
     pub fn send(&self, client: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        self.shared.net.send(data.as_ref(), Command::Send(client))
+        self.shared.net_of(client)?.send(data.as_ref(), Command::Send(client))
     }
 
     /// Sends one packet to `client` (pyspeak's `send(client, integer, real,
@@ -323,8 +501,9 @@ impl Server {
     /// [`Error::Config`] unless the server uses packets; as
     /// [`send`](Self::send).
     pub fn send_packet(&self, client: ConnId, integer: i64, real: f64, boolean: bool, text: &str) -> Result<(), Error> {
-        let body = self.shared.net.format.packet(self.shared.net.codec, integer, real, boolean, text)?;
-        self.shared.net.commands.send_body(&body, Command::Send(client))
+        let net = self.shared.net_of(client)?;
+        let body = net.format.packet(net.codec, integer, real, boolean, text)?;
+        net.commands.send_body(&body, Command::Send(client))
     }
 
     /// Sends `data` to every connected client.
@@ -353,7 +532,8 @@ impl Server {
     /// the format (as [`send`](Self::send)),
     /// [`Error::Stopped`] once the server has stopped.
     pub fn broadcast(&self, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        self.shared.net.send(data.as_ref(), Command::Broadcast(None))
+        let body = self.shared.net().body(data.as_ref())?;
+        self.shared.to_all(&body, || Command::Broadcast(None))
     }
 
     /// Sends `data` to every connected client except `except`.
@@ -382,7 +562,8 @@ impl Server {
     ///
     /// As [`broadcast`](Self::broadcast).
     pub fn broadcast_except(&self, except: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        self.shared.net.send(data.as_ref(), Command::Broadcast(Some(except)))
+        let body = self.shared.net().body(data.as_ref())?;
+        self.shared.to_all(&body, || Command::Broadcast(Some(except)))
     }
 
     /// Disconnects `client` once what was sent to it is written.
@@ -405,12 +586,14 @@ impl Server {
     /// [`Error::Stopped`] once the server has stopped. A client not
     /// connected makes an error later, as with [`send`](Self::send).
     pub fn disconnect(&self, client: ConnId) -> Result<(), Error> {
-        self.shared.net.commands.send(Command::Close(client))
+        self.shared.net_of(client)?.commands.send(Command::Close(client))
     }
 
     /// The connected clients and their addresses (pyspeak's `getClients`),
     /// as the network thread's table has them (this asks it and waits for
-    /// the answer). Called from a callback, on the network thread itself, it
+    /// the answer; with several [`threads`](ServerBuilder::threads), asks
+    /// each and puts the answers together, the first thread's clients
+    /// first). Called from a callback, on a network thread itself, it
     /// cannot wait and returns nothing: use
     /// [`ServerCtx::clients`](super::ServerCtx::clients) there.
     ///
@@ -430,15 +613,22 @@ impl Server {
     pub fn clients(&self) -> Vec<(ConnId, SocketAddr)> {
         // Asked of the network thread, which keeps the one table; never from
         // the network thread itself (a callback has `ServerCtx::clients`).
-        if self.shared.net.life.is_current() {
+        if self.shared.nets.iter().any(|net| net.life.is_current()) {
             return Vec::new();
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        match self.shared.net.commands.send(Command::Clients(tx)) {
-            // The network thread answers, or drops the question as it stops.
-            Ok(()) => rx.recv().unwrap_or_default(),
-            Err(_) => Vec::new(),
-        }
+        // Each thread answers, or drops the question as it stops (a refused
+        // one is dropped at once): either way, its sender is gone after.
+        let answers: Vec<_> = self
+            .shared
+            .nets
+            .iter()
+            .map(|net| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let _ = net.commands.send(Command::Clients(tx));
+                rx
+            })
+            .collect();
+        answers.into_iter().flat_map(|rx| rx.recv().unwrap_or_default()).collect()
     }
 
     /// How many clients are connected.
@@ -489,7 +679,7 @@ impl Server {
     ///
     /// [`Error::Stopped`] once the server has stopped.
     pub fn pause_accepting(&self) -> Result<(), Error> {
-        self.shared.net.commands.send(Command::PauseAccepting)
+        self.shared.to_all(&[], || Command::PauseAccepting)
     }
 
     /// Accepts new clients again (simplesockets' `start`).
@@ -511,7 +701,7 @@ impl Server {
     ///
     /// [`Error::Stopped`] once the server has stopped.
     pub fn resume_accepting(&self) -> Result<(), Error> {
-        self.shared.net.commands.send(Command::ResumeAccepting)
+        self.shared.to_all(&[], || Command::ResumeAccepting)
     }
 
     /// Takes the errors seen so far (simplesockets' `return_exceptions`):
@@ -526,7 +716,7 @@ impl Server {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn errors(&self) -> Vec<Error> {
-        self.shared.net.errors()
+        self.shared.nets.iter().flat_map(Shared::errors).collect()
     }
 
     /// The address the server listens on.
@@ -555,10 +745,11 @@ impl Server {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn format(&self) -> Format {
-        self.shared.net.format
+        self.shared.net().format
     }
 
-    /// Whether the network thread still runs.
+    /// Whether the network thread still runs (with several
+    /// [`threads`](ServerBuilder::threads): any of them).
     ///
     /// ```
     /// let server = frameloop::Server::bind("127.0.0.1:0")?.start_polling()?;
@@ -568,12 +759,13 @@ impl Server {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn is_running(&self) -> bool {
-        !self.shared.net.life.is_finished()
+        self.shared.nets.iter().any(|net| !net.life.is_finished())
     }
 
     /// Stops gracefully: no new clients, messages already sent are
     /// written, every client is disconnected, the network thread ends
-    /// (this waits for it). Calls made after `stop` return
+    /// (this waits for it; with several [`threads`](ServerBuilder::threads),
+    /// for all). Calls made after `stop` return
     /// [`Error::Stopped`]. Stopping twice is harmless.
     ///
     /// ```
@@ -591,9 +783,11 @@ impl Server {
     /// # Errors
     ///
     /// [`Error::Panicked`] if a callback panicked (the thread had ended
-    /// then), or the poller's own error.
+    /// then), or the poller's own error; with several threads, the first
+    /// such error.
     pub fn stop(&self) -> Result<(), Error> {
-        self.shared.net.stop()
+        self.shared.close_all();
+        self.shared.wait()
     }
 
     /// Waits until the server stops by itself (a callback called
@@ -612,9 +806,10 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// As [`stop`](Self::stop).
+    /// As [`stop`](Self::stop): with several threads, the first error
+    /// that ended one (the others are then stopped too).
     pub fn wait(&self) -> Result<(), Error> {
-        self.shared.net.life.wait()
+        self.shared.wait()
     }
 }
 

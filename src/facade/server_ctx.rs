@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use super::commands::Command;
 use super::server::ServerShared;
 use super::{ConnId, Format, Message};
 use crate::error::Error;
@@ -221,7 +222,7 @@ impl<'a> ServerCtx<'a> {
     /// UTF-8); [`Error::FrameTooLarge`] if it is longer than the server's
     /// `max_frame_len`.
     pub fn send(&mut self, client: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        let body = self.shared.net.format.body(self.shared.net.codec, data.as_ref())?;
+        let body = self.shared.net().format.body(self.shared.net().codec, data.as_ref())?;
         self.ctx.send(client, &body)
     }
 
@@ -262,7 +263,7 @@ impl<'a> ServerCtx<'a> {
         boolean: bool,
         text: &str,
     ) -> Result<(), Error> {
-        self.shared.net.format.require_packets()?;
+        self.shared.net().format.require_packets()?;
         let packet = crate::codec::packet::PacketRef { integer, real, boolean, text };
         self.ctx.send_packet(client, packet)
     }
@@ -274,7 +275,10 @@ impl<'a> ServerCtx<'a> {
     }
 
     /// Sends `data` to every connected client; returns how many. Data that
-    /// does not fit the format reaches nobody (0).
+    /// does not fit the format reaches nobody (0). With several
+    /// [`threads`](super::ServerBuilder::threads) it reaches every thread's
+    /// clients, and the count is this thread's (the others' are known only
+    /// on their threads).
     ///
     /// ```
     /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
@@ -296,7 +300,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast(&mut self, data: impl AsRef<[u8]>) -> usize {
-        let body = self.shared.net.format.body(self.shared.net.codec, data.as_ref());
+        let body = self.shared.net().format.body(self.shared.net().codec, data.as_ref());
         self.broadcast_body(None, body)
     }
 
@@ -326,7 +330,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast_except(&mut self, except: ConnId, data: impl AsRef<[u8]>) -> usize {
-        let body = self.shared.net.format.body(self.shared.net.codec, data.as_ref());
+        let body = self.shared.net().format.body(self.shared.net().codec, data.as_ref());
         self.broadcast_body(Some(except), body)
     }
 
@@ -369,7 +373,7 @@ impl<'a> ServerCtx<'a> {
         boolean: bool,
         text: &str,
     ) -> usize {
-        let body = self.shared.net.format.packet(self.shared.net.codec, integer, real, boolean, text);
+        let body = self.shared.net().format.packet(self.shared.net().codec, integer, real, boolean, text);
         self.broadcast_body(Some(except), body)
     }
 
@@ -397,12 +401,19 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn broadcast_packet(&mut self, integer: i64, real: f64, boolean: bool, text: &str) -> usize {
-        let body = self.shared.net.format.packet(self.shared.net.codec, integer, real, boolean, text);
+        let body = self.shared.net().format.packet(self.shared.net().codec, integer, real, boolean, text);
         self.broadcast_body(None, body)
     }
 
     /// The connected clients and their addresses, oldest id first
     /// (pyspeak's `getClients`).
+    ///
+    /// With several [`threads`](super::ServerBuilder::threads): only the
+    /// clients this thread serves. The others' tables belong to their
+    /// threads, and a callback must never wait for another thread (that
+    /// one may be waiting for it). A handler that needs every client keeps
+    /// its own list, shared by the threads (see the chat room example),
+    /// or sends to all with [`broadcast`](Self::broadcast).
     ///
     /// ```
     /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
@@ -425,7 +436,9 @@ impl<'a> ServerCtx<'a> {
         self.ctx.connections().filter_map(|c| Some((c, self.ctx.peer_addr(c).ok()?))).collect()
     }
 
-    /// How many clients are connected.
+    /// How many clients are connected (with several
+    /// [`threads`](super::ServerBuilder::threads): to this thread, as
+    /// [`clients`](Self::clients)).
     ///
     /// ```
     /// use std::net::SocketAddr;
@@ -509,7 +522,10 @@ impl<'a> ServerCtx<'a> {
     }
 
     /// New clients wait (in the system's backlog) until
-    /// [`resume_accepting`](Self::resume_accepting).
+    /// [`resume_accepting`](Self::resume_accepting). With several
+    /// [`threads`](super::ServerBuilder::threads), the first thread accepts
+    /// for all: from another thread's callback the pause reaches it when
+    /// it next wakes, so a client or two may still come in meanwhile.
     ///
     /// ```
     /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
@@ -542,6 +558,7 @@ impl<'a> ServerCtx<'a> {
     /// ```
     pub fn pause_accepting(&mut self) {
         self.ctx.pause_accept();
+        self.shared.to_others(self.ctx.core.reactor(), || Command::PauseAccepting);
     }
 
     /// Accepts new clients again.
@@ -568,6 +585,7 @@ impl<'a> ServerCtx<'a> {
     /// ```
     pub fn resume_accepting(&mut self) {
         self.ctx.resume_accept();
+        self.shared.to_others(self.ctx.core.reactor(), || Command::ResumeAccepting);
     }
 
     /// Stops the server gracefully once this callback returns: what was
@@ -653,7 +671,7 @@ impl<'a> ServerCtx<'a> {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn format(&self) -> Format {
-        self.shared.net.format
+        self.shared.net().format
     }
 
     /// The engine's own context, for what the facade does not offer

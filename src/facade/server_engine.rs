@@ -1,6 +1,7 @@
 //! The server's network side: turns the reactor's callbacks into the
 //! [`ServerHandler`]'s calls, or into events for a polling program, and
 //! carries out the commands the [`Server`](super::Server) handle queued.
+//! A server with several threads runs one engine per reactor.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use super::commands::Command;
 use super::events::{decode, Event, NO_ADDR};
 use super::outbox::Outbox;
 use super::queue::Queue;
-use super::runtime::Engine;
+use super::runtime::{Engine, Shared};
 use super::server::ServerShared;
 use super::{ServerCtx, ServerHandler};
 use crate::error::Error;
@@ -19,6 +20,8 @@ use crate::reactor::{lock, Ctx};
 pub(crate) struct ServerEngine<H> {
     handler: H,
     shared: Arc<ServerShared>,
+    /// Which of the server's reactors this engine runs on.
+    reactor: usize,
     /// A polling server's events; its handler is then never called.
     outbox: Option<Outbox<()>>,
 }
@@ -28,9 +31,21 @@ fn peer(ctx: &Ctx<'_>, conn: ConnId) -> SocketAddr {
 }
 
 impl<H: ServerHandler> ServerEngine<H> {
-    pub(crate) fn new(handler: H, shared: Arc<ServerShared>, events: Option<Arc<Queue<Event>>>) -> Self {
-        let outbox = events.map(|queue| Outbox::new(queue, Arc::clone(&shared.net.commands)));
-        ServerEngine { handler, shared, outbox }
+    /// The engine of reactor `reactor`, pushing to `events` if polled.
+    pub(crate) fn new(
+        handler: H,
+        shared: Arc<ServerShared>,
+        reactor: usize,
+        events: Option<Arc<Queue<Event>>>,
+    ) -> Self {
+        let commands = &shared.nets[reactor].commands;
+        let outbox = events.map(|queue| Outbox::new(queue, Arc::clone(commands), reactor));
+        ServerEngine { handler, shared, reactor, outbox }
+    }
+
+    /// This reactor's network side.
+    fn net(&self) -> &Shared {
+        &self.shared.nets[self.reactor]
     }
 }
 
@@ -46,7 +61,7 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
     }
 
     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
-        let Some(msg) = decode(ctx, self.shared.net.format, conn, frame) else { return };
+        let Some(msg) = decode(ctx, self.net().format, conn, frame) else { return };
         if let Some(outbox) = &mut self.outbox {
             outbox.push_from(ctx, conn, peer(ctx, conn), msg);
             return;
@@ -81,7 +96,7 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
         if let Some(outbox) = &self.outbox {
             outbox.resume(ctx);
         }
-        if !Arc::clone(&self.shared.net.commands).run(ctx, self) {
+        if !Arc::clone(&self.net().commands).run(ctx, self) {
             ctx.stop();
         }
     }
@@ -116,13 +131,19 @@ impl<H: ServerHandler> Engine for ServerEngine<H> {
         if let Some(outbox) = &mut self.outbox {
             outbox.push(Event::Error(e.duplicate()));
         }
-        lock(&self.shared.net.errors).push(e);
+        lock(&self.net().errors).push(e);
     }
 
     fn finish(&mut self, outcome: Option<&Error>) {
-        Arc::clone(&self.shared.net.commands).finish(self, outcome);
+        Arc::clone(&self.net().commands).finish(self, outcome);
+        if outcome.is_some() {
+            // The other threads must not serve on without this one: they
+            // stop once their commands are carried out.
+            self.shared.close_all();
+        }
         if let Some(outbox) = &mut self.outbox {
             outbox.flush(None);
+            // The last thread to end closes it.
             outbox.queue.close();
         }
     }

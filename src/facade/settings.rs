@@ -124,8 +124,10 @@ macro_rules! shared_setters {
         /// enough to bring the queue down to half; then every peer paused
         /// this way is read again. Each event counts its message's bytes
         /// plus under 100 for the event itself. What can wait beyond the
-        /// limit is at most one message per peer. Default: 16 MiB. (Callbacks
-        /// need no queue: they ignore this.)
+        /// limit is at most one message per peer (on a server with several
+        /// threads, which share one queue, plus at worst what another thread
+        /// hands over at the same moment). Default: 16 MiB. (Callbacks need
+        /// no queue: they ignore this.)
         ///
         /// ```
         #[doc = concat!("let builder = ", $make, ".max_queued_bytes(1 << 20);")]

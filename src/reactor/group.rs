@@ -48,8 +48,8 @@ pub enum Distribution {
 
 impl Default for Distribution {
     /// [`Acceptor`](Self::Acceptor): an even spread on every system, which
-    /// a few long-lived connections need most (see the README's
-    /// multi-core section for what was measured).
+    /// a few long-lived connections need most (the README's "Several
+    /// cores" says what was measured).
     fn default() -> Self {
         Distribution::Acceptor
     }
@@ -217,6 +217,13 @@ impl ReactorGroup {
             reactor.core.adopt_listener(socket)?;
         }
         Ok(bound)
+    }
+
+    /// The group's reactors, each to run on a thread of its own (the
+    /// facade's servers spawn them one by one); they still reach each
+    /// other's connections through their shared router.
+    pub(crate) fn into_reactors(self) -> Vec<Reactor> {
+        self.reactors
     }
 
     fn distribution(&self) -> Distribution {
