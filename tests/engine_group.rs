@@ -106,10 +106,13 @@ impl Group {
         (s, id)
     }
 
-    /// Stops every reactor and waits for the run to return.
+    /// Stops every reactor and waits (a bounded time) for the run to
+    /// return.
     fn stop(mut self) -> (Vec<Relay>, Vec<Stats>) {
         self.remote.stop();
-        let (handlers, stats) = self.thread.take().unwrap().join().unwrap();
+        let thread = self.thread.take().unwrap();
+        wait_until("the group's run to return", || thread.is_finished());
+        let (handlers, stats) = thread.join().unwrap();
         (handlers.unwrap(), stats)
     }
 }
@@ -302,21 +305,54 @@ fn one_stop_stops_every_reactor_gracefully_and_each_connection_closes() {
 }
 
 #[test]
-fn a_stop_from_a_callback_stops_the_whole_group_and_it_can_run_again() {
-    struct StopOnWake;
-    impl Handler for StopOnWake {
+fn a_stop_from_a_callback_stops_the_whole_group_and_the_next_run_runs_until_its_own_stop() {
+    /// Stops on a wake-up when told to; counts its wake-ups.
+    struct Waker {
+        stops: bool,
+        woken: u32,
+    }
+    impl Handler for Waker {
         fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
         fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
-            ctx.stop();
+            self.woken += 1;
+            if self.stops {
+                ctx.stop();
+            }
         }
     }
     let mut group = Reactor::builder().build_group(4).unwrap();
     for round in 0..3 {
         // Only the last reactor is woken; its stop is everyone's.
-        group.reactor_mut(3).notifier().notify().unwrap();
-        let handlers = group.run(|_| StopOnWake).unwrap();
+        group.notifier(3).unwrap().notify().unwrap();
+        let handlers = group.run(|i| Waker { stops: i == 3, woken: 0 }).unwrap();
         assert_eq!(handlers.len(), 4, "round {round}");
+        // Nothing of that stop is left for the next run: it runs until a
+        // stop of its own, asked 200 ms in.
+        let remote = group.remote();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            remote.stop();
+        });
+        let started = Instant::now();
+        group.run(|_| Waker { stops: false, woken: 0 }).unwrap();
+        assert!(started.elapsed() >= std::time::Duration::from_millis(150), "round {round}: the run ended early");
+        stopper.join().unwrap();
     }
+}
+
+#[test]
+fn a_remote_of_a_dropped_group_is_refused_not_queued_for_nobody() {
+    let mut group = Reactor::builder().build_group(2).unwrap();
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let conn = group.connect(1, server.local_addr().unwrap()).unwrap();
+    assert_eq!(conn.reactor(), 1);
+    assert!(matches!(group.connect(2, server.local_addr().unwrap()), Err(Error::Config(_))));
+    let remote = group.remote();
+    remote.send(conn, b"queued for the run").unwrap();
+    drop(group);
+    assert!(matches!(remote.send(conn, b"late"), Err(Error::Stopped)));
+    assert!(matches!(remote.close(conn), Err(Error::Stopped)));
+    assert!(matches!(remote.broadcast(b"late"), Err(Error::Stopped)));
 }
 
 #[test]
@@ -334,7 +370,7 @@ fn a_panicking_handler_ends_the_run_with_its_error_after_the_others_stop() {
     let mut group = Reactor::builder().build_group(3).unwrap();
     let addr = group.listen("127.0.0.1:0").unwrap();
     let mut peer = connect(addr);
-    group.reactor_mut(1).notifier().notify().unwrap();
+    group.notifier(1).unwrap().notify().unwrap();
     match group.run(PanicOn) {
         Err(Error::Panicked(why)) => assert_eq!(why, "reactor 1 gave up"),
         other => panic!("expected the panic, got {:?}", other.map(|h| h.len())),

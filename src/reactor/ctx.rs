@@ -99,6 +99,12 @@ impl<'a> Ctx<'a> {
     /// the same settings would close the connection for), or a line
     /// containing `\n` or ending in `\r` (see
     /// [`Codec::check_outgoing`](crate::codec::Codec::check_outgoing)).
+    ///
+    /// In a [`ReactorGroup`](crate::ReactorGroup), a connection of another
+    /// reactor is sent `msg` through that reactor's mailbox: the call
+    /// returns `Ok` once the message is queued there (after the codec's
+    /// check), and a connection gone by the time that reactor gets to it is
+    /// counted in its [`Stats::mail_undelivered`].
     #[inline]
     pub fn send(&mut self, conn: ConnId, msg: &[u8]) -> Result<(), Error> {
         self.core.send_parts(conn, &[msg])
@@ -184,7 +190,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// Queues `msg` for every open connection (those held open after their
-    /// peer half-closed included); returns how many.
+    /// peer half-closed included); returns how many. In a
+    /// [`ReactorGroup`](crate::ReactorGroup) it reaches the connections of
+    /// every reactor (the others through their mailboxes), and the count is
+    /// this reactor's.
     ///
     /// ```
     /// use std::io::{Read, Write};
@@ -225,7 +234,8 @@ impl<'a> Ctx<'a> {
 
     /// Queues `msg` for every open connection (held half-closed ones
     /// included) except `except` (typically
-    /// the sender); returns how many.
+    /// the sender); returns how many. In a group, as
+    /// [`broadcast`](Self::broadcast): every reactor's, this one's counted.
     ///
     /// ```
     /// use std::io::{Read, Write};
@@ -303,7 +313,9 @@ impl<'a> Ctx<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`].
+    /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`]. In a
+    /// group, a connection of another reactor is closed through its mailbox,
+    /// as [`send`](Self::send) sends.
     pub fn close(&mut self, conn: ConnId) -> Result<(), Error> {
         self.core.close(conn, CloseReason::ClosedLocally)
     }
@@ -388,7 +400,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The connections that are open (those held open after their peer
-    /// half-closed included), in no particular order.
+    /// half-closed included), in no particular order: this reactor's, in a
+    /// group.
     ///
     /// ```
     /// use std::io::{Read, Write};
@@ -425,7 +438,8 @@ impl<'a> Ctx<'a> {
         self.core.conns.iter().filter(|(_, c)| c.is_live()).map(|(k, _)| self.core.id_of(k))
     }
 
-    /// How many connections are open (held half-closed ones included).
+    /// How many connections are open (held half-closed ones included): this
+    /// reactor's, in a group.
     ///
     /// ```
     /// use std::io::Read;

@@ -11,9 +11,9 @@ use mio::net::TcpStream;
 use super::core::{bind, Core};
 use super::remote::{new_group, Mail, Remote, Router};
 use super::thread::panic_message;
-use super::{Reactor, ReactorBuilder, Stats};
+use super::{Notifier, Reactor, ReactorBuilder, Stats};
 use crate::error::{resolve, Error};
-use crate::handler::{Handler, REACTOR_MASK};
+use crate::handler::{ConnId, Handler, REACTOR_MASK};
 
 /// How a [`ReactorGroup`] shares the connections of an address among its
 /// reactors.
@@ -242,22 +242,47 @@ impl ReactorGroup {
         self.reactors[0].local_addrs()
     }
 
-    /// One reactor of the group, to connect or adopt a stream on it before
-    /// the run (`index` below [`len`](Self::len)).
+    /// Starts an outgoing connection on reactor `index` of the group (below
+    /// [`len`](Self::len)), established once the group runs (see
+    /// [`Reactor::connect`]). A reactor of a group runs only with all the
+    /// others, in [`run`](Self::run): the group lends none out.
     ///
     /// ```
     /// let mut group = frameloop::Reactor::builder().build_group(2)?;
     /// let server = std::net::TcpListener::bind("127.0.0.1:0")?;
-    /// let conn = group.reactor_mut(1).connect(server.local_addr()?)?;
+    /// let conn = group.connect(1, server.local_addr()?)?;
     /// assert_eq!(conn.reactor(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
-    /// # Panics
+    /// # Errors
     ///
-    /// If `index` is not below [`len`](Self::len).
-    pub fn reactor_mut(&mut self, index: usize) -> &mut Reactor {
-        &mut self.reactors[index]
+    /// [`Error::Config`] for an `index` past the last reactor; as
+    /// [`Reactor::connect`].
+    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(&mut self, index: usize, addr: A) -> Result<ConnId, Error> {
+        self.member(index)?.connect(addr)
+    }
+
+    /// A handle that wakes reactor `index` of the group (see
+    /// [`Notifier`]).
+    ///
+    /// ```
+    /// let group = frameloop::Reactor::builder().build_group(2)?;
+    /// group.notifier(1)?.notify()?; // its handler's on_wake runs once the group runs
+    /// assert!(group.notifier(2).is_err());
+    /// # Ok::<(), frameloop::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for an `index` past the last reactor.
+    pub fn notifier(&self, index: usize) -> Result<Notifier, Error> {
+        self.reactors.get(index).map(Reactor::notifier).ok_or_else(|| no_such_reactor(index, self.len()))
+    }
+
+    fn member(&mut self, index: usize) -> Result<&mut Reactor, Error> {
+        let len = self.len();
+        self.reactors.get_mut(index).ok_or_else(|| no_such_reactor(index, len))
     }
 
     /// A handle any thread uses to send to, or close, the group's
@@ -322,7 +347,9 @@ impl ReactorGroup {
     ///
     /// The first error that ended a reactor ([`Error::Panicked`] for a
     /// handler that panicked; the other reactors are then stopped
-    /// gracefully), or [`Error::ThreadSpawn`].
+    /// gracefully, while the connections of the one whose handler panicked
+    /// stay as they were, open, until the group runs again or is dropped),
+    /// or [`Error::ThreadSpawn`].
     pub fn run<H, F>(&mut self, make: F) -> Result<Vec<H>, Error>
     where
         H: Handler + Send,
@@ -367,6 +394,10 @@ impl ReactorGroup {
         }
         outcomes.into_iter().collect()
     }
+}
+
+fn no_such_reactor(index: usize, len: usize) -> Error {
+    Error::Config(format!("reactor {index} asked of a group of {len}"))
 }
 
 /// In a group whose first reactor accepts for all, hands `stream` to the

@@ -105,7 +105,15 @@ impl<C: Weigh> Mailbox<C> {
         let open = {
             let mut pending = lock(&self.pending);
             pending.woken = false;
-            std::mem::swap(&mut pending.taken, &mut running);
+            if running.is_empty() {
+                std::mem::swap(&mut pending.taken, &mut running);
+            } else {
+                // Left by a `carry_out` that panicked: it goes first, and
+                // what came since after it, in order.
+                while let Some((command, body)) = pending.taken.pop_borrowed() {
+                    running.push(command, body);
+                }
+            }
             pending.open
         };
         carry_out(&mut running);
@@ -124,5 +132,40 @@ impl<C: Weigh> Mailbox<C> {
         let mut running = std::mem::take(&mut *lock(&self.running));
         let mut pending = std::mem::take(&mut lock(&self.pending).taken);
         std::iter::from_fn(move || running.pop_borrowed().or_else(|| pending.pop_borrowed()).map(|(c, _)| c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    use super::*;
+
+    // `u32` weighs as the queue's tests have it.
+    #[test]
+    fn what_a_panicking_carry_out_left_goes_first_next_time_then_what_came_since() {
+        let reactor = crate::Reactor::new().unwrap();
+        let mailbox: Mailbox<u32> = Mailbox::new(reactor.notifier());
+        for n in 1..=3 {
+            mailbox.send_body(&[n as u8], n).unwrap();
+        }
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            mailbox.take(|mail| {
+                let _ = mail.pop_borrowed();
+                panic!("carrying out the first");
+            })
+        }));
+        assert!(panicked.is_err());
+        mailbox.send_body(&[4], 4).unwrap();
+        let mut got = Vec::new();
+        assert!(mailbox.take(|mail| {
+            while let Some((n, body)) = mail.pop_borrowed() {
+                got.push((n, body.to_vec()));
+            }
+        }));
+        assert_eq!(got, [(2, vec![2]), (3, vec![3]), (4, vec![4])]);
+        mailbox.close();
+        assert!(matches!(mailbox.send(5), Err(Error::Stopped)));
+        assert_eq!(mailbox.leftovers().count(), 0);
     }
 }

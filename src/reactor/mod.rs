@@ -499,7 +499,7 @@ impl Reactor {
             settle(core, handler);
 
             if core.stop_requested && !core.stopping {
-                if core.router.len() > 1 {
+                if core.router.len() > 1 && !core.router.stop_asked() {
                     // One reactor's stop is its whole group's.
                     core.router.stop_all();
                 }
@@ -520,6 +520,16 @@ impl Reactor {
                 }
                 return Ok(());
             }
+        }
+    }
+}
+
+/// A reactor dropped takes no more mail: a [`Remote`] call for it is
+/// refused with [`Error::Stopped`] from then on, not queued for nobody.
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        if let Some(mailbox) = self.core.router.mailboxes.get(self.core.reactor()) {
+            mailbox.close();
         }
     }
 }

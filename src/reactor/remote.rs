@@ -133,7 +133,10 @@ impl Router {
 /// ride on that one wake-up. A call returns once queued; whether the
 /// connection was still there is known only on its reactor (a connection
 /// gone by then is counted in
-/// [`Stats::mail_undelivered`](crate::Stats::mail_undelivered)).
+/// [`Stats::mail_undelivered`](crate::Stats::mail_undelivered)). Mail is
+/// not bounded: a thread that sends faster than a reactor writes, to a
+/// reactor that is blocked or not running, makes the mailbox grow; pace it
+/// (say with a reply from the reactor) where that can happen.
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -183,7 +186,8 @@ impl Remote {
     ///
     /// [`Error::UnknownConnection`] if `conn` is not a connection of this
     /// reactor or group; [`Error::FrameTooLarge`] / [`Error::Codec`] as
-    /// [`Ctx::send`] when the message could never be sent.
+    /// [`Ctx::send`] when the message could never be sent;
+    /// [`Error::Stopped`] once its reactor has been dropped.
     pub fn send(&self, conn: ConnId, msg: &[u8]) -> Result<(), Error> {
         self.router.codec.check_outgoing(&[msg])?;
         self.post(conn, &[msg], Mail::Send(conn))
@@ -195,7 +199,8 @@ impl Remote {
     /// # Errors
     ///
     /// [`Error::UnknownConnection`] if `conn` is not a connection of this
-    /// reactor or group.
+    /// reactor or group; [`Error::Stopped`] once its reactor has been
+    /// dropped.
     pub fn close(&self, conn: ConnId) -> Result<(), Error> {
         self.post(conn, &[], Mail::Close(conn))
     }
@@ -204,7 +209,8 @@ impl Remote {
     ///
     /// # Errors
     ///
-    /// [`Error::FrameTooLarge`] / [`Error::Codec`] as [`Ctx::send`].
+    /// [`Error::FrameTooLarge`] / [`Error::Codec`] as [`Ctx::send`];
+    /// [`Error::Stopped`] once a reactor has been dropped.
     pub fn broadcast(&self, msg: &[u8]) -> Result<(), Error> {
         self.router.codec.check_outgoing(&[msg])?;
         for mailbox in &self.router.mailboxes {
@@ -261,9 +267,11 @@ pub(crate) fn deliver<H: Handler>(core: &mut Core, handler: &mut H) {
                     true
                 }
                 Mail::Adopt(stream) => {
-                    // Counted by the acceptor when it handed the socket on.
-                    router.loads[core.reactor()].fetch_sub(1, Ordering::Relaxed);
                     super::io::admit_handed(core, handler, stream);
+                    // Counted by the acceptor when it handed the socket on,
+                    // and again by `insert` if it was taken: let go of the
+                    // first only now, so the load never dips meanwhile.
+                    router.loads[core.reactor()].fetch_sub(1, Ordering::Relaxed);
                     true
                 }
             };
