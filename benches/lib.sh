@@ -20,7 +20,8 @@
 #              bought: BASE=path/to/other/target/release
 # WORK_US (default 0: none) is the CPU each message costs the fl and
 # tokio-mt servers, in microseconds; WORKERS defaults to 1; BUSY_POLL_US
-# (default 0: off) is how long fl's reactors poll before sleeping.
+# (unset: the library's default, off on one reactor and 5 µs on each of
+# several; 0: off) is how long fl's reactors poll before sleeping.
 
 release="${CARGO_TARGET_DIR:-target}/release"
 
@@ -51,7 +52,7 @@ start_server() { # name -> sets pid and addr
         framed) "$dir/examples/tokio_echo" framed 127.0.0.1:0 >"$log" 2>&1 & ;;
         raw) "$dir/examples/tokio_echo" raw 127.0.0.1:0 >"$log" 2>&1 & ;;
         floor) "$dir/examples/mio_echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
-        fl) "$dir/frameloop" echo 127.0.0.1:0 --work-us "${WORK_US:-0}" --busy-poll-us "${BUSY_POLL_US:-0}" \
+        fl) "$dir/frameloop" echo 127.0.0.1:0 --work-us "${WORK_US:-0}" ${BUSY_POLL_US:+--busy-poll-us "$BUSY_POLL_US"} \
             ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 & ;;
         tokio-mt)
             "$dir/examples/tokio_echo" framed 127.0.0.1:0 --workers "${WORKERS:-1}" --work-us "${WORK_US:-0}" \

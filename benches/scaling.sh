@@ -8,11 +8,11 @@
 #   bash benches/scaling.sh                        # N = 1 and 2, 3 rounds of 3 s
 #   REACTORS="1 2 4 8 16" bash benches/scaling.sh  # on a bigger machine
 #   WORK_US=0 bash benches/scaling.sh              # the plain echo's CPU per message
-#   WORK_US=0 BUSY_POLL_US=5 bash benches/scaling.sh  # ... with reactors that spin 5 µs before sleeping
+#   WORK_US=0 BUSY_POLL_US=0 bash benches/scaling.sh  # ... with reactors that never spin before sleeping
 #   CLIENT_THREADS=4 bash benches/scaling.sh       # a client that can keep up
 #
 # Servers (SERVERS, default "fl tokio-mt"; see benches/lib.sh):
-#   fl         frameloop echo --threads N --work-us $WORK_US --busy-poll-us $BUSY_POLL_US (default 0)
+#   fl         frameloop echo --threads N --work-us $WORK_US [--busy-poll-us $BUSY_POLL_US]
 #   tokio-mt   examples/tokio_echo.rs framed --workers N --work-us $WORK_US
 # For each N in REACTORS (default "1 2"), each round runs every server once,
 # in an order rotated by one per round; the client is `frameloop bench
@@ -61,7 +61,7 @@ one_round() { # ROUND
         done
     done
 }
-echo "WORK_US=$WORK_US, BUSY_POLL_US=${BUSY_POLL_US:-0}, REACTORS=\"$REACTORS\", client threads $CLIENT_THREADS, $(nproc) CPUs"
+echo "WORK_US=$WORK_US, BUSY_POLL_US=${BUSY_POLL_US:-default}, REACTORS=\"$REACTORS\", client threads $CLIENT_THREADS, $(nproc) CPUs"
 run_rounds one_round
 
 # Medians over rounds, and medians of the per-round ratios.

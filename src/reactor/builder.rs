@@ -509,7 +509,12 @@ impl ReactorBuilder {
     /// Before the loop sleeps waiting for readiness, it keeps polling without
     /// sleeping for up to this long (never past the next timer), giving the
     /// CPU to any other thread that wants it between two polls. Default: off
-    /// (`None`).
+    /// (`None`) for a reactor on its own; 5 µs for the reactors of a
+    /// [group](Self::build_group) of two or more, each of which is only
+    /// partly busy and would otherwise sleep and be woken again and again
+    /// (measured: the plain echo's CPU per message with 2 reactors, against
+    /// 1, from 1.11–1.17× down to 1.03–1.07×; see the README's "Several
+    /// cores"). `Some(Duration::ZERO)` is off for a group too.
     ///
     /// For request/response traffic with one message in flight, on a machine
     /// with a core to spare: the next request then finds the loop awake

@@ -22,9 +22,10 @@ pub struct EchoArgs {
     /// (a plain socket's sendall and recv, or nc, can talk to it).
     #[arg(long, conflicts_with = "lines")]
     raw: bool,
-    /// Busy-poll for up to N microseconds before sleeping (0: off).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    busy_poll_us: u64,
+    /// Busy-poll for up to N microseconds before sleeping (0: off; without
+    /// it: off on one reactor, 5 µs on each of several, see --threads).
+    #[arg(long, value_name = "N")]
+    busy_poll_us: Option<u64>,
     /// Log closes with their reason and limits hit to stderr: -v info, -vv
     /// debug.
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -111,7 +112,7 @@ fn spin(work: Duration) {
 /// connections, what is queued is written, every connection closes.
 pub fn run(args: &EchoArgs) -> Result<(), String> {
     logging::init(args.verbose);
-    let busy_poll = (args.busy_poll_us > 0).then(|| Duration::from_micros(args.busy_poll_us));
+    let busy_poll = args.busy_poll_us.map(Duration::from_micros);
     let distribution = match args.distribution {
         DistributionArg::Acceptor => Distribution::Acceptor,
         DistributionArg::ReusePort => Distribution::ReusePort,
