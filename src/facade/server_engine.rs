@@ -12,7 +12,7 @@ use super::outbox::Outbox;
 use super::queue::Queue;
 use super::runtime::{Engine, Shared};
 use super::server::ServerShared;
-use super::{ServerCtx, ServerHandler};
+use super::{Format, ServerCtx, ServerHandler};
 use crate::error::Error;
 use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
 use crate::reactor::{lock, Ctx};
@@ -22,6 +22,9 @@ pub(crate) struct ServerEngine<H> {
     shared: Arc<ServerShared>,
     /// Which of the server's reactors this engine runs on.
     reactor: usize,
+    /// The server's format, kept here: every message needs it, and the
+    /// path through `shared` to it is a bounds-checked index each time.
+    format: Format,
     /// A polling server's events; its handler is then never called.
     outbox: Option<Outbox<()>>,
 }
@@ -40,7 +43,8 @@ impl<H: ServerHandler> ServerEngine<H> {
     ) -> Self {
         let commands = &shared.nets[reactor].commands;
         let outbox = events.map(|queue| Outbox::new(queue, Arc::clone(commands), reactor));
-        ServerEngine { handler, shared, reactor, outbox }
+        let format = shared.nets[reactor].format;
+        ServerEngine { handler, shared, reactor, format, outbox }
     }
 
     /// This reactor's network side.
@@ -61,7 +65,7 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
     }
 
     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: &[u8]) {
-        let Some(msg) = decode(ctx, self.net().format, conn, frame) else { return };
+        let Some(msg) = decode(ctx, self.format, conn, frame) else { return };
         if let Some(outbox) = &mut self.outbox {
             outbox.push_from(ctx, conn, peer(ctx, conn), msg);
             return;

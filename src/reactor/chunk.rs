@@ -43,23 +43,35 @@ impl<T> Default for Chunk<T> {
 impl<T: Weigh> Chunk<T> {
     /// Appends `item`, which gets `bytes` when it is handed out.
     pub(crate) fn push(&mut self, item: T, bytes: &[u8]) {
-        self.push_parts(item, &[bytes]);
+        // Not `push_parts(item, &[bytes])`: the loop over parts cost a
+        // fifth more instructions on the polling echo's every message.
+        self.reset_if_emptied();
+        self.weight += item.weight() + bytes.len();
+        self.data.extend_from_slice(bytes);
+        self.items.push_back((item, bytes.len()));
     }
 
     /// Appends `item`, which gets `parts`, one after the other, when it is
     /// handed out.
     pub(crate) fn push_parts(&mut self, item: T, parts: &[&[u8]]) {
-        if self.items.is_empty() {
-            // Emptied: its bytes were all handed out.
-            self.data.clear();
-            self.at = 0;
+        if let [bytes] = parts {
+            return self.push(item, bytes);
         }
+        self.reset_if_emptied();
         let len: usize = parts.iter().map(|p| p.len()).sum();
         self.weight += item.weight() + len;
         for part in parts {
             self.data.extend_from_slice(part);
         }
         self.items.push_back((item, len));
+    }
+
+    fn reset_if_emptied(&mut self) {
+        if self.items.is_empty() {
+            // Emptied: its bytes were all handed out.
+            self.data.clear();
+            self.at = 0;
+        }
     }
 
     /// Hands out the front item, with its bytes given to it; and what it

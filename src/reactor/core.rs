@@ -423,7 +423,7 @@ impl Core {
 
     /// Closes `id` now, dropping its queued output.
     pub(crate) fn abort(&mut self, id: ConnId, reason: CloseReason) -> Result<(), Error> {
-        let conn = self.get(id).ok_or(Error::UnknownConnection(id))?;
+        let Some(conn) = self.get(id) else { return Err(Error::UnknownConnection(id)) };
         if matches!(conn.state, State::Closed(_)) {
             return Err(Error::ConnectionClosed(id));
         }
@@ -546,7 +546,7 @@ impl Core {
 
     /// `id`, if it is open or still connecting (neither closing nor closed).
     fn open_conn(&mut self, id: ConnId) -> Result<&mut Conn, Error> {
-        let conn = self.get_mut(id).ok_or(Error::UnknownConnection(id))?;
+        let Some(conn) = self.get_mut(id) else { return Err(Error::UnknownConnection(id)) };
         if conn.accepts_output() {
             Ok(conn)
         } else {

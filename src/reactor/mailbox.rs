@@ -61,7 +61,9 @@ impl<C: Weigh> Mailbox<C> {
     ///
     /// [`Error::Stopped`] once closed.
     pub(crate) fn send_body(&self, body: &[u8], command: C) -> Result<(), Error> {
-        self.send_parts(&[body], command)
+        // Every message a program sends comes this way: one slice, pushed
+        // as one, without the loop over parts.
+        self.post(|taken| taken.push(command, body))
     }
 
     /// Queues `command` with `parts`, one after the other, beside it.
@@ -70,11 +72,18 @@ impl<C: Weigh> Mailbox<C> {
     ///
     /// [`Error::Stopped`] once closed.
     pub(crate) fn send_parts(&self, parts: &[&[u8]], command: C) -> Result<(), Error> {
+        self.post(|taken| taken.push_parts(command, parts))
+    }
+
+    /// Queues what `push` adds, unless closed, and wakes the reactor if
+    /// the queue was empty.
+    #[inline]
+    fn post(&self, push: impl FnOnce(&mut Chunk<C>)) -> Result<(), Error> {
         let mut pending = lock(&self.pending);
         if !pending.open {
             return Err(Error::Stopped);
         }
-        pending.taken.push_parts(command, parts);
+        push(&mut pending.taken);
         let wake = !std::mem::replace(&mut pending.woken, true);
         drop(pending);
         if wake {

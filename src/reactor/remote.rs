@@ -226,7 +226,7 @@ impl Remote {
     }
 
     fn post(&self, conn: ConnId, parts: &[&[u8]], mail: Mail) -> Result<(), Error> {
-        let mailbox = self.router.mailbox_of(conn).ok_or(Error::UnknownConnection(conn))?;
+        let Some(mailbox) = self.router.mailbox_of(conn) else { return Err(Error::UnknownConnection(conn)) };
         mailbox.send_parts(parts, mail)
     }
 }
