@@ -155,6 +155,14 @@ impl Conn {
         self.read_paused || self.out.len() > high_watermark
     }
 
+    /// The id of this connection, in slot `key` of the reactor whose home is
+    /// `home` (the slot and the home are not stored here: every byte of an
+    /// idle connection counts).
+    #[inline]
+    pub(crate) fn id(&self, key: usize, home: u32) -> ConnId {
+        ConnId { index: key as u32, generation: self.generation, home }
+    }
+
     /// Still accepts messages to send (open, connecting, or held open after
     /// the peer's half-close).
     #[inline]

@@ -245,7 +245,7 @@ impl Core {
     /// The id of the connection in slot `key`.
     #[inline]
     pub(crate) fn id_of(&self, key: usize) -> ConnId {
-        ConnId { index: key as u32, generation: self.conns[key].generation, home: self.home }
+        self.conns[key].id(key, self.home)
     }
 
     // ---- adding connections -----------------------------------------------------
@@ -491,11 +491,7 @@ impl Core {
             CloseReason::ClosedLocally | CloseReason::Aborted | CloseReason::Shutdown => s.closed_locally += 1,
             CloseReason::ConnectFailed(_) => s.connect_failed += 1,
         }
-        crate::log::closed(
-            ConnId { index: key as u32, generation: conn.generation, home: self.home },
-            conn.peer,
-            &reason,
-        );
+        crate::log::closed(conn.id(key, self.home), conn.peer, &reason);
         conn.state = State::Closed(reason);
         conn.out.clear(&mut self.pools);
         self.pools.discard(&mut conn.input);

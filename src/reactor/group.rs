@@ -424,7 +424,11 @@ pub(crate) fn hand_on(core: &mut Core, stream: TcpStream) -> Option<TcpStream> {
     }
     // Counted now, so that the next accept of this batch sees it.
     core.router.loads[target].fetch_add(1, Ordering::Relaxed);
-    // Engine mailboxes never close, so posting cannot fail.
-    let _ = core.router.mailboxes[target].send(Mail::Adopt(stream.into()));
+    if core.router.mailboxes[target].send(Mail::Adopt(stream.into())).is_err() {
+        // Refused only once that reactor is dropped (a server's threads end
+        // one by one): the socket went with the mail, closed, and its
+        // peer sees the end of the stream; it was never that reactor's.
+        core.router.loads[target].fetch_sub(1, Ordering::Relaxed);
+    }
     None
 }

@@ -296,7 +296,7 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
     if matches!(conn.state, State::Connecting | State::Closed(_)) {
         return;
     }
-    let id = ConnId { index: key as u32, generation: conn.generation, home: core.home };
+    let id = conn.id(key, core.home);
     // Once, unless the write took all it was offered and more waits (a
     // vectored write offers a bounded number of stretches): the socket is
     // not full then, so no WRITABLE edge would come for the rest.
