@@ -31,7 +31,7 @@ impl Handler for Echo {
 /// The engine's echo on its own thread, for the life of the process.
 fn engine_echo() -> SocketAddr {
     let mut reactor = Reactor::builder().build().expect("reactor");
-    let addr = reactor.listen("127.0.0.1:0").expect("listen");
+    let addr = reactor.listen("127.0.0.1:0").expect("listen").tcp().unwrap();
     std::thread::spawn(move || reactor.run(&mut Echo));
     addr
 }

@@ -57,7 +57,7 @@ impl Handler for Echo {
 /// process exits.
 fn frameloop_server() -> SocketAddr {
     let mut reactor = Reactor::builder().build().expect("reactor");
-    let addr = reactor.listen("127.0.0.1:0").expect("listen");
+    let addr = reactor.listen("127.0.0.1:0").expect("listen").tcp().unwrap();
     std::thread::spawn(move || reactor.run(&mut Echo));
     addr
 }

@@ -11,7 +11,6 @@
 //! uses the text.
 
 use std::io::{BufRead, Write};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -25,7 +24,7 @@ use frameloop::{
 pub struct ChatBox;
 
 impl ServerHandler for ChatBox {
-    fn on_connect(&mut self, _server: &mut ServerCtx<'_>, client: ConnId, addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, _server: &mut ServerCtx<'_>, client: ConnId, addr: frameloop::Addr) -> Result<(), Error> {
         println!("{client} connected from {addr}");
         Ok(())
     }
@@ -41,7 +40,7 @@ impl ServerHandler for ChatBox {
         &mut self,
         _server: &mut ServerCtx<'_>,
         client: ConnId,
-        _addr: SocketAddr,
+        _addr: frameloop::Addr,
         reason: &CloseReason,
     ) -> Result<(), Error> {
         println!("{client} disconnected: {reason}");
@@ -56,7 +55,7 @@ pub struct Printer<W> {
 }
 
 impl<W: Write> ClientHandler for Printer<W> {
-    fn on_connect(&mut self, _client: &mut ClientCtx<'_>, addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, _client: &mut ClientCtx<'_>, addr: frameloop::Addr) -> Result<(), Error> {
         writeln!(self.out, "connected to {addr}; type lines, /stop quits")?;
         Ok(())
     }

@@ -30,7 +30,6 @@
 //! either order, as in any chat; one member's lines keep their order).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use frameloop::{CloseReason, ConnId, Error, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
@@ -149,7 +148,7 @@ impl Members {
 }
 
 impl ServerHandler for Members {
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: frameloop::Addr) -> Result<(), Error> {
         self.room().on_connect(server, client)
     }
 
@@ -161,7 +160,7 @@ impl ServerHandler for Members {
         &mut self,
         server: &mut ServerCtx<'_>,
         client: ConnId,
-        _addr: SocketAddr,
+        _addr: frameloop::Addr,
         _reason: &CloseReason,
     ) -> Result<(), Error> {
         self.room().on_disconnect(server, client);
@@ -252,8 +251,10 @@ fn main() {
     }
 }
 
-/// `IP PORT`, as `nc` wants it.
+/// `IP PORT`, as `nc` wants it (`-U PATH` for a Unix socket).
 fn shown(server: &Server) -> String {
-    let addr = server.local_addr();
-    format!("{} {}", addr.ip(), addr.port())
+    match server.local_addr() {
+        frameloop::Addr::Tcp(addr) => format!("{} {}", addr.ip(), addr.port()),
+        frameloop::Addr::Unix(path) => format!("-U {}", path.display()),
+    }
 }

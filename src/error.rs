@@ -4,6 +4,7 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use crate::addr::Addr;
 use crate::codec::DecodeError;
 use crate::handler::{CloseReason, ConnId};
 
@@ -220,7 +221,7 @@ impl Error {
     /// `listen`, the facade's `Server::bind`) goes through here. Not logged:
     /// every bind returns its error to the caller, who reports it (a log
     /// record as well would say it twice).
-    pub(crate) fn from_bind(addr: SocketAddr, e: io::Error) -> Self {
+    pub(crate) fn from_bind(addr: &Addr, e: io::Error) -> Self {
         // The sysctl is read only when it matters: on a refused bind.
         let first_unprivileged =
             if e.kind() == io::ErrorKind::PermissionDenied { first_unprivileged_port() } else { PRIVILEGED_BELOW };
@@ -229,8 +230,9 @@ impl Error {
 
     /// The rules of [`from_bind`](Self::from_bind), with the first
     /// unprivileged port given (so that they can be tested anywhere).
-    fn classify_bind(addr: SocketAddr, e: io::Error, first_unprivileged: u16) -> Self {
-        let port = addr.port();
+    fn classify_bind(addr: &Addr, e: io::Error, first_unprivileged: u16) -> Self {
+        // A Unix socket has no port: port 0 is never a privileged one.
+        let port = addr.tcp().map_or(0, |a| a.port());
         match e.kind() {
             io::ErrorKind::AddrInUse => Error::AddrInUse { addr: addr.to_string() },
             io::ErrorKind::AddrNotAvailable => Error::AddrNotAvailable { addr: addr.to_string() },
@@ -389,8 +391,8 @@ fn form_problem(addr: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn addr(s: &str) -> SocketAddr {
-        s.parse().unwrap()
+    fn addr(s: &str) -> Addr {
+        Addr::Tcp(s.parse().unwrap())
     }
 
     /// EACCES (13 on Linux, the BSDs and macOS).
@@ -399,7 +401,7 @@ mod tests {
     fn eacces_below_the_first_unprivileged_port_is_a_privileged_port() {
         let e = io::Error::from_raw_os_error(13);
         assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
-        let err = Error::classify_bind(addr("127.0.0.1:80"), e, 1024);
+        let err = Error::classify_bind(&addr("127.0.0.1:80"), e, 1024);
         assert!(
             matches!(&err, Error::PrivilegedPort { port: 80, first_unprivileged: 1024, addr } if addr == "127.0.0.1:80"),
             "{err:?}"
@@ -414,26 +416,26 @@ mod tests {
     #[test]
     fn eacces_on_a_port_anyone_may_use_stays_an_io_error() {
         for a in ["127.0.0.1:8080", "127.0.0.1:0"] {
-            let err = Error::classify_bind(addr(a), io::Error::from_raw_os_error(13), 1024);
+            let err = Error::classify_bind(&addr(a), io::Error::from_raw_os_error(13), 1024);
             assert!(matches!(&err, Error::Io(e) if e.kind() == io::ErrorKind::PermissionDenied), "{a}: {err:?}");
         }
         // Where the sysctl lowered the start to 0, port 80 is anyone's too.
-        let err = Error::classify_bind(addr("127.0.0.1:80"), io::Error::from_raw_os_error(13), 0);
+        let err = Error::classify_bind(&addr("127.0.0.1:80"), io::Error::from_raw_os_error(13), 0);
         assert!(matches!(err, Error::Io(_)), "{err:?}");
     }
 
     #[test]
     fn each_bind_error_has_its_own_variant() {
         let a = addr("192.0.2.1:7000");
-        let err = Error::classify_bind(a, io::ErrorKind::AddrNotAvailable.into(), 1024);
+        let err = Error::classify_bind(&a, io::ErrorKind::AddrNotAvailable.into(), 1024);
         assert!(matches!(&err, Error::AddrNotAvailable { addr } if addr == "192.0.2.1:7000"), "{err:?}");
         assert!(err.to_string().contains("not an address of this machine"), "{err}");
         assert!(!err.to_string().contains("IP:PORT, for example"), "not a question of form: {err}");
-        let err = Error::classify_bind(a, io::ErrorKind::AddrInUse.into(), 1024);
+        let err = Error::classify_bind(&a, io::ErrorKind::AddrInUse.into(), 1024);
         assert!(matches!(err, Error::AddrInUse { .. }), "{err:?}");
-        let err = Error::classify_bind(a, io::ErrorKind::InvalidInput.into(), 1024);
+        let err = Error::classify_bind(&a, io::ErrorKind::InvalidInput.into(), 1024);
         assert!(matches!(err, Error::InvalidAddress { .. }), "{err:?}");
-        let err = Error::classify_bind(a, io::ErrorKind::OutOfMemory.into(), 1024);
+        let err = Error::classify_bind(&a, io::ErrorKind::OutOfMemory.into(), 1024);
         assert!(matches!(err, Error::Io(_)), "{err:?}");
     }
 
@@ -470,8 +472,8 @@ mod tests {
         assert!(reason("127.0.0.1:99999").contains("not a number from 0 to 65535"));
         assert!(reason("::1").contains("brackets"));
         assert!(matches!(resolve_all("127.0.0.1"), Err(Error::InvalidAddress { .. })));
-        assert_eq!(resolve_all("127.0.0.1:7").unwrap(), vec![addr("127.0.0.1:7")]);
-        assert_eq!(resolve(("127.0.0.1", 7)).unwrap(), addr("127.0.0.1:7"));
+        assert_eq!(resolve_all("127.0.0.1:7").unwrap(), vec!["127.0.0.1:7".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(resolve(("127.0.0.1", 7)).unwrap(), "127.0.0.1:7".parse::<SocketAddr>().unwrap());
     }
 
     #[test]

@@ -138,12 +138,14 @@
 pub mod codec;
 pub mod facade;
 
+mod addr;
 mod buffer;
 mod error;
 mod handler;
 mod log;
 mod reactor;
 
+pub use addr::{Addr, PeerCredentials, ToAddrs, UNIX_PREFIX};
 pub use codec::packet::{Packet, PacketRef};
 pub use error::{resolve, Error};
 pub use facade::{

@@ -16,8 +16,9 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
+
+use crate::addr::Addr;
 
 use crate::error::{is_out_of_descriptors, Error};
 use crate::handler::{CloseReason, ConnId};
@@ -69,9 +70,9 @@ macro_rules! emit {
 }
 
 /// A peer's address, or a word for its absence.
-struct Peer(Option<SocketAddr>);
+struct Peer<'a>(Option<&'a Addr>);
 
-impl fmt::Display for Peer {
+impl fmt::Display for Peer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Some(addr) => write!(f, "peer {addr}"),
@@ -116,7 +117,7 @@ fn limit_of(reason: &CloseReason) -> &'static str {
 
 /// A connection is gone for the handler (its `on_close` is due).
 #[inline]
-pub(crate) fn closed(conn: ConnId, peer: Option<SocketAddr>, reason: &CloseReason) {
+pub(crate) fn closed(conn: ConnId, peer: Option<&Addr>, reason: &CloseReason) {
     emit!(close_level(reason), "{conn} ({}) closed: {reason}{}", Peer(peer), limit_of(reason));
 }
 
@@ -125,7 +126,7 @@ pub(crate) fn closed(conn: ConnId, peer: Option<SocketAddr>, reason: &CloseReaso
 /// warning: a connection flood at the limit would otherwise flood the log
 /// too (the rest are debug, and `Stats` counts them all).
 #[inline]
-pub(crate) fn refused_over_limit(peer: SocketAddr, max: usize, refused: u64, first: bool) {
+pub(crate) fn refused_over_limit(peer: &Addr, max: usize, refused: u64, first: bool) {
     emit!(
         if first { Level::Warn } else { Level::Debug },
         "refused the connection from {peer}: max_connections ({max}) are open ({refused} refused since start){}",
@@ -135,7 +136,7 @@ pub(crate) fn refused_over_limit(peer: SocketAddr, max: usize, refused: u64, fir
 
 /// An accepted connection could not be taken on (the poller refused it).
 #[inline]
-pub(crate) fn not_taken(peer: SocketAddr, err: &Error) {
+pub(crate) fn not_taken(peer: &Addr, err: &Error) {
     emit!(Level::Warn, "dropped the connection from {peer}: {err}");
 }
 
@@ -143,7 +144,7 @@ pub(crate) fn not_taken(peer: SocketAddr, err: &Error) {
 /// first failure of a run of them is a warning (a full descriptor table
 /// makes every retry fail, at most five times a second by default).
 #[inline]
-pub(crate) fn accept_failed(listener: SocketAddr, err: &io::Error, backoff: Duration, first: bool) {
+pub(crate) fn accept_failed(listener: &Addr, err: &io::Error, backoff: Duration, first: bool) {
     emit!(
         if first { Level::Warn } else { Level::Debug },
         "accept on {listener} failed: {err}{}; accepting again in {backoff:?} (accept back-off)",
@@ -162,7 +163,7 @@ fn descriptors_hint(err: &io::Error) -> &'static str {
 
 /// A listener was bound (or adopted) and is served.
 #[inline]
-pub(crate) fn listening(addr: SocketAddr) {
+pub(crate) fn listening(addr: &Addr) {
     emit!(Level::Info, "listening on {addr}");
 }
 

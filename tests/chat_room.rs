@@ -102,7 +102,7 @@ impl Member {
 
 fn names_are_unique_lines_reach_the_others_and_members_hear_joins_and_leaves(threads: usize) {
     let room = open_room(threads, 10);
-    let addr = room.local_addr();
+    let addr = room.local_addr().tcp().unwrap();
     let (mut alice, hello) = Member::join_as(addr, "alice");
     assert!(hello.contains("nobody else"), "{hello}");
 
@@ -147,7 +147,7 @@ fn names_are_unique_lines_reach_the_others_and_members_hear_joins_and_leaves(thr
 
 fn someone_still_choosing_a_name_hears_no_chat_and_is_not_announced(threads: usize) {
     let room = open_room(threads, 10);
-    let addr = room.local_addr();
+    let addr = room.local_addr().tcp().unwrap();
     let (mut alice, _) = Member::join_as(addr, "alice");
     let mut shy = Member::join(addr);
     shy.hear(); // the name prompt
@@ -162,7 +162,7 @@ fn someone_still_choosing_a_name_hears_no_chat_and_is_not_announced(threads: usi
 
 fn newcomers_past_the_limit_are_told_the_room_is_full_and_closed(threads: usize) {
     let room = open_room(threads, 2);
-    let addr = room.local_addr();
+    let addr = room.local_addr().tcp().unwrap();
     let (mut alice, _) = Member::join_as(addr, "alice");
     let (_bob, _) = Member::join_as(addr, "bob");
     assert_eq!(alice.hear(), "* bob joined the room");
@@ -177,7 +177,7 @@ fn newcomers_past_the_limit_are_told_the_room_is_full_and_closed(threads: usize)
 
 fn the_terminal_client_joins_chats_and_leaves_when_its_input_ends(threads: usize) {
     let room = open_room(threads, 10);
-    let addr = room.local_addr();
+    let addr = room.local_addr().tcp().unwrap();
     let (mut alice, _) = Member::join_as(addr, "alice");
     let out = SharedOutput::default();
     let typed = Cursor::new("dave\nhello alice\n");

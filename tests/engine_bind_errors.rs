@@ -51,7 +51,7 @@ fn engine_listen_tells_each_bind_error_apart() {
         assert_malformed(addr, reactor.listen(addr));
     }
     let taken = reactor.listen("127.0.0.1:0").unwrap();
-    match Reactor::new().unwrap().listen(taken) {
+    match Reactor::new().unwrap().listen(&taken) {
         Err(e @ Error::AddrInUse { .. }) => assert!(e.to_string().contains("already in use"), "{e}"),
         other => panic!("expected AddrInUse, got {other:?}"),
     }
@@ -71,8 +71,8 @@ fn facade_bind_tells_each_bind_error_apart() {
 
 /// Binds from inside a callback, then stops.
 struct ListenFromCallback {
-    taken: std::net::SocketAddr,
-    results: mpsc::Sender<Result<std::net::SocketAddr, Error>>,
+    taken: frameloop::Addr,
+    results: mpsc::Sender<Result<frameloop::Addr, Error>>,
 }
 
 impl Handler for ListenFromCallback {
@@ -82,7 +82,7 @@ impl Handler for ListenFromCallback {
         for addr in [FOREIGN, "nonsense:port"] {
             let _ = self.results.send(ctx.listen(addr));
         }
-        let _ = self.results.send(ctx.listen(self.taken));
+        let _ = self.results.send(ctx.listen(&self.taken));
         ctx.stop();
     }
 }

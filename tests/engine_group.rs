@@ -84,7 +84,7 @@ struct Group {
 impl Group {
     fn start(builder: ReactorBuilder, reactors: usize) -> Group {
         let mut group = builder.build_group(reactors).unwrap();
-        let addr = group.listen("127.0.0.1:0").unwrap();
+        let addr = group.listen("127.0.0.1:0").unwrap().tcp().unwrap();
         let remote = group.remote();
         let board = Arc::new(Board::default());
         let shared = Arc::clone(&board);
@@ -368,7 +368,7 @@ fn a_panicking_handler_ends_the_run_with_its_error_after_the_others_stop() {
         }
     }
     let mut group = Reactor::builder().build_group(3).unwrap();
-    let addr = group.listen("127.0.0.1:0").unwrap();
+    let addr = group.listen("127.0.0.1:0").unwrap().tcp().unwrap();
     let mut peer = connect(addr);
     group.notifier(1).unwrap().notify().unwrap();
     match group.run(PanicOn) {

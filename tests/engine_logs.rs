@@ -187,7 +187,7 @@ fn a_message_deadline_is_a_warning() {
 fn listening_is_info_and_a_failed_bind_is_left_to_the_caller() {
     install(&CAPTURE);
     let mut reactor = Reactor::new().unwrap();
-    let addr = reactor.listen("127.0.0.1:0").unwrap();
+    let addr = reactor.listen("127.0.0.1:0").unwrap().tcp().unwrap();
     let r = wait_record(&[&format!("listening on {addr}")]);
     assert_eq!(r.level, Level::Info, "{r:?}");
     assert!(matches!(Reactor::new().unwrap().listen(addr), Err(Error::AddrInUse { .. })));

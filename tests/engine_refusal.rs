@@ -103,7 +103,7 @@ fn late_raw_client(addr: SocketAddr, first: &[u8]) -> Vec<u8> {
 #[test]
 fn a_facade_lines_server_refuses_with_a_line() {
     let (server, _member) = facade_server(frameloop::Format::Lines, "Sorry, the room is full");
-    assert_eq!(late_raw_client(server.local_addr(), b"hello\n"), b"Sorry, the room is full\n");
+    assert_eq!(late_raw_client(server.local_addr().tcp().unwrap(), b"hello\n"), b"Sorry, the room is full\n");
     // A facade client reads it as a message, then is disconnected.
     let late = Client::builder().lines().connect(server.local_addr()).unwrap();
     assert_eq!(late.recv_timeout(PATIENCE).unwrap(), b"Sorry, the room is full");
@@ -113,7 +113,7 @@ fn a_facade_lines_server_refuses_with_a_line() {
 #[test]
 fn a_facade_frames_server_refuses_with_a_frame() {
     let (server, _member) = facade_server(frameloop::Format::Frames, "the server is full");
-    assert_eq!(late_raw_client(server.local_addr(), &frame(b"hello")), full_frame());
+    assert_eq!(late_raw_client(server.local_addr().tcp().unwrap(), &frame(b"hello")), full_frame());
 }
 
 #[test]

@@ -159,8 +159,8 @@ struct Callbacks {
 }
 
 impl ClientHandler for Callbacks {
-    fn on_connect(&mut self, client: &mut ClientCtx<'_>, addr: SocketAddr) -> Result<(), Error> {
-        let _ = self.log.send(format!("connected {}", addr.ip()));
+    fn on_connect(&mut self, client: &mut ClientCtx<'_>, addr: frameloop::Addr) -> Result<(), Error> {
+        let _ = self.log.send(format!("connected {}", addr.tcp().unwrap().ip()));
         client.send("hello from on_connect")
     }
 
@@ -198,7 +198,7 @@ fn callbacks_see_connect_each_message_and_the_close() {
 #[test]
 fn reconnect_reaches_a_server_restarted_on_the_same_port() {
     let first = echo_server("127.0.0.1:0");
-    let addr = first.local_addr();
+    let addr = first.local_addr().tcp().unwrap();
     let client = Client::connect(addr).unwrap();
     client.send("before").unwrap();
     assert_eq!(client.recv_timeout(PATIENCE).unwrap(), b"before");
@@ -242,7 +242,7 @@ fn reconnect_replaces_a_live_connection() {
 #[test]
 fn automatic_reconnect_comes_back_when_the_server_restarts() {
     let first = echo_server("127.0.0.1:0");
-    let addr = first.local_addr();
+    let addr = first.local_addr().tcp().unwrap();
     let policy =
         Reconnect { first_delay: Duration::from_millis(20), max_delay: Duration::from_millis(100), max_attempts: None };
     let client = Client::builder().auto_reconnect(policy).connect(addr).unwrap();

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
@@ -133,7 +132,7 @@ impl ServerHandler for Doorman {
         &mut self,
         _server: &mut ServerCtx<'_>,
         _client: ConnId,
-        _addr: SocketAddr,
+        _addr: frameloop::Addr,
         reason: &CloseReason,
     ) -> Result<(), Error> {
         let _ = self.told.send(reason.clone());

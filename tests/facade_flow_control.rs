@@ -34,7 +34,7 @@ fn seq_of(data: &[u8]) -> u32 {
 #[test]
 fn a_polling_server_nobody_polls_makes_the_client_wait_then_delivers_everything() {
     let server = Server::bind("127.0.0.1:0").unwrap().max_queued_bytes(LIMIT).start_polling().unwrap();
-    let mut flood = connect(server.local_addr());
+    let mut flood = connect(server.local_addr().tcp().unwrap());
     let (sent, rest) = flood_until_blocked(&mut flood, CAP, |i| frame(&message(i)));
 
     // What waits in the queue is the bound plus at most one message.
@@ -43,7 +43,7 @@ fn a_polling_server_nobody_polls_makes_the_client_wait_then_delivers_everything(
     assert!(bytes <= LIMIT + SIZE, "{bytes} bytes of messages queued with a limit of {LIMIT}");
 
     // Another client is not shut out: its message is queued too.
-    let mut other = connect(server.local_addr());
+    let mut other = connect(server.local_addr().tcp().unwrap());
     write_frame(&mut other, b"me too");
 
     // Taking the events lets the flood through, in order, to the last byte.

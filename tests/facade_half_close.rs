@@ -41,7 +41,7 @@ impl ServerHandler for Echo {
 #[test]
 fn a_callback_server_answers_every_half_closed_peer() {
     let server = Server::bind("127.0.0.1:0").unwrap().start(Echo).unwrap();
-    let lost = half_closing_peers(server.local_addr(), PEERS, three_messages, three_messages);
+    let lost = half_closing_peers(server.local_addr().tcp().unwrap(), PEERS, three_messages, three_messages);
     assert_eq!(lost, 0, "{lost} of {PEERS} half-closed peers lost their replies");
     server.stop().unwrap();
 }
@@ -63,7 +63,7 @@ fn a_polling_echo_written_as_the_readme_teaches_answers_every_half_closed_peer()
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
     std::thread::scope(|s| {
         let program = s.spawn(|| readme_echo(&server));
-        let lost = half_closing_peers(server.local_addr(), PEERS, one_message, one_message);
+        let lost = half_closing_peers(server.local_addr().tcp().unwrap(), PEERS, one_message, one_message);
         server.stop().unwrap();
         let ended = program.join().unwrap();
         assert_eq!(lost, 0, "{lost} of {PEERS} half-closed peers lost their replies (the loop ended with {ended:?})");
@@ -95,7 +95,9 @@ fn a_polling_server_closes_a_half_closed_peer_once_the_program_answered_it() {
             }
             left
         });
-        let lost = half_closing_peers(server.local_addr(), PEERS, three_messages, |p| shouted(three_messages(p)));
+        let lost = half_closing_peers(server.local_addr().tcp().unwrap(), PEERS, three_messages, |p| {
+            shouted(three_messages(p))
+        });
         let left = program.join().unwrap();
         assert_eq!(lost, 0, "{lost} of {PEERS} half-closed peers lost their replies");
         assert_eq!(left.len(), PEERS, "not every peer was seen to leave");
@@ -109,7 +111,8 @@ fn request_reply_servers_answer_every_half_closed_peer_in_each_mode() {
     let upper = |req: &[u8]| req.to_ascii_uppercase();
     for mode in [ReplyMode::Concurrent, ReplyMode::OneAtATime] {
         let server = Server::bind("127.0.0.1:0").unwrap().reply(mode, upper).unwrap();
-        let lost = half_closing_peers(server.local_addr(), PEERS, one_message, |p| shouted(one_message(p)));
+        let lost =
+            half_closing_peers(server.local_addr().tcp().unwrap(), PEERS, one_message, |p| shouted(one_message(p)));
         assert_eq!(lost, 0, "{mode:?}: {lost} of {PEERS} half-closed peers lost their replies");
         server.stop().unwrap();
     }
@@ -117,7 +120,12 @@ fn request_reply_servers_answer_every_half_closed_peer_in_each_mode() {
     let mut lost = 0;
     for peer in 0..PEERS {
         let server = Server::bind("127.0.0.1:0").unwrap().reply(ReplyMode::Once, upper).unwrap();
-        lost += half_closing_peers(server.local_addr(), 1, |_| one_message(peer), |_| shouted(one_message(peer)));
+        lost += half_closing_peers(
+            server.local_addr().tcp().unwrap(),
+            1,
+            |_| one_message(peer),
+            |_| shouted(one_message(peer)),
+        );
         server.wait().unwrap();
     }
     assert_eq!(lost, 0, "Once: {lost} of {PEERS} half-closed peers lost their replies");
@@ -193,7 +201,7 @@ fn a_client_answers_every_message_of_a_server_that_half_closed() {
 #[test]
 fn a_peer_that_only_half_closed_can_still_be_answered_later() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let mut c = connect(server.local_addr());
+    let mut c = connect(server.local_addr().tcp().unwrap());
     write_frame(&mut c, b"later please");
     c.shutdown(Shutdown::Write).unwrap();
     std::thread::sleep(Duration::from_millis(200)); // the end of stream is read long before the program looks
@@ -221,7 +229,7 @@ fn a_peer_that_only_half_closed_can_still_be_answered_later() {
 fn a_polling_server_whose_program_never_answers_closes_at_the_half_close_timeout() {
     let timeout = Duration::from_millis(300);
     let server = Server::bind("127.0.0.1:0").unwrap().half_close_timeout(timeout).start_polling().unwrap();
-    let mut c = connect(server.local_addr());
+    let mut c = connect(server.local_addr().tcp().unwrap());
     write_frame(&mut c, b"hello?");
     let start = Instant::now();
     c.shutdown(Shutdown::Write).unwrap();
@@ -248,7 +256,7 @@ fn a_polling_server_whose_program_never_answers_closes_at_the_half_close_timeout
 #[test]
 fn a_drain_after_one_taken_event_still_answers_a_half_closed_peer() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let mut peer = connect(server.local_addr());
+    let mut peer = connect(server.local_addr().tcp().unwrap());
     let asked: Vec<Vec<u8>> = (0..5u8).map(|i| vec![b'a' + i]).collect();
     let wire: Vec<u8> = asked.iter().flat_map(|m| frame(m)).collect();
     std::io::Write::write_all(&mut peer, &wire).unwrap();

@@ -26,7 +26,7 @@ impl ServerHandler for Doubler {
         &mut self,
         _server: &mut ServerCtx<'_>,
         _client: ConnId,
-        _addr: std::net::SocketAddr,
+        _addr: frameloop::Addr,
         reason: &CloseReason,
     ) -> Result<(), Error> {
         let _ = self.closes.send(reason.clone());
@@ -73,7 +73,7 @@ fn packet_calls_on_a_frames_server_or_client_are_refused() {
 #[test]
 fn a_polling_server_gets_owned_packets_and_sends_them_to_raw_peers() {
     let server = Server::bind("127.0.0.1:0").unwrap().packets().start_polling().unwrap();
-    let mut s = connect(server.local_addr());
+    let mut s = connect(server.local_addr().tcp().unwrap());
     let sent = Packet { integer: -7, real: f64::MAX, boolean: true, text: "pyspeak".into() };
     write_frame(&mut s, &packet_payload(&sent));
     let id = match server.wait_event(PATIENCE) {
@@ -126,7 +126,7 @@ fn a_malformed_packet_disconnects_its_sender_with_the_reason_and_no_one_else() {
             "UTF-8",
         ),
     ] {
-        let mut bad = connect(server.local_addr());
+        let mut bad = connect(server.local_addr().tcp().unwrap());
         bad.write_all(&frame(&bad_payload)).unwrap();
         read_to_close(&mut bad);
         match closes.recv_timeout(PATIENCE).unwrap() {
@@ -141,7 +141,7 @@ fn a_malformed_packet_disconnects_its_sender_with_the_reason_and_no_one_else() {
 #[test]
 fn a_polling_server_sees_the_malformed_packet_as_the_disconnect_reason() {
     let server = Server::bind("127.0.0.1:0").unwrap().packets().start_polling().unwrap();
-    let mut bad = connect(server.local_addr());
+    let mut bad = connect(server.local_addr().tcp().unwrap());
     write_frame(&mut bad, b"short");
     read_to_close(&mut bad);
     loop {

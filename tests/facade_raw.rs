@@ -119,7 +119,7 @@ fn facade_raw_server_echoes_megabytes_in_chunks_of_at_most_the_size() {
         })
         .unwrap();
     let data = payload();
-    let s = connect(server.local_addr());
+    let s = connect(server.local_addr().tcp().unwrap());
     assert_eq!(echo_through(&s, &data), data);
     assert_chunks(&lens.lock().unwrap(), 1000, data.len());
 }

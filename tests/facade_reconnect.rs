@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -99,7 +98,7 @@ fn serve_one(server: &PollingServer, watch: Option<ConnId>, reply: &str) -> (Con
 #[test]
 fn without_auto_reconnect_a_lost_server_leaves_the_client_down_and_nothing_waits() {
     let server = echo(Server::bind("127.0.0.1:0").unwrap());
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().unwrap();
     let client = Arc::new(Client::connect(addr).unwrap());
     assert!(matches!(next_event(&client), Event::Connected { addr: a, .. } if a == addr));
     server.stop().unwrap();
@@ -121,7 +120,7 @@ fn without_auto_reconnect_a_lost_server_leaves_the_client_down_and_nothing_waits
 #[test]
 fn auto_reconnect_rides_out_a_server_restart_on_the_same_port() {
     let first = echo(Server::bind("127.0.0.1:0").unwrap());
-    let addr = first.local_addr();
+    let addr = first.local_addr().tcp().unwrap();
     let client = Client::builder().auto_reconnect(FAST).connect(addr).unwrap();
     assert!(matches!(next_event(&client), Event::Connected { addr: a, .. } if a == addr));
     client.send("before").unwrap();
@@ -271,7 +270,7 @@ fn reconnect_right_after_disconnect_still_writes_what_was_sent() {
 #[test]
 fn disconnect_during_backoff_cancels_the_reconnection() {
     let first = echo(Server::bind("127.0.0.1:0").unwrap());
-    let addr = first.local_addr();
+    let addr = first.local_addr().tcp().unwrap();
     let client = Client::builder().auto_reconnect(FAST).connect(addr).unwrap();
     assert!(matches!(next_event(&client), Event::Connected { .. }));
     first.stop().unwrap();
@@ -318,7 +317,7 @@ fn stop_during_backoff_returns_and_then_everything_says_stopped() {
 struct Log(Sender<String>);
 
 impl ClientHandler for Log {
-    fn on_connect(&mut self, _client: &mut ClientCtx<'_>, addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, _client: &mut ClientCtx<'_>, addr: frameloop::Addr) -> Result<(), Error> {
         let _ = self.0.send(format!("connect {addr}"));
         Ok(())
     }
@@ -341,7 +340,7 @@ impl ClientHandler for Log {
 #[test]
 fn callbacks_see_connect_disconnect_connect_across_an_auto_reconnect() {
     let first = echo(Server::bind("127.0.0.1:0").unwrap());
-    let addr = first.local_addr();
+    let addr = first.local_addr().tcp().unwrap();
     let (tx, log) = mpsc::channel();
     let client = Client::builder().auto_reconnect(FAST).callbacks(Log(tx)).connect(addr).unwrap();
     let next = || log.recv_timeout(PATIENCE).expect("a callback");

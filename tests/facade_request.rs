@@ -29,7 +29,7 @@ fn hello(req: &[u8]) -> Vec<u8> {
 #[test]
 fn the_one_call_client_gets_the_reply_of_a_once_server_which_then_stops() {
     let server = Server::bind("127.0.0.1:0").unwrap().reply(ReplyMode::Once, hello).unwrap();
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().unwrap();
     assert_eq!(request(addr, "Hello Server!").unwrap(), b"Hello Client! you said: Hello Server!");
     wait_stopped(&server); // it stops by itself
     assert!(!server.is_running());
@@ -39,8 +39,8 @@ fn the_one_call_client_gets_the_reply_of_a_once_server_which_then_stops() {
 #[test]
 fn a_once_server_answers_only_the_first_of_two_waiting_clients() {
     let server = Server::bind("127.0.0.1:0").unwrap().reply(ReplyMode::Once, hello).unwrap();
-    let mut first = connect(server.local_addr());
-    let mut second = connect(server.local_addr());
+    let mut first = connect(server.local_addr().tcp().unwrap());
+    let mut second = connect(server.local_addr().tcp().unwrap());
     write_frame(&mut second, b"me too");
     write_frame(&mut first, b"me");
     // Whichever was accepted first gets the one reply; the other gets none.
@@ -54,8 +54,8 @@ fn a_once_server_answers_only_the_first_of_two_waiting_clients() {
 #[test]
 fn one_at_a_time_leaves_the_next_client_waiting_until_the_current_one_is_answered() {
     let server = Server::bind("127.0.0.1:0").unwrap().reply(ReplyMode::OneAtATime, hello).unwrap();
-    let mut first = connect(server.local_addr());
-    let mut second = connect(server.local_addr());
+    let mut first = connect(server.local_addr().tcp().unwrap());
+    let mut second = connect(server.local_addr().tcp().unwrap());
     write_frame(&mut second, b"second");
     second.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
     let mut byte = [0u8; 1];
@@ -76,8 +76,8 @@ fn one_at_a_time_leaves_the_next_client_waiting_until_the_current_one_is_answere
 #[test]
 fn concurrent_serves_a_client_while_another_sits_idle_and_keeps_connections_open() {
     let server = Server::bind("127.0.0.1:0").unwrap().reply(ReplyMode::Concurrent, hello).unwrap();
-    let _idle = connect(server.local_addr());
-    let mut busy = connect(server.local_addr());
+    let _idle = connect(server.local_addr().tcp().unwrap());
+    let mut busy = connect(server.local_addr().tcp().unwrap());
     for i in 0..5 {
         let msg = format!("request {i}");
         write_frame(&mut busy, msg.as_bytes());
@@ -85,7 +85,7 @@ fn concurrent_serves_a_client_while_another_sits_idle_and_keeps_connections_open
     }
     std::thread::scope(|scope| {
         for t in 0..8 {
-            let addr = server.local_addr();
+            let addr = server.local_addr().tcp().unwrap();
             scope.spawn(move || {
                 let msg = format!("thread {t}");
                 assert_eq!(request_timeout(addr, &msg, PATIENCE).unwrap(), hello(msg.as_bytes()));

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::mpsc::{self, Sender};
 
 use frameloop::{Client, ClientCtx, ClientHandler, ConnId, Error, Event, Message, Server, ServerCtx, ServerHandler};
@@ -100,7 +99,7 @@ struct TriesBadLines {
 }
 
 impl ServerHandler for TriesBadLines {
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: frameloop::Addr) -> Result<(), Error> {
         let all_refused = bad_lines().iter().all(|bad| server.send(client, bad).is_err());
         let reached = bad_lines().iter().map(|bad| server.broadcast(bad) + server.broadcast_except(client, bad)).sum();
         let _ = self.told.send((all_refused, reached, server.client_count()));
@@ -130,7 +129,7 @@ struct ClientTriesBadLines {
 }
 
 impl ClientHandler for ClientTriesBadLines {
-    fn on_connect(&mut self, client: &mut ClientCtx<'_>, _addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, client: &mut ClientCtx<'_>, _addr: frameloop::Addr) -> Result<(), Error> {
         let all_refused = bad_lines().iter().all(|bad| client.send(bad).is_err());
         let _ = self.told.send(all_refused);
         client.send("after")

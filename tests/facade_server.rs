@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
@@ -46,7 +46,7 @@ fn burst_and_check(mut s: TcpStream, client: usize, count: usize) {
 fn callbacks_receive_every_message_exactly_once_and_in_order() {
     let (tx, rx) = mpsc::channel();
     let server = Server::bind("127.0.0.1:0").unwrap().start(Recorder { seen: tx }).unwrap();
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().unwrap();
     const CLIENTS: usize = 8;
     const COUNT: usize = 2000;
     std::thread::scope(|scope| {
@@ -88,7 +88,7 @@ fn collect_events(server: &PollingServer, mut done: impl FnMut(&Event) -> bool) 
 #[test]
 fn polling_receives_every_message_exactly_once_and_in_order_between_connect_and_disconnect() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().unwrap();
     const CLIENTS: usize = 4;
     const COUNT: usize = 1000;
     std::thread::scope(|scope| {
@@ -115,7 +115,7 @@ fn polling_receives_every_message_exactly_once_and_in_order_between_connect_and_
     for event in events {
         match event {
             Event::Connected { client, addr } => {
-                assert!(addr.ip().is_loopback());
+                assert!(addr.tcp().unwrap().ip().is_loopback());
                 assert!(state.insert(client, (true, Vec::new(), false)).is_none(), "connected twice");
             }
             Event::Received { client, data, .. } => {
@@ -143,7 +143,7 @@ fn polling_receives_every_message_exactly_once_and_in_order_between_connect_and_
 fn drain_events_takes_everything_waiting_without_blocking() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
     assert!(server.drain_events().is_empty());
-    let mut s = connect(server.local_addr());
+    let mut s = connect(server.local_addr().tcp().unwrap());
     for i in 0..3 {
         write_frame(&mut s, &[i]);
     }
@@ -172,7 +172,7 @@ fn five_hundred_clients_share_one_network_thread() {
         return;
     }
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().unwrap();
     let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| common::hostile::connect_patiently(addr)).collect();
     wait_until("500 clients to be listed", || server.client_count() == CLIENTS);
     // One network thread for all of them: far fewer threads than clients,
@@ -213,7 +213,7 @@ fn five_hundred_clients_share_one_network_thread() {
 #[test]
 fn stop_while_other_threads_send_delivers_every_accepted_message_and_refuses_the_rest() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let mut s = connect(server.local_addr());
+    let mut s = connect(server.local_addr().tcp().unwrap());
     let client = match server.wait_event(PATIENCE) {
         Some(Event::Connected { client, .. }) => client,
         other => panic!("expected a connect, got {other:?}"),
@@ -286,7 +286,7 @@ fn stop_while_other_threads_send_delivers_every_accepted_message_and_refuses_the
 #[test]
 fn bind_reports_a_busy_port_and_a_bad_address_at_once() {
     let first = Server::bind("127.0.0.1:0").unwrap();
-    let addr = first.local_addr();
+    let addr = first.local_addr().tcp().unwrap();
     assert!(matches!(Server::bind(addr), Err(Error::AddrInUse { .. })));
     assert!(matches!(Server::bind("127.0.0.1:99999"), Err(Error::InvalidAddress { .. })));
     assert!(matches!(Server::bind("not an address"), Err(Error::InvalidAddress { .. })));
@@ -297,7 +297,7 @@ fn bind_reports_a_busy_port_and_a_bad_address_at_once() {
 #[test]
 fn dropping_the_server_stops_it_and_frees_the_port() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().unwrap();
     let mut s = connect(addr);
     drop(server);
     read_to_close(&mut s);
@@ -307,7 +307,7 @@ fn dropping_the_server_stops_it_and_frees_the_port() {
 
 /// pyspeak's chat box on the server side, plus the lookups the chat needs.
 struct ChatBox {
-    lists: Sender<Vec<(ConnId, SocketAddr)>>,
+    lists: Sender<Vec<(ConnId, frameloop::Addr)>>,
 }
 
 impl ServerHandler for ChatBox {
@@ -331,9 +331,9 @@ impl ServerHandler for ChatBox {
 fn a_callback_sends_to_all_but_the_sender_lists_clients_and_disconnects_one() {
     let (tx, lists) = mpsc::channel();
     let server = Server::bind("127.0.0.1:0").unwrap().start(ChatBox { lists: tx }).unwrap();
-    let mut a = connect(server.local_addr());
-    let mut b = connect(server.local_addr());
-    let mut c = connect(server.local_addr());
+    let mut a = connect(server.local_addr().tcp().unwrap());
+    let mut b = connect(server.local_addr().tcp().unwrap());
+    let mut c = connect(server.local_addr().tcp().unwrap());
     wait_until("three clients", || server.client_count() == 3);
     write_frame(&mut a, b"hello");
     assert_eq!(read_frame(&mut b), b"hello");
@@ -341,7 +341,7 @@ fn a_callback_sends_to_all_but_the_sender_lists_clients_and_disconnects_one() {
     write_frame(&mut a, b"who");
     assert_eq!(read_frame(&mut a), b"3", "the sender got its own broadcast instead of the answer");
     let listed = lists.recv_timeout(PATIENCE).unwrap();
-    let mut ports: Vec<u16> = listed.iter().map(|(_, addr)| addr.port()).collect();
+    let mut ports: Vec<u16> = listed.iter().map(|(_, addr)| addr.tcp().unwrap().port()).collect();
     ports.sort_unstable();
     let mut expected: Vec<u16> = [&a, &b, &c].iter().map(|s| s.local_addr().unwrap().port()).collect();
     expected.sort_unstable();
@@ -355,11 +355,11 @@ fn a_callback_sends_to_all_but_the_sender_lists_clients_and_disconnects_one() {
 #[test]
 fn the_handle_sends_broadcasts_and_disconnects_from_another_thread() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let mut a = connect(server.local_addr());
-    let mut b = connect(server.local_addr());
+    let mut a = connect(server.local_addr().tcp().unwrap());
+    let mut b = connect(server.local_addr().tcp().unwrap());
     wait_until("two clients", || server.client_count() == 2);
     let a_port = a.local_addr().unwrap().port();
-    let (a_id, _) = *server.clients().iter().find(|(_, addr)| addr.port() == a_port).unwrap();
+    let (a_id, _) = server.clients().into_iter().find(|(_, addr)| addr.tcp().unwrap().port() == a_port).unwrap();
     std::thread::scope(|scope| {
         scope.spawn(|| {
             server.send(a_id, "just a").unwrap();
@@ -403,7 +403,7 @@ fn paused_accepting_leaves_newcomers_waiting_until_resumed() {
     // the pause took effect... but no client is accepted to exchange with,
     // so give the network thread a moment instead.
     std::thread::sleep(Duration::from_millis(50));
-    let mut s = connect(server.local_addr()); // completes in the backlog
+    let mut s = connect(server.local_addr().tcp().unwrap()); // completes in the backlog
     write_frame(&mut s, b"anyone?");
     assert!(server.wait_event(Duration::from_millis(200)).is_none(), "accepted while paused");
     server.resume_accepting().unwrap();
@@ -427,7 +427,7 @@ impl ServerHandler for Fragile {
 #[test]
 fn a_callback_error_is_kept_and_the_server_goes_on() {
     let server = Server::bind("127.0.0.1:0").unwrap().start(Fragile).unwrap();
-    let mut s = connect(server.local_addr());
+    let mut s = connect(server.local_addr().tcp().unwrap());
     write_frame(&mut s, b"fail");
     write_frame(&mut s, b"still here");
     assert_eq!(read_frame(&mut s), b"still here");
@@ -439,7 +439,7 @@ fn a_callback_error_is_kept_and_the_server_goes_on() {
 #[test]
 fn a_panicking_callback_stops_the_server_and_stop_reports_the_panic() {
     let server = Server::bind("127.0.0.1:0").unwrap().start(Fragile).unwrap();
-    let mut s = connect(server.local_addr());
+    let mut s = connect(server.local_addr().tcp().unwrap());
     wait_until("the client", || server.client_count() == 1);
     let id = server.clients()[0].0;
     write_frame(&mut s, b"panic");
@@ -460,7 +460,7 @@ mod echo_polling;
 #[test]
 fn the_echo_polling_example_answers_each_message_then_disconnects() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().unwrap();
     std::thread::scope(|scope| {
         let serving = scope.spawn(|| echo_polling::serve(&server));
         for i in 0..5u8 {
@@ -486,7 +486,7 @@ fn the_echo_polling_example_answers_each_message_then_disconnects() {
 #[test]
 fn a_waiting_thread_gets_the_events_another_thread_took_from_the_queue() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let mut peer = connect(server.local_addr());
+    let mut peer = connect(server.local_addr().tcp().unwrap());
     assert!(matches!(server.wait_event(PATIENCE), Some(Event::Connected { .. })));
     std::thread::scope(|scope| {
         let waiter = scope.spawn(|| {

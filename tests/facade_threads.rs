@@ -32,9 +32,10 @@ fn echo_server(threads: usize) -> Server {
 /// Connects `n` clients and waits until the server has them all; returns
 /// each with its id, found by its address.
 fn connect_all(server: &Server, n: usize) -> Vec<(ConnId, TcpStream)> {
-    let streams: Vec<TcpStream> = (0..n).map(|_| connect(server.local_addr())).collect();
+    let streams: Vec<TcpStream> = (0..n).map(|_| connect(server.local_addr().tcp().unwrap())).collect();
     wait_until("every client accepted", || server.client_count() == n);
-    let ids: HashMap<SocketAddr, ConnId> = server.clients().into_iter().map(|(id, addr)| (addr, id)).collect();
+    let ids: HashMap<SocketAddr, ConnId> =
+        server.clients().into_iter().map(|(id, addr)| (addr.tcp().unwrap(), id)).collect();
     streams.into_iter().map(|s| (ids[&s.local_addr().unwrap()], s)).collect()
 }
 
@@ -80,7 +81,7 @@ fn callbacks_on_every_thread_echo_to_many_clients_spread_over_the_threads() {
 struct Relay(Arc<Mutex<Vec<ConnId>>>);
 
 impl ServerHandler for Relay {
-    fn on_connect(&mut self, _: &mut ServerCtx<'_>, client: ConnId, _: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, _: &mut ServerCtx<'_>, client: ConnId, _: frameloop::Addr) -> Result<(), Error> {
         self.0.lock().unwrap().push(client);
         Ok(())
     }
@@ -193,7 +194,7 @@ fn a_polling_server_on_two_threads_gives_each_clients_events_in_order() {
     let server = Server::bind("127.0.0.1:0").unwrap().threads(2).start_polling().unwrap();
     const CLIENTS: usize = 24;
     const COUNT: usize = 500;
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().unwrap();
     std::thread::scope(|s| {
         let program = s.spawn(|| echo_until_gone(&server, CLIENTS, <[u8]>::to_vec));
         for c in 0..CLIENTS {
@@ -223,7 +224,7 @@ fn a_polling_server_on_two_threads_answers_every_half_closed_peer() {
     let server = Server::bind("127.0.0.1:0").unwrap().threads(2).start_polling().unwrap();
     std::thread::scope(|s| {
         let program = s.spawn(|| echo_until_gone(&server, PEERS, <[u8]>::to_ascii_uppercase));
-        let lost = half_closing_peers(server.local_addr(), PEERS, three_messages, |p| {
+        let lost = half_closing_peers(server.local_addr().tcp().unwrap(), PEERS, three_messages, |p| {
             three_messages(p).iter().map(|m| m.to_ascii_uppercase()).collect()
         });
         let seen = program.join().unwrap();
@@ -236,7 +237,7 @@ fn a_polling_server_on_two_threads_answers_every_half_closed_peer() {
 #[test]
 fn a_callback_server_on_two_threads_answers_every_half_closed_peer() {
     let server = echo_server(2);
-    let lost = half_closing_peers(server.local_addr(), PEERS, three_messages, three_messages);
+    let lost = half_closing_peers(server.local_addr().tcp().unwrap(), PEERS, three_messages, three_messages);
     assert_eq!(lost, 0, "{lost} of {PEERS} half-closed peers lost their replies");
     server.stop().unwrap();
 }
@@ -258,7 +259,7 @@ fn a_flood_into_a_polling_server_on_two_threads_loses_nothing_and_every_client_i
     let server = Server::bind("127.0.0.1:0").unwrap().threads(2).max_queued_bytes(LIMIT).start_polling().unwrap();
     const FLOODS: u32 = 6;
     const COUNT: u32 = 4000; // 4 MiB each: 64 times the queue's bound
-    let addr = server.local_addr();
+    let addr = server.local_addr().tcp().unwrap();
     std::thread::scope(|s| {
         for c in 0..FLOODS {
             s.spawn(move || {
@@ -373,7 +374,7 @@ fn start_with_one_handler_and_zero_threads_are_refused() {
     assert!(matches!(reply, Err(Error::Config(_))));
     // One thread through `start_with` is a server as any other.
     let one = Server::bind("127.0.0.1:0").unwrap().threads(1).start_with(|_| Echo).unwrap();
-    let mut c = connect(one.local_addr());
+    let mut c = connect(one.local_addr().tcp().unwrap());
     write_frame(&mut c, b"one");
     assert_eq!(read_frame(&mut c), b"one");
     assert_silent(&mut c, Duration::from_millis(20));

@@ -35,7 +35,7 @@ impl IdChecker {
 
 impl Handler for IdChecker {
     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        let port = ctx.peer_addr(conn).map_or(0, |a| a.port());
+        let port = ctx.peer_addr(conn).ok().and_then(|a| a.tcp()).map_or(0, |a| a.port());
         if self.ports.insert(conn, port).is_some() {
             self.fault(format!("{conn:?} opened twice"));
         }

@@ -98,7 +98,7 @@ fn ten_thousand_idle_connections_cost_at_most_256_bytes_each() {
     }
 
     let mut reactor = Reactor::builder().max_connections(conns + 16).build().unwrap();
-    let addr = reactor.listen("127.0.0.1:0").unwrap();
+    let addr = reactor.listen("127.0.0.1:0").unwrap().tcp().unwrap();
     let notifier = reactor.notifier();
     let stop = Arc::new(AtomicBool::new(false));
     let mut handler = Echo { stop: Arc::clone(&stop) };

@@ -116,7 +116,7 @@ struct Server {
 impl Server {
     fn start(copy: bool, builder: ReactorBuilder) -> Server {
         let mut reactor = builder.build().unwrap();
-        let addr = reactor.listen("127.0.0.1:0").unwrap();
+        let addr = reactor.listen("127.0.0.1:0").unwrap().tcp().unwrap();
         let notifier = reactor.notifier();
         let probe = Arc::new(Probe::default());
         let mut handler = ProbedEcho { probe: Arc::clone(&probe), copy };
@@ -280,7 +280,7 @@ fn the_counting_allocator_sees_allocations_of_the_reactor_thread() {
         }
     }
     let mut reactor = Reactor::builder().build().unwrap();
-    let addr = reactor.listen("127.0.0.1:0").unwrap();
+    let addr = reactor.listen("127.0.0.1:0").unwrap().tcp().unwrap();
     let probe = Arc::new(Probe::default());
     let mut handler = AllocatingEcho(Arc::clone(&probe));
     let notifier = reactor.notifier();

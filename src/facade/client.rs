@@ -3,7 +3,7 @@
 //! come back at once), then a handle that sends and receives whole messages
 //! from any thread.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use crate::addr::{Addr, ToAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use super::runtime::{Engine, Shared};
 use super::settings::{shared_setters, Settings};
 use super::{ClientHandler, ConnId, Format};
 use crate::codec::packet::Packet;
-use crate::error::{resolve_all, Error};
+use crate::error::Error;
 use crate::reactor::{self, connect_blocking, deadline_after};
 
 /// What the handle and the network thread share.
@@ -26,7 +26,7 @@ pub(crate) struct ClientShared {
     pub(crate) net: Shared,
     /// The events for `recv`, and the link's status under the same lock.
     pub(crate) queue: Arc<Queue<Event, Status>>,
-    pub(crate) addrs: Vec<SocketAddr>,
+    pub(crate) addrs: Vec<Addr>,
     pub(crate) connect_timeout: Duration,
     pub(crate) reconnect: Option<Reconnect>,
     /// Numbers the program's connects and disconnects, so that it can wait
@@ -89,7 +89,7 @@ impl Client {
     /// # Errors
     ///
     /// As [`ClientBuilder::connect`].
-    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(addr: A) -> Result<Client, Error> {
+    pub fn connect<A: ToAddrs>(addr: A) -> Result<Client, Error> {
         Client::builder().connect(addr)
     }
 
@@ -108,7 +108,7 @@ impl Client {
     /// # Errors
     ///
     /// As [`ClientBuilder::connect`].
-    pub fn connect_timeout<A: ToSocketAddrs + std::fmt::Debug>(addr: A, timeout: Duration) -> Result<Client, Error> {
+    pub fn connect_timeout<A: ToAddrs>(addr: A, timeout: Duration) -> Result<Client, Error> {
         Client::builder().connect_timeout(timeout).connect(addr)
     }
 
@@ -509,8 +509,8 @@ impl Client {
     /// assert_eq!(client.server_addr(), Some(server.local_addr()));
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn server_addr(&self) -> Option<SocketAddr> {
-        self.shared.queue.state(|status| status.server)
+    pub fn server_addr(&self) -> Option<Addr> {
+        self.shared.queue.state(|status| status.server.clone())
     }
 
     /// The message format.
@@ -735,8 +735,8 @@ impl ClientBuilder {
     /// [`Error::Unreachable`], [`Error::ConnectTimedOut`] (pyspeak's
     /// `ClientConnectError`); [`Error::NoLocalPort`] (no local port left to
     /// connect from); [`Error::ThreadSpawn`] (`ClientRunError`).
-    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(self, addr: A) -> Result<Client, Error> {
-        let addrs = resolve_all(addr)?;
+    pub fn connect<A: ToAddrs>(self, addr: A) -> Result<Client, Error> {
+        let addrs = addr.to_addrs()?;
         let stream = connect_blocking(&addrs, Some(self.connect_timeout))?;
         let format = self.settings.format;
         let status = Status { callbacks: self.handler.is_some(), ..Status::default() };

@@ -1,7 +1,7 @@
 //! [`ClientHandler`]: the optional callbacks of a client, and
 //! [`ClientCtx`], what they act through.
 
-use std::net::SocketAddr;
+use crate::addr::Addr;
 
 use super::client::ClientShared;
 use super::Message;
@@ -36,16 +36,15 @@ pub trait ClientHandler {
     /// Connected (or reconnected) to the server at `addr`.
     ///
     /// ```
-    /// use std::net::SocketAddr;
     /// use std::sync::mpsc;
     /// use std::time::Duration;
-    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// use frameloop::{Addr, Client, ClientCtx, ClientHandler, Error, Message};
     /// # use frameloop::{ReplyMode, Server};
     ///
     /// /// Introduces itself as soon as it is connected, and passes replies on.
     /// struct Hello(mpsc::Sender<String>);
     /// impl ClientHandler for Hello {
-    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, _server: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, _server: Addr) -> Result<(), Error> {
     ///         client.send("hello")
     ///     }
     ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, msg: Message<'_>) -> Result<(), Error> {
@@ -66,7 +65,7 @@ pub trait ClientHandler {
     /// # Errors
     ///
     /// Whatever the callback wants kept in the client's error list.
-    fn on_connect(&mut self, client: &mut ClientCtx<'_>, addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, client: &mut ClientCtx<'_>, addr: Addr) -> Result<(), Error> {
         let _ = (client, addr);
         Ok(())
     }
@@ -187,13 +186,12 @@ impl<'a> ClientCtx<'a> {
     /// packet's text).
     ///
     /// ```
-    /// use std::net::SocketAddr;
-    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// use frameloop::{Addr, Client, ClientCtx, ClientHandler, Error, Message};
     /// # use frameloop::{Event, Server};
     ///
     /// struct Hello;
     /// impl ClientHandler for Hello {
-    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, _server: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, _server: Addr) -> Result<(), Error> {
     ///         client.send("hello from a callback")
     ///     }
     ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, _msg: Message<'_>) -> Result<(), Error> {
@@ -224,13 +222,12 @@ impl<'a> ClientCtx<'a> {
     /// Sends one packet (pyspeak's `send(integer, real, boolean, string)`).
     ///
     /// ```
-    /// use std::net::SocketAddr;
-    /// use frameloop::{Client, ClientCtx, ClientHandler, Error, Message};
+    /// use frameloop::{Addr, Client, ClientCtx, ClientHandler, Error, Message};
     /// # use frameloop::{Event, Server};
     ///
     /// struct Ready;
     /// impl ClientHandler for Ready {
-    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, _server: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, _server: Addr) -> Result<(), Error> {
     ///         client.send_packet(1, 0.0, true, "ready")
     ///     }
     ///     fn on_receive(&mut self, _client: &mut ClientCtx<'_>, _msg: Message<'_>) -> Result<(), Error> {
@@ -362,7 +359,7 @@ impl<'a> ClientCtx<'a> {
     ///
     /// struct Where;
     /// impl ClientHandler for Where {
-    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, addr: std::net::SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, client: &mut ClientCtx<'_>, addr: frameloop::Addr) -> Result<(), Error> {
     ///         assert_eq!(client.server_addr(), Some(addr));
     ///         Ok(())
     ///     }
@@ -376,8 +373,8 @@ impl<'a> ClientCtx<'a> {
     /// # client.stop()?; // a panicking callback would make this an error
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn server_addr(&self) -> Option<SocketAddr> {
-        self.shared.queue.state(|s| s.server)
+    pub fn server_addr(&self) -> Option<Addr> {
+        self.shared.queue.state(|s| s.server.clone())
     }
 
     /// The engine's own context, for what the facade does not offer.

@@ -3,7 +3,7 @@
 //! messages queued for `recv` or handed to the callbacks. The [`Link`] is
 //! changed here only, and published as a [`Status`] after each change.
 
-use std::net::SocketAddr;
+use crate::addr::Addr;
 use std::sync::Arc;
 
 use super::client::ClientShared;
@@ -30,7 +30,7 @@ pub(crate) struct ClientEngine {
     reason: Option<CloseReason>,
     epoch: u64,
     /// The server's address, once known.
-    server: SocketAddr,
+    server: Addr,
 }
 
 impl ClientEngine {
@@ -50,7 +50,7 @@ impl ClientEngine {
             reconnecting: matches!(self.link, Link::Backoff { .. } | Link::Connecting { .. }),
             reason: self.reason.clone(),
             epoch: self.epoch,
-            server: Some(self.server).filter(|&addr| addr != NO_ADDR),
+            server: Some(self.server.clone()).filter(|addr| *addr != NO_ADDR),
             callbacks: self.handler.is_some(),
         }
     }
@@ -85,13 +85,15 @@ impl ClientEngine {
     fn up(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         self.link = Link::Up { conn };
         self.reason = None;
-        self.server = ctx.peer_addr(conn).unwrap_or(self.server);
+        if let Ok(addr) = ctx.peer_addr(conn) {
+            self.server = addr;
+        }
         if let Some(retry) = &mut self.retry {
             retry.reset();
         }
         // Published first, so that `on_connect` sees itself connected.
         self.publish(ctx);
-        let addr = self.server;
+        let addr = self.server.clone();
         match &mut self.handler {
             Some(handler) => {
                 let result = handler.on_connect(&mut ClientCtx::new(ctx, Some(conn), &self.shared), addr);
@@ -109,7 +111,7 @@ impl ClientEngine {
                 let result = handler.on_disconnect(&mut ClientCtx::new(ctx, None, &self.shared), &reason);
                 self.report(result);
             }
-            None => self.outbox.push(Event::Disconnected { client: conn, addr: self.server, reason }),
+            None => self.outbox.push(Event::Disconnected { client: conn, addr: self.server.clone(), reason }),
         }
     }
 
@@ -130,7 +132,7 @@ impl ClientEngine {
     fn attempt(&mut self, ctx: &mut Ctx<'_>) {
         let Some(retry) = &mut self.retry else { return };
         let addrs = &self.shared.addrs;
-        let Some(&addr) = addrs.get(retry.attempts as usize % addrs.len().max(1)) else { return };
+        let Some(addr) = addrs.get(retry.attempts as usize % addrs.len().max(1)).cloned() else { return };
         retry.attempts += 1;
         match ctx.connect(addr) {
             Ok(conn) => {
@@ -162,7 +164,7 @@ impl Handler for ClientEngine {
                 let result = handler.on_receive(&mut ClientCtx::new(ctx, Some(conn), &self.shared), msg);
                 self.report(result);
             }
-            None => self.outbox.push_from(ctx, conn, self.server, msg),
+            None => self.outbox.push_from(ctx, conn, self.server.clone(), msg),
         }
     }
 
@@ -252,7 +254,7 @@ impl Engine for ClientEngine {
                 // than they numbered them: the published number only grows.
                 self.epoch = self.epoch.max(epoch);
                 self.drop_link(ctx);
-                match ctx.adopt(stream) {
+                match ctx.adopt_blocking(stream) {
                     Ok(conn) => return self.up(ctx, conn),
                     Err(e) => {
                         self.reason = Some(CloseReason::ConnectFailed(std::io::ErrorKind::Other));

@@ -7,7 +7,8 @@
 //! ones queued before are still taken, so a command is either carried out,
 //! reported as an error, or refused: never dropped silently.
 
-use std::net::{SocketAddr, TcpStream};
+use crate::addr::Addr;
+use crate::reactor::Blocking;
 use std::sync::mpsc::SyncSender;
 
 use super::runtime::Engine;
@@ -31,10 +32,10 @@ pub(crate) enum Command {
     /// the half-closed connections it has now answered (see `queue.rs`).
     Handled(u64),
     /// A server's connections and their peers, for `Server::clients`.
-    Clients(SyncSender<Vec<(ConnId, SocketAddr)>>),
+    Clients(SyncSender<Vec<(ConnId, Addr)>>),
     /// A client: serve this freshly connected stream, replacing any
     /// connection, as the program's connect or disconnect number `.1`.
-    Adopt(TcpStream, u64),
+    Adopt(Blocking, u64),
     /// A client: close the connection after flushing, no automatic
     /// reconnection, as the program's connect or disconnect number `.0`.
     Disconnect(u64),

@@ -4,6 +4,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
+use crate::addr::Addr;
+
 use super::queue::Inbox;
 use super::{ConnId, Format, Message};
 use crate::codec::packet::Packet;
@@ -13,7 +15,7 @@ use crate::reactor::Ctx;
 
 /// The address in an event when the system cannot tell a peer's (it is
 /// gone already), and in a client's events, whose program never sees it.
-pub(crate) const NO_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+pub(crate) const NO_ADDR: Addr = Addr::Tcp(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)));
 
 /// What happened on a polling server (simplesockets' received-data list,
 /// with connects, disconnects and errors in the same order they happened),
@@ -47,14 +49,14 @@ pub enum Event {
         /// The client's id.
         client: ConnId,
         /// Its address.
-        addr: SocketAddr,
+        addr: Addr,
     },
     /// A whole message arrived (frames and lines formats).
     Received {
         /// Who sent it.
         client: ConnId,
         /// From where.
-        addr: SocketAddr,
+        addr: Addr,
         /// The message.
         data: Vec<u8>,
     },
@@ -63,7 +65,7 @@ pub enum Event {
         /// Who sent it.
         client: ConnId,
         /// From where.
-        addr: SocketAddr,
+        addr: Addr,
         /// The packet.
         packet: Packet,
     },
@@ -72,7 +74,7 @@ pub enum Event {
         /// The client's id.
         client: ConnId,
         /// Its address.
-        addr: SocketAddr,
+        addr: Addr,
         /// Why it closed (the client left, sent something malformed, the
         /// server stopped...).
         reason: CloseReason,

@@ -1,7 +1,7 @@
 //! A client's link to its server: one state, changed only by the network
 //! thread, and the [`Status`] it publishes for the program's threads.
 
-use std::net::SocketAddr;
+use crate::addr::Addr;
 use std::time::Duration;
 
 use super::queue::Ends;
@@ -51,7 +51,7 @@ pub(crate) struct Status {
     pub(crate) reason: Option<CloseReason>,
     /// The last of the program's connects and disconnects carried out.
     pub(crate) epoch: u64,
-    pub(crate) server: Option<SocketAddr>,
+    pub(crate) server: Option<Addr>,
     /// The messages go to callbacks: nothing comes through the queue.
     pub(crate) callbacks: bool,
 }

@@ -5,7 +5,7 @@
 //! piece; only which events they make differs. A server with several
 //! threads has an outbox per reactor, all pushing to one queue.
 
-use std::net::SocketAddr;
+use crate::addr::Addr;
 use std::sync::Arc;
 
 use super::commands::{Command, Commands};
@@ -49,7 +49,7 @@ impl<S> Outbox<S> {
     /// The event of a message `conn` at `addr` sent. Past the queue's limit, `conn` is not read
     /// again until the program has caught up: TCP makes its peer wait, and
     /// nothing is dropped.
-    pub(crate) fn push_from(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, addr: SocketAddr, msg: Message<'_>) {
+    pub(crate) fn push_from(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, addr: Addr, msg: Message<'_>) {
         // A small message's bytes go with the batch, and become the event's
         // own on the program's thread (see `queue.rs`); a large one's are
         // worth their allocation here.

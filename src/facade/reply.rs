@@ -1,7 +1,7 @@
 //! Request / reply servers (tcp-client-serv's `Server`, `IterativeServer`
 //! and `MultithreadedServer`): a closure turns each request into its reply.
 
-use std::net::SocketAddr;
+use crate::addr::Addr;
 
 use super::{ConnId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
 use crate::error::Error;
@@ -46,7 +46,7 @@ where
     F: FnMut(&[u8]) -> R,
     R: AsRef<[u8]>,
 {
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, _client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, _client: ConnId, _addr: Addr) -> Result<(), Error> {
         if self.mode != ReplyMode::Concurrent {
             server.pause_accepting();
         }
@@ -77,7 +77,7 @@ where
         &mut self,
         server: &mut ServerCtx<'_>,
         _client: ConnId,
-        _addr: SocketAddr,
+        _addr: Addr,
         _reason: &CloseReason,
     ) -> Result<(), Error> {
         // The next waiting client's turn (for `Once`, a client that left

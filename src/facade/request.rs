@@ -4,14 +4,14 @@
 //! A one-shot exchange needs no event loop: this is plain blocking I/O on
 //! the caller's thread, with the frame codec cutting out the reply.
 
+use crate::addr::ToAddrs;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::codec::Codec;
-use crate::error::{resolve_all, Error};
+use crate::error::Error;
 use crate::handler::CloseReason;
-use crate::reactor::{connect_blocking, deadline_after, reason_for};
+use crate::reactor::{connect_blocking, deadline_after, reason_for, Blocking};
 
 /// Sends `message` as one frame to the server at `addr` and returns the one
 /// frame it answers; the connection is closed afterwards. It waits as long
@@ -31,7 +31,7 @@ use crate::reactor::{connect_blocking, deadline_after, reason_for};
 /// [`Error::Unreachable`], [`Error::NoLocalPort`] when connecting; [`Error::Disconnected`] if the
 /// server closes without a whole reply; [`Error::FrameTooLarge`] if the
 /// reply announces more than 8 MiB.
-pub fn request<A: ToSocketAddrs + std::fmt::Debug>(addr: A, message: impl AsRef<[u8]>) -> Result<Vec<u8>, Error> {
+pub fn request<A: ToAddrs>(addr: A, message: impl AsRef<[u8]>) -> Result<Vec<u8>, Error> {
     exchange(addr, message.as_ref(), None)
 }
 
@@ -54,11 +54,7 @@ pub fn request<A: ToSocketAddrs + std::fmt::Debug>(addr: A, message: impl AsRef<
 ///
 /// As [`request`]; [`Error::ConnectTimedOut`] if connecting takes too long,
 /// [`Error::TimedOut`] if the reply does.
-pub fn request_timeout<A: ToSocketAddrs + std::fmt::Debug>(
-    addr: A,
-    message: impl AsRef<[u8]>,
-    timeout: Duration,
-) -> Result<Vec<u8>, Error> {
+pub fn request_timeout<A: ToAddrs>(addr: A, message: impl AsRef<[u8]>, timeout: Duration) -> Result<Vec<u8>, Error> {
     exchange(addr, message.as_ref(), Some(deadline_after(timeout)))
 }
 
@@ -66,17 +62,13 @@ pub fn request_timeout<A: ToSocketAddrs + std::fmt::Debug>(
 /// the wire for small requests), and reads until the codec has cut out the
 /// reply. The buffer grows as bytes arrive, never by the announced length
 /// alone, and the codec refuses a reply over the default maximum.
-fn exchange<A: ToSocketAddrs + std::fmt::Debug>(
-    addr: A,
-    message: &[u8],
-    deadline: Option<Instant>,
-) -> Result<Vec<u8>, Error> {
+fn exchange<A: ToAddrs>(addr: A, message: &[u8], deadline: Option<Instant>) -> Result<Vec<u8>, Error> {
     let codec = Codec::frames();
     let mut wire = Vec::new();
     codec.encode_parts(&[message], &mut wire)?;
     let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-    let mut stream = connect_blocking(&resolve_all(addr)?, timeout)?;
-    let _ = stream.set_nodelay(true);
+    let mut stream = connect_blocking(&addr.to_addrs()?, timeout)?;
+    stream.set_nodelay();
     set_timeout(&stream, deadline)?;
     stream.write_all(&wire).map_err(io_error)?;
     wire.clear();
@@ -97,14 +89,12 @@ fn exchange<A: ToSocketAddrs + std::fmt::Debug>(
 }
 
 /// Sets both timeouts to what is left before `deadline`.
-fn set_timeout(stream: &TcpStream, deadline: Option<Instant>) -> Result<(), Error> {
+fn set_timeout(stream: &Blocking, deadline: Option<Instant>) -> Result<(), Error> {
     let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
     if left == Some(Duration::ZERO) {
         return Err(Error::TimedOut);
     }
-    stream.set_read_timeout(left)?;
-    stream.set_write_timeout(left)?;
-    Ok(())
+    Ok(stream.set_timeouts(left)?)
 }
 
 /// A blocking read or write that failed: out of time, or the connection

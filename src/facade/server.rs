@@ -1,7 +1,7 @@
 //! [`Server`]: bind, choose settings, start with callbacks or for polling;
 //! then a handle that works from any thread.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use crate::addr::{Addr, ToAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,8 @@ use super::runtime::{Engine, Shared};
 use super::server_engine::ServerEngine;
 use super::settings::{shared_setters, Settings};
 use super::{ConnId, Format, ServerHandler};
-use crate::error::{resolve, Error};
+use crate::addr::first_addr;
+use crate::error::Error;
 use crate::reactor::{self, Distribution};
 
 /// What the handle and the network threads share: a network side (its
@@ -20,7 +21,7 @@ use crate::reactor::{self, Distribution};
 #[derive(Debug)]
 pub(crate) struct ServerShared {
     pub(crate) nets: Vec<Shared>,
-    pub(crate) local_addr: SocketAddr,
+    pub(crate) local_addr: Addr,
 }
 
 impl ServerShared {
@@ -93,8 +94,8 @@ impl ServerShared {
 #[derive(Debug)]
 #[must_use = "the server serves nobody until start() or start_polling() is called"]
 pub struct ServerBuilder {
-    listener: mio::net::TcpListener,
-    local_addr: SocketAddr,
+    listener: reactor::ListenSocket,
+    local_addr: Addr,
     pub(super) settings: Settings,
     /// The refusal message, encoded at start in the format chosen by then.
     refusal: Option<Vec<u8>>,
@@ -198,6 +199,35 @@ impl ServerBuilder {
         self
     }
 
+    /// The permission bits of the server's Unix socket file (`0o660`: its
+    /// owner and group may connect), set at once. Default: what the
+    /// process's umask leaves. See
+    /// [`ReactorBuilder::unix_mode`](crate::ReactorBuilder::unix_mode).
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    ///
+    /// let path = std::env::temp_dir().join(format!("frameloop-server-mode-{}.sock", std::process::id()));
+    /// let server = frameloop::Server::bind(path.as_path())?.unix_mode(0o600)?.start_polling()?;
+    /// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+    /// drop(server);
+    /// assert!(!path.exists()); // the file goes with the server
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the server is not on a Unix socket; [`Error::Io`]
+    /// if the mode cannot be set.
+    #[cfg(unix)]
+    pub fn unix_mode(self, mode: u32) -> Result<Self, Error> {
+        let Some(path) = self.local_addr.unix_path() else {
+            return Err(Error::Config(format!("{} is no Unix socket: it has no file mode", self.local_addr)));
+        };
+        reactor::set_unix_mode(path, mode)?;
+        Ok(self)
+    }
+
     /// The address the server is bound to (with port 0, the port the system
     /// chose).
     ///
@@ -206,13 +236,13 @@ impl ServerBuilder {
     ///
     /// let builder = Server::bind("127.0.0.1:0")?;
     /// let addr = builder.local_addr(); // known before the server starts
-    /// assert_ne!(addr.port(), 0);
+    /// assert_ne!(addr.tcp().unwrap().port(), 0);
     /// let server = builder.start_polling()?;
     /// assert_eq!(server.local_addr(), addr);
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+    pub fn local_addr(&self) -> Addr {
+        self.local_addr.clone()
     }
 
     /// How many network threads serve the clients, each with an event loop
@@ -443,11 +473,12 @@ impl Server {
     /// cannot be resolved), [`Error::AddrNotAvailable`] (not an address of
     /// this machine), [`Error::PrivilegedPort`] (a port below the first
     /// unprivileged one, 1024 by default, without root), [`Error::Io`].
-    pub fn bind<A: ToSocketAddrs + std::fmt::Debug>(addr: A) -> Result<ServerBuilder, Error> {
-        let addr = resolve(addr)?;
+    pub fn bind<A: ToAddrs>(addr: A) -> Result<ServerBuilder, Error> {
+        let addr = first_addr(&addr)?;
         // A backlog of 1024 (std's and mio's are 128): clients that wait
         // while accepting is paused, or arrive in a storm, need the room.
-        let listener = reactor::bind(addr, reactor::DEFAULT_BACKLOG, false)?;
+        let options = reactor::BindOptions { backlog: reactor::DEFAULT_BACKLOG, shared: false, unix_mode: None };
+        let listener = reactor::bind(&addr, options)?;
         let local_addr = listener.local_addr()?;
         Ok(ServerBuilder { listener, local_addr, settings: Settings::default(), refusal: None, threads: 1 })
     }
@@ -615,7 +646,7 @@ impl Server {
     /// # drop(client);
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn clients(&self) -> Vec<(ConnId, SocketAddr)> {
+    pub fn clients(&self) -> Vec<(ConnId, Addr)> {
         // Asked of the network thread, which keeps the one table; never from
         // the network thread itself (a callback has `ServerCtx::clients`).
         if self.shared.nets.iter().any(|net| net.life.is_current()) {
@@ -731,13 +762,13 @@ impl Server {
     ///
     /// let server = Server::bind("127.0.0.1:0")?.start_polling()?;
     /// let addr = server.local_addr(); // with port 0: the port the system chose
-    /// assert_ne!(addr.port(), 0);
+    /// assert_ne!(addr.tcp().unwrap().port(), 0);
     /// let client = Client::connect(addr)?;
     /// # drop(client);
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addr
+    pub fn local_addr(&self) -> Addr {
+        self.shared.local_addr.clone()
     }
 
     /// The message format.

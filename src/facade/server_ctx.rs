@@ -1,7 +1,7 @@
 //! [`ServerHandler`]: the callbacks a server runs, and [`ServerCtx`], what
 //! they act through.
 
-use std::net::SocketAddr;
+use crate::addr::Addr;
 
 use super::commands::Command;
 use super::server::ServerShared;
@@ -44,15 +44,18 @@ pub trait ServerHandler {
     /// A client connected from `addr`.
     ///
     /// ```
-    /// use std::net::SocketAddr;
     /// use std::time::Duration;
-    /// use frameloop::{Client, ConnId, Error, Message, Server, ServerCtx, ServerHandler};
+    /// use frameloop::{Addr, Client, ConnId, Error, Message, Server, ServerCtx, ServerHandler};
     ///
     /// /// Greets each client with the address it came from.
     /// struct Greeter;
     /// impl ServerHandler for Greeter {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, addr: SocketAddr) -> Result<(), Error> {
-    ///         server.send(client, format!("welcome, {}", addr.ip()))
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, addr: Addr) -> Result<(), Error> {
+    ///         let from = match addr {
+    ///             Addr::Tcp(a) => a.ip().to_string(),
+    ///             Addr::Unix(_) => "this machine".to_owned(),
+    ///         };
+    ///         server.send(client, format!("welcome, {from}"))
     ///     }
     ///     fn on_receive(&mut self, _server: &mut ServerCtx<'_>, _client: ConnId, _msg: Message<'_>) -> Result<(), Error> {
     ///         Ok(())
@@ -70,7 +73,7 @@ pub trait ServerHandler {
     /// # Errors
     ///
     /// Whatever the callback wants kept in the server's error list.
-    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, addr: SocketAddr) -> Result<(), Error> {
+    fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, addr: Addr) -> Result<(), Error> {
         let _ = (server, client, addr);
         Ok(())
     }
@@ -108,10 +111,9 @@ pub trait ServerHandler {
     /// longer in [`ServerCtx::clients`], and sends to it fail.
     ///
     /// ```
-    /// use std::net::SocketAddr;
     /// use std::sync::mpsc;
     /// use std::time::Duration;
-    /// use frameloop::{Client, ConnId, CloseReason, Error, Message, Server, ServerCtx, ServerHandler};
+    /// use frameloop::{Addr, Client, ConnId, CloseReason, Error, Message, Server, ServerCtx, ServerHandler};
     ///
     /// /// Tells the main thread why each client left, and how many are left.
     /// struct Goodbyes(mpsc::Sender<(CloseReason, usize)>);
@@ -123,7 +125,7 @@ pub trait ServerHandler {
     ///         &mut self,
     ///         server: &mut ServerCtx<'_>,
     ///         _client: ConnId,
-    ///         _addr: SocketAddr,
+    ///         _addr: Addr,
     ///         reason: &CloseReason,
     ///     ) -> Result<(), Error> {
     ///         let _ = self.0.send((reason.clone(), server.client_count()));
@@ -148,7 +150,7 @@ pub trait ServerHandler {
         &mut self,
         server: &mut ServerCtx<'_>,
         client: ConnId,
-        addr: SocketAddr,
+        addr: Addr,
         reason: &CloseReason,
     ) -> Result<(), Error> {
         let _ = (server, client, addr, reason);
@@ -195,13 +197,12 @@ impl<'a> ServerCtx<'a> {
     /// of a packet, like pyspeak's `send(client, string=...)`).
     ///
     /// ```
-    /// use std::net::SocketAddr;
-    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{Addr, ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Greeter;
     /// impl ServerHandler for Greeter {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: Addr) -> Result<(), Error> {
     ///         server.send(client, "welcome!")
     ///     }
     ///     fn on_receive(&mut self, server: &mut ServerCtx<'_>, client: ConnId, msg: Message<'_>) -> Result<(), Error> {
@@ -236,7 +237,7 @@ impl<'a> ServerCtx<'a> {
     /// /// Tells each newcomer its player number.
     /// struct Lobby;
     /// impl ServerHandler for Lobby {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _: std::net::SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _: frameloop::Addr) -> Result<(), Error> {
     ///         let players = server.client_count() as i64;
     ///         server.send_packet(client, players, 0.0, true, "welcome")
     ///     }
@@ -386,7 +387,7 @@ impl<'a> ServerCtx<'a> {
     /// /// Tells everyone how many players there are now.
     /// struct Lobby;
     /// impl ServerHandler for Lobby {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, _: ConnId, _: std::net::SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, _: ConnId, _: frameloop::Addr) -> Result<(), Error> {
     ///         server.broadcast_packet(server.client_count() as i64, 0.0, true, "players");
     ///         Ok(())
     ///     }
@@ -432,7 +433,7 @@ impl<'a> ServerCtx<'a> {
     /// }
     /// # let _ = ChatBox;
     /// ```
-    pub fn clients(&self) -> Vec<(ConnId, SocketAddr)> {
+    pub fn clients(&self) -> Vec<(ConnId, Addr)> {
         self.ctx.connections().filter_map(|c| Some((c, self.ctx.peer_addr(c).ok()?))).collect()
     }
 
@@ -441,13 +442,12 @@ impl<'a> ServerCtx<'a> {
     /// [`clients`](Self::clients)).
     ///
     /// ```
-    /// use std::net::SocketAddr;
-    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{Addr, ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Census;
     /// impl ServerHandler for Census {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: Addr) -> Result<(), Error> {
     ///         let online = server.client_count(); // this client included
     ///         server.send(client, format!("{online} online"))
     ///     }
@@ -483,7 +483,7 @@ impl<'a> ServerCtx<'a> {
     /// # assert!(client.recv_timeout(std::time::Duration::from_secs(5))?.starts_with(b"you are 127.0.0.1:"));
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn addr(&self, client: ConnId) -> Option<SocketAddr> {
+    pub fn addr(&self, client: ConnId) -> Option<Addr> {
         self.ctx.peer_addr(client).ok()
     }
 
@@ -624,13 +624,12 @@ impl<'a> ServerCtx<'a> {
     /// The address the server listens on.
     ///
     /// ```
-    /// use std::net::SocketAddr;
-    /// use frameloop::{ConnId, Error, Message, ServerCtx, ServerHandler};
+    /// use frameloop::{Addr, ConnId, Error, Message, ServerCtx, ServerHandler};
     /// # use frameloop::{Client, Server};
     ///
     /// struct Welcome;
     /// impl ServerHandler for Welcome {
-    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: SocketAddr) -> Result<(), Error> {
+    ///     fn on_connect(&mut self, server: &mut ServerCtx<'_>, client: ConnId, _addr: Addr) -> Result<(), Error> {
     ///         let here = server.local_addr();
     ///         server.send(client, format!("welcome to {here}"))
     ///     }
@@ -644,8 +643,8 @@ impl<'a> ServerCtx<'a> {
     /// # assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, expected.as_bytes());
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addr
+    pub fn local_addr(&self) -> Addr {
+        self.shared.local_addr.clone()
     }
 
     /// The message format.

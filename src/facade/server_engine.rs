@@ -3,7 +3,7 @@
 //! carries out the commands the [`Server`](super::Server) handle queued.
 //! A server with several threads runs one engine per reactor.
 
-use std::net::SocketAddr;
+use crate::addr::Addr;
 use std::sync::Arc;
 
 use super::commands::Command;
@@ -29,7 +29,7 @@ pub(crate) struct ServerEngine<H> {
     outbox: Option<Outbox<()>>,
 }
 
-fn peer(ctx: &Ctx<'_>, conn: ConnId) -> SocketAddr {
+fn peer(ctx: &Ctx<'_>, conn: ConnId) -> Addr {
     ctx.peer_addr(conn).unwrap_or(NO_ADDR)
 }
 

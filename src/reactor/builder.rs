@@ -29,6 +29,7 @@ pub(crate) struct Config {
     pub(crate) accept_backoff_max: Duration,
     pub(crate) nodelay: bool,
     pub(crate) listen_backlog: u32,
+    pub(crate) unix_mode: Option<u32>,
     pub(crate) busy_poll: Option<Duration>,
     /// Written to a socket refused at `max_connections` before it is
     /// closed; already in the reactor's framing.
@@ -58,6 +59,7 @@ impl Default for Config {
             accept_backoff_max: Duration::from_millis(200),
             nodelay: true,
             listen_backlog: crate::reactor::DEFAULT_BACKLOG,
+            unix_mode: None,
             busy_poll: None,
             refusal_message: None,
             distribution: crate::reactor::Distribution::default(),
@@ -498,11 +500,35 @@ impl ReactorBuilder {
     /// use frameloop::Reactor;
     ///
     /// let mut reactor = Reactor::builder().listen_backlog(4096).build()?;
-    /// assert_ne!(reactor.listen("127.0.0.1:0")?.port(), 0);
+    /// assert!(reactor.listen("127.0.0.1:0")?.tcp().is_some_and(|a| a.port() != 0));
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn listen_backlog(mut self, backlog: u32) -> Self {
         self.config.listen_backlog = backlog;
+        self
+    }
+
+    /// The permission bits of the file of each Unix socket this listens on,
+    /// set right after it is bound (`0o660`: the owner and its group may
+    /// connect). Default: what the process's umask leaves. Connecting to a
+    /// Unix socket needs write permission on its file; for a window with no
+    /// access at all, bind inside a directory only the owner can enter.
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use std::os::unix::fs::PermissionsExt;
+    ///
+    /// let path = std::env::temp_dir().join(format!("frameloop-mode-{}.sock", std::process::id()));
+    /// let mut reactor = frameloop::Reactor::builder().unix_mode(0o600).build()?;
+    /// reactor.listen(path.as_path())?;
+    /// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+    /// drop(reactor);
+    /// assert!(!path.exists()); // the file goes with the listener
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn unix_mode(mut self, mode: u32) -> Self {
+        self.config.unix_mode = Some(mode);
         self
     }
 

@@ -1,11 +1,11 @@
 //! One connection's state, and how connections map to poll tokens.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
-use mio::net::TcpStream;
 use mio::Token;
 
+use super::stream::Stream;
+use crate::addr::Addr;
 use crate::buffer::WriteBuf;
 use crate::codec::Assembler;
 use crate::handler::{CloseReason, ConnId};
@@ -71,17 +71,16 @@ pub(crate) enum State {
 
 #[derive(Debug)]
 pub(crate) struct Conn {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Stream,
     pub(crate) generation: u32,
-    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) peer: Option<Addr>,
     pub(crate) state: State,
     /// What was read and not yet handed to the handler: a partial message,
     /// or whole ones held back. Without a buffer when empty.
     pub(crate) input: Assembler,
     pub(crate) out: WriteBuf,
-    /// The peer closed its sending side (EOF read, or the poller said so):
-    /// read until end of stream rather than stopping at a short read.
-    pub(crate) read_closed: bool,
+    /// Yes/no facts about it, one bit each (see [`Marks`]).
+    marks: Marks,
     /// Reading is paused because the output passed the high watermark.
     pub(crate) backpressured: bool,
     /// Reading is paused because the handler asked
@@ -89,8 +88,6 @@ pub(crate) struct Conn {
     pub(crate) read_paused: bool,
     /// Already in the reactor's list of connections to flush.
     pub(crate) dirty: bool,
-    /// Already in the list of connections to read again next turn.
-    pub(crate) in_ready: bool,
     /// The loop turn in which it was last read, so it is read once a turn.
     pub(crate) read_turn: u64,
     /// Last time something was read or written (kept only with an idle
@@ -100,19 +97,38 @@ pub(crate) struct Conn {
     pub(crate) frame_started: Option<Instant>,
     /// The deadline of this connection's timer entry, if one is armed.
     pub(crate) timer_at: Option<Instant>,
+}
+
+/// A connection's rarely-used yes/no facts, packed in one byte: every byte
+/// of an idle connection counts (`idle_memory` holds it to 256).
+#[derive(Debug, Default, Clone, Copy)]
+struct Marks(u8);
+
+impl Marks {
+    /// The peer closed its sending side (EOF read, or the poller said so):
+    /// read until end of stream rather than stopping at a short read.
+    const READ_CLOSED: u8 = 1;
+    /// Already in the list of connections to read again next turn.
+    const IN_READY: u8 = 2;
     /// Closed gracefully with the peer still sending: linger once the
     /// handler has seen `on_close` (see `linger.rs`).
-    pub(crate) linger: bool,
+    const LINGER: u8 = 4;
+
+    fn has(self, mark: u8) -> bool {
+        self.0 & mark != 0
+    }
+
+    fn set(&mut self, mark: u8, on: bool) {
+        if on {
+            self.0 |= mark;
+        } else {
+            self.0 &= !mark;
+        }
+    }
 }
 
 impl Conn {
-    pub(crate) fn new(
-        stream: TcpStream,
-        generation: u32,
-        peer: Option<SocketAddr>,
-        state: State,
-        now: Instant,
-    ) -> Self {
+    pub(crate) fn new(stream: Stream, generation: u32, peer: Option<Addr>, state: State, now: Instant) -> Self {
         Conn {
             stream,
             generation,
@@ -120,17 +136,45 @@ impl Conn {
             state,
             input: Assembler::new(),
             out: WriteBuf::default(),
-            read_closed: false,
+            marks: Marks::default(),
             backpressured: false,
             read_paused: false,
             dirty: false,
-            in_ready: false,
             read_turn: 0,
             last_active: now,
             frame_started: None,
             timer_at: None,
-            linger: false,
         }
+    }
+
+    /// See [`Marks::READ_CLOSED`].
+    #[inline]
+    pub(crate) fn read_closed(&self) -> bool {
+        self.marks.has(Marks::READ_CLOSED)
+    }
+
+    pub(crate) fn set_read_closed(&mut self) {
+        self.marks.set(Marks::READ_CLOSED, true);
+    }
+
+    /// See [`Marks::IN_READY`].
+    #[inline]
+    pub(crate) fn in_ready(&self) -> bool {
+        self.marks.has(Marks::IN_READY)
+    }
+
+    #[inline]
+    pub(crate) fn set_in_ready(&mut self, on: bool) {
+        self.marks.set(Marks::IN_READY, on);
+    }
+
+    /// See [`Marks::LINGER`].
+    pub(crate) fn linger(&self) -> bool {
+        self.marks.has(Marks::LINGER)
+    }
+
+    pub(crate) fn set_linger(&mut self, on: bool) {
+        self.marks.set(Marks::LINGER, on);
     }
 
     /// Open for reading and for new messages.

@@ -7,21 +7,23 @@
 //! callback close any connection, even the one it is being called for,
 //! without re-entrancy.
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 
 use super::backoff::Backoff;
+use super::bind::{bind, BindOptions};
 use super::builder::Config;
 use super::conn::{self, Conn, State};
+use super::connect::Blocking;
 use super::remote::{Mail, Router};
 use super::stats::Stats;
+use super::stream::{ListenSocket, Stream};
 use super::timer::{TimerKind, Timers};
+use crate::addr::Addr;
 use crate::buffer::Pools;
 use crate::error::Error;
 use crate::handler::{CloseReason, ConnId, REACTOR_MASK};
@@ -29,8 +31,8 @@ use crate::handler::{CloseReason, ConnId, REACTOR_MASK};
 /// A listening socket.
 #[derive(Debug)]
 pub(crate) struct Listener {
-    pub(crate) socket: TcpListener,
-    pub(crate) addr: SocketAddr,
+    pub(crate) socket: ListenSocket,
+    pub(crate) addr: Addr,
 }
 
 #[derive(Debug)]
@@ -97,42 +99,6 @@ pub(crate) struct Core {
 #[inline]
 pub(crate) fn slot(conns: &mut Slab<Conn>, home: u32, id: ConnId) -> Option<&mut Conn> {
     conns.get_mut(id.index()).filter(|c| c.generation == id.generation && id.home == home)
-}
-
-/// The listen backlog the facade uses (the kernel caps it at
-/// `net.core.somaxconn`).
-pub(crate) const DEFAULT_BACKLOG: u32 = 1024;
-
-/// Binds a non-blocking listener with the given backlog.
-///
-/// std and mio both listen with a backlog of 128; past it, an accept storm's
-/// connects wait a second or more for their SYN to be sent again. Otherwise
-/// this is mio's `bind`: `SO_REUSEADDR` (not on Windows, where it would
-/// allow hijacking a port in use), close-on-exec, non-blocking.
-///
-/// `shared`: also `SO_REUSEPORT` (Unix), so that each reactor of a group
-/// can have a listener of its own on the same port and the kernel spreads
-/// the connections over them (see [`Distribution`](crate::Distribution)).
-pub(crate) fn bind_listener(addr: SocketAddr, backlog: u32, shared: bool) -> std::io::Result<TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    #[cfg(not(windows))]
-    socket.set_reuse_address(true)?;
-    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))))]
-    if shared {
-        socket.set_reuse_port(true)?;
-    }
-    #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin")))))]
-    let _ = shared;
-    socket.bind(&addr.into())?;
-    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
-    socket.set_nonblocking(true)?;
-    Ok(TcpListener::from_std(socket.into()))
-}
-
-/// A listener on `addr`, or the bind error as the crate names it.
-pub(crate) fn bind(addr: SocketAddr, backlog: u32, shared: bool) -> Result<TcpListener, Error> {
-    bind_listener(addr, backlog, shared).map_err(|e| Error::from_bind(addr, e))
 }
 
 /// The most bytes each of the reactor's two pools keeps: enough for a few
@@ -251,12 +217,7 @@ impl Core {
     // ---- adding connections -----------------------------------------------------
 
     /// Registers a new connection and gives it an id.
-    pub(crate) fn insert(
-        &mut self,
-        mut stream: TcpStream,
-        peer: Option<SocketAddr>,
-        state: State,
-    ) -> Result<ConnId, Error> {
+    pub(crate) fn insert(&mut self, mut stream: Stream, peer: Option<Addr>, state: State) -> Result<ConnId, Error> {
         if self.stopping {
             return Err(Error::Stopped);
         }
@@ -265,7 +226,7 @@ impl Core {
         }
         if self.config.nodelay {
             // A failure only costs latency; the connection still works.
-            let _ = stream.set_nodelay(true);
+            let _ = stream.set_nodelay();
         }
         self.next_generation = conn::next_generation(self.next_generation);
         let entry = self.conns.vacant_entry();
@@ -281,38 +242,44 @@ impl Core {
 
     /// Starts a non-blocking connect; the handler hears `on_open`, or
     /// `on_close` with [`CloseReason::ConnectFailed`].
-    pub(crate) fn connect(&mut self, addr: SocketAddr) -> Result<ConnId, Error> {
-        let stream = TcpStream::connect(addr).map_err(|e| Error::from_connect(addr, e, Duration::ZERO))?;
-        self.insert(stream, Some(addr), State::Connecting)
+    pub(crate) fn connect(&mut self, addr: &Addr) -> Result<ConnId, Error> {
+        let stream = Stream::connect(addr).map_err(|e| Error::from_connect(addr, e, Duration::ZERO))?;
+        self.insert(stream, Some(addr.clone()), State::Connecting)
     }
 
     /// Takes over a connected `std` stream.
-    pub(crate) fn adopt(&mut self, stream: std::net::TcpStream) -> Result<ConnId, Error> {
-        stream.set_nonblocking(true)?;
+    pub(crate) fn adopt(&mut self, stream: Blocking) -> Result<ConnId, Error> {
+        let stream = stream.into_stream()?;
         let peer = stream.peer_addr().ok();
-        self.insert(TcpStream::from_std(stream), peer, State::Open)
+        self.insert(stream, peer, State::Open)
     }
 
     /// Binds a listener; connections it accepts are served like any other.
-    pub(crate) fn listen(&mut self, addr: SocketAddr) -> Result<SocketAddr, Error> {
+    pub(crate) fn listen(&mut self, addr: &Addr) -> Result<Addr, Error> {
         if self.stopping {
             return Err(Error::Stopped);
         }
-        let socket = bind(addr, self.config.listen_backlog, false)?;
+        let socket = bind(addr, self.bind_options(false))?;
         self.adopt_listener(socket)
+    }
+
+    /// How this reactor binds its listeners (`shared`: one of a group's
+    /// with a listener each).
+    pub(crate) fn bind_options(&self, shared: bool) -> BindOptions {
+        BindOptions { backlog: self.config.listen_backlog, shared, unix_mode: self.config.unix_mode }
     }
 
     /// Serves a listener bound elsewhere (the facade binds before it builds
     /// the reactor, so that a busy port is reported at once).
-    pub(crate) fn adopt_listener(&mut self, mut socket: TcpListener) -> Result<SocketAddr, Error> {
+    pub(crate) fn adopt_listener(&mut self, mut socket: ListenSocket) -> Result<Addr, Error> {
         if self.stopping {
             return Err(Error::Stopped);
         }
         let local = socket.local_addr()?;
         let entry = self.listeners.vacant_entry();
         self.registry.register(&mut socket, Token(conn::LISTENER_BIT | entry.key()), Interest::READABLE)?;
-        entry.insert(Listener { socket, addr: local });
-        crate::log::listening(local);
+        crate::log::listening(&local);
+        entry.insert(Listener { socket, addr: local.clone() });
         Ok(local)
     }
 
@@ -443,8 +410,7 @@ impl Core {
             // and drop that output: close as once a queue has drained,
             // lingering. Otherwise close at once, so that a stop does not
             // wait on peers that have nothing at stake.
-            let mut byte = [0u8; 1];
-            if matches!(conn.stream.peek(&mut byte), Ok(n) if n > 0) {
+            if conn.stream.has_unread() {
                 self.close_flushed(key, reason);
             } else {
                 self.mark_closed(key, reason);
@@ -465,7 +431,7 @@ impl Core {
     /// its input unread cannot reset away what the kernel has yet to send.
     pub(crate) fn close_flushed(&mut self, key: usize, reason: CloseReason) {
         let Some(conn) = self.conns.get_mut(key) else { return };
-        conn.linger = !matches!(reason, CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. });
+        conn.set_linger(!matches!(reason, CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. }));
         self.mark_closed(key, reason);
     }
 
@@ -491,7 +457,7 @@ impl Core {
             CloseReason::ClosedLocally | CloseReason::Aborted | CloseReason::Shutdown => s.closed_locally += 1,
             CloseReason::ConnectFailed(_) => s.connect_failed += 1,
         }
-        crate::log::closed(conn.id(key, self.home), conn.peer, &reason);
+        crate::log::closed(conn.id(key, self.home), conn.peer.as_ref(), &reason);
         conn.state = State::Closed(reason);
         conn.out.clear(&mut self.pools);
         self.pools.discard(&mut conn.input);
@@ -533,10 +499,10 @@ impl Core {
     /// held back wait in its assembler.
     pub(crate) fn reading_may_resume(&mut self, key: usize) {
         let Some(conn) = self.conns.get_mut(key) else { return };
-        if conn.read_paused || conn.backpressured || conn.in_ready {
+        if conn.read_paused || conn.backpressured || conn.in_ready() {
             return;
         }
-        conn.in_ready = true;
+        conn.set_in_ready(true);
         self.ready.push(key);
     }
 

@@ -1,12 +1,12 @@
 //! [`Ctx`]: what a handler callback may do.
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::core::Core;
 use super::stats::Stats;
+use crate::addr::{first_addr, Addr, ToAddrs};
 use crate::codec::packet::PacketRef;
-use crate::error::{resolve, Error};
+use crate::error::Error;
 use crate::handler::{CloseReason, ConnId, TimerId};
 
 /// The handle a [`Handler`](crate::Handler) callback acts through.
@@ -211,8 +211,8 @@ impl<'a> Ctx<'a> {
     ///
     /// let mut reactor = Reactor::builder().lines().build()?;
     /// let addr = reactor.listen("127.0.0.1:0")?;
-    /// let mut bob = TcpStream::connect(addr)?;
-    /// let mut alice = TcpStream::connect(addr)?;
+    /// let mut bob = TcpStream::connect(&addr)?;
+    /// let mut alice = TcpStream::connect(&addr)?;
     /// alice.write_all(b"hi all\n")?;
     /// alice.shutdown(Shutdown::Write)?;
     /// let bob_hears = std::thread::spawn(move || {
@@ -253,8 +253,8 @@ impl<'a> Ctx<'a> {
     ///
     /// let mut reactor = Reactor::builder().lines().build()?;
     /// let addr = reactor.listen("127.0.0.1:0")?;
-    /// let mut bob = TcpStream::connect(addr)?;
-    /// let mut alice = TcpStream::connect(addr)?;
+    /// let mut bob = TcpStream::connect(&addr)?;
+    /// let mut alice = TcpStream::connect(&addr)?;
     /// alice.write_all(b"hi all\n")?;
     /// alice.shutdown(Shutdown::Write)?;
     /// let bob_hears = std::thread::spawn(move || {
@@ -516,7 +516,7 @@ impl<'a> Ctx<'a> {
     /// struct H;
     /// impl Handler for H {
     ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, _: &[u8]) {
-    ///         let addr = ctx.peer_addr(conn).unwrap();
+    ///         let addr = ctx.peer_addr(conn).unwrap().tcp().unwrap();
     ///         assert!(addr.ip().is_loopback());
     ///         let _ = ctx.send(conn, addr.ip().to_string().as_bytes());
     ///     }
@@ -541,14 +541,26 @@ impl<'a> Ctx<'a> {
     ///
     /// [`Error::UnknownConnection`], or [`Error::Io`] if the system cannot
     /// tell.
-    pub fn peer_addr(&self, conn: ConnId) -> Result<SocketAddr, Error> {
+    pub fn peer_addr(&self, conn: ConnId) -> Result<Addr, Error> {
         // Built only when missing: built and dropped each time it cost the
         // polling echo 15 instructions a message.
         let Some(c) = self.core.get(conn) else { return Err(Error::UnknownConnection(conn)) };
-        match c.peer {
-            Some(addr) => Ok(addr),
+        match &c.peer {
+            Some(addr) => Ok(addr.clone()),
             None => Ok(c.stream.peer_addr()?),
         }
+    }
+
+    /// Who the peer of `conn` is, for a Unix socket: its user, group and
+    /// process, as the kernel saw them when it connected (see
+    /// [`PeerCredentials`](crate::PeerCredentials), whose example uses this).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`], or [`Error::Io`] of kind `Unsupported`
+    /// for a TCP connection, or on a system that does not keep them.
+    pub fn peer_credentials(&self, conn: ConnId) -> Result<crate::PeerCredentials, Error> {
+        Ok(self.core.live(conn)?.stream.peer_credentials()?)
     }
 
     /// Bytes queued for `conn` and not yet written.
@@ -832,7 +844,7 @@ impl<'a> Ctx<'a> {
     /// let addr = reactor.listen("127.0.0.1:0")?;
     /// let mut peers = Vec::new();
     /// for name in ["a", "b"] {
-    ///     let mut peer = TcpStream::connect(addr)?;
+    ///     let mut peer = TcpStream::connect(&addr)?;
     ///     peer.write_all(format!("{name}\n").as_bytes())?;
     ///     peer.shutdown(Shutdown::Write)?;
     ///     peers.push(peer);
@@ -879,7 +891,7 @@ impl<'a> Ctx<'a> {
     /// let mut reactor = Reactor::new()?;
     /// let addr = reactor.listen("127.0.0.1:0")?;
     /// for _ in 0..2 {
-    ///     drop(TcpStream::connect(addr)?); // both wait in the backlog, then leave
+    ///     drop(TcpStream::connect(&addr)?); // both wait in the backlog, then leave
     /// }
     /// let mut paced = Paced(Vec::new());
     /// reactor.run(&mut paced)?;
@@ -942,9 +954,8 @@ impl<'a> Ctx<'a> {
     ///
     /// [`Error::InvalidAddress`], [`Error::NoLocalPort`] (no local port
     /// left to connect from) and others when the connect cannot even start.
-    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<ConnId, Error> {
-        let addr = resolve(addr)?;
-        self.core.connect(addr)
+    pub fn connect<A: ToAddrs>(&mut self, addr: A) -> Result<ConnId, Error> {
+        self.core.connect(&first_addr(&addr)?)
     }
 
     /// Takes over a connected standard-library stream (for example one
@@ -995,6 +1006,12 @@ impl<'a> Ctx<'a> {
     /// [`Error::Io`] if it cannot be registered, [`Error::Stopped`] while
     /// stopping.
     pub fn adopt(&mut self, stream: std::net::TcpStream) -> Result<ConnId, Error> {
+        self.core.adopt(super::Blocking::Tcp(stream))
+    }
+
+    /// Takes over a connected socket of either kind (the facade's client,
+    /// which connects on the program's thread).
+    pub(crate) fn adopt_blocking(&mut self, stream: super::Blocking) -> Result<ConnId, Error> {
         self.core.adopt(stream)
     }
 
@@ -1009,7 +1026,7 @@ impl<'a> Ctx<'a> {
     /// impl Handler for Opener {
     ///     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
     ///         let addr = ctx.listen("127.0.0.1:0").unwrap(); // port 0: the system picks one
-    ///         assert_ne!(addr.port(), 0);
+    ///         assert_ne!(addr.tcp().unwrap().port(), 0);
     ///         let _ = ctx.connect(addr);
     ///     }
     ///     fn on_open(&mut self, ctx: &mut Ctx<'_>, _: ConnId) {
@@ -1036,18 +1053,16 @@ impl<'a> Ctx<'a> {
     /// [`Error::PrivilegedPort`] (a port below 1024 without root),
     /// [`Error::InvalidAddress`] (malformed, or the host cannot be
     /// resolved), [`Error::Io`].
-    pub fn listen<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<SocketAddr, Error> {
-        let addr = resolve(addr)?;
-        self.core.listen(addr)
+    pub fn listen<A: ToAddrs>(&mut self, addr: A) -> Result<Addr, Error> {
+        self.core.listen(&first_addr(&addr)?)
     }
 
     /// The addresses this reactor listens on.
     ///
     /// ```
-    /// use std::net::SocketAddr;
-    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    /// use frameloop::{Addr, ConnId, Ctx, Handler, Reactor};
     ///
-    /// struct Where(Vec<SocketAddr>);
+    /// struct Where(Vec<Addr>);
     /// impl Handler for Where {
     ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
     ///     fn on_wake(&mut self, ctx: &mut Ctx<'_>) {
@@ -1064,8 +1079,8 @@ impl<'a> Ctx<'a> {
     /// assert_eq!(here.0, [addr]);
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.core.listeners.iter().map(|(_, l)| l.addr).collect()
+    pub fn local_addrs(&self) -> Vec<Addr> {
+        self.core.listeners.iter().map(|(_, l)| l.addr.clone()).collect()
     }
 
     /// Stops gracefully: listeners close, every connection's queued output

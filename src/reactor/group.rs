@@ -1,19 +1,19 @@
 //! Several reactors, one per thread, serving the same addresses: see
 //! [`ReactorGroup`].
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mio::net::TcpStream;
-
-use super::core::{bind, Core};
+use super::bind::bind;
+use super::core::Core;
 use super::remote::{new_group, Mail, Remote, Router};
+use super::stream::Stream;
 use super::thread::panic_message;
 use super::{Notifier, Reactor, ReactorBuilder, Stats};
-use crate::error::{resolve, Error};
+use crate::addr::{first_addr, Addr, ToAddrs};
+use crate::error::Error;
 use crate::handler::{ConnId, Handler, REACTOR_MASK};
 
 /// How long the reactors of a group poll before they sleep, unless told
@@ -106,7 +106,7 @@ impl Default for Distribution {
 /// }
 ///
 /// let mut group = Reactor::builder().build_group(2)?;
-/// let addr = group.listen("127.0.0.1:0")?;
+/// let addr = group.listen("127.0.0.1:0")?.tcp().unwrap();
 /// let peers: Vec<_> = (0..2)
 ///     .map(|_| {
 ///         std::thread::spawn(move || -> std::io::Result<Vec<u8>> {
@@ -202,26 +202,28 @@ impl ReactorGroup {
     /// ```
     /// let mut group = frameloop::Reactor::builder().build_group(2)?;
     /// let addr = group.listen("127.0.0.1:0")?;
-    /// assert_ne!(addr.port(), 0);
+    /// assert_ne!(addr.tcp().unwrap().port(), 0);
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     ///
     /// # Errors
     ///
     /// As [`Reactor::listen`].
-    pub fn listen<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<SocketAddr, Error> {
-        let addr = resolve(addr)?;
+    pub fn listen<A: ToAddrs>(&mut self, addr: A) -> Result<Addr, Error> {
+        let addr = first_addr(&addr)?;
         let shared = self.reactors.len() > 1 && self.distribution() == Distribution::ReusePort;
-        if !shared {
-            return self.reactors[0].core.listen(addr);
+        // A Unix socket's path can be bound once: its reactor accepts for
+        // the others, as with the acceptor distribution.
+        if !shared || matches!(addr, Addr::Unix(_)) {
+            return self.reactors[0].core.listen(&addr);
         }
-        let backlog = self.reactors[0].core.config.listen_backlog;
+        let options = self.reactors[0].core.bind_options(true);
         // Bound on the port the first one got: port 0 means one port for all.
-        let first = bind(addr, backlog, true)?;
+        let first = bind(&addr, options)?;
         let bound = first.local_addr()?;
         let mut sockets = vec![first];
         for _ in 1..self.reactors.len() {
-            sockets.push(bind(bound, backlog, true)?);
+            sockets.push(bind(&bound, options)?);
         }
         for (reactor, socket) in self.reactors.iter_mut().zip(sockets) {
             reactor.core.adopt_listener(socket)?;
@@ -248,7 +250,7 @@ impl ReactorGroup {
     /// assert_eq!(group.local_addrs(), vec![addr]);
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+    pub fn local_addrs(&self) -> Vec<Addr> {
         self.reactors[0].local_addrs()
     }
 
@@ -269,7 +271,7 @@ impl ReactorGroup {
     ///
     /// [`Error::Config`] for an `index` past the last reactor; as
     /// [`Reactor::connect`].
-    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(&mut self, index: usize, addr: A) -> Result<ConnId, Error> {
+    pub fn connect<A: ToAddrs>(&mut self, index: usize, addr: A) -> Result<ConnId, Error> {
         self.member(index)?.connect(addr)
     }
 
@@ -413,8 +415,11 @@ fn no_such_reactor(index: usize, len: usize) -> Error {
 /// In a group whose first reactor accepts for all, hands `stream` to the
 /// least loaded reactor, unless that is this one: returns it then, to be
 /// served here.
-pub(crate) fn hand_on(core: &mut Core, stream: TcpStream) -> Option<TcpStream> {
-    if core.router.len() == 1 || core.config.distribution != Distribution::Acceptor {
+pub(crate) fn hand_on(core: &mut Core, stream: Stream) -> Option<Stream> {
+    // A Unix socket has one listener whatever the distribution (its path
+    // binds once), so its connections are always handed on.
+    let accepts_for_all = core.config.distribution == Distribution::Acceptor || stream.is_unix();
+    if core.router.len() == 1 || !accepts_for_all {
         return Some(stream);
     }
     let target = core.router.least_loaded(core.next_pick);
@@ -424,7 +429,7 @@ pub(crate) fn hand_on(core: &mut Core, stream: TcpStream) -> Option<TcpStream> {
     }
     // Counted now, so that the next accept of this batch sees it.
     core.router.loads[target].fetch_add(1, Ordering::Relaxed);
-    if core.router.mailboxes[target].send(Mail::Adopt(stream.into())).is_err() {
+    if core.router.mailboxes[target].send(Mail::Adopt(stream)).is_err() {
         // Refused only once that reactor is dropped (a server's threads end
         // one by one): the socket went with the mail, closed, and its
         // peer sees the end of the stream; it was never that reactor's.

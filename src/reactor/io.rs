@@ -3,11 +3,12 @@
 //! sockets, and the only ones that call the handler.
 
 use std::io::{self, Read};
-use std::net::SocketAddr;
 
 use super::conn::State;
 use super::core::{slot, Core, Lendable};
+use super::stream::Stream;
 use super::Ctx;
+use crate::addr::Addr;
 use crate::codec::{Assembler, Codec, DecodeError};
 use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
 
@@ -72,7 +73,7 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
         let asked = space.len();
         match conn.stream.read(space) {
             Ok(0) => {
-                conn.read_closed = true;
+                conn.set_read_closed();
                 let reason = if input.is_empty() {
                     CloseReason::PeerClosed
                 } else {
@@ -90,7 +91,7 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                 core.stats.bytes_in += n as u64;
                 conn.last_active = core.now;
                 budget = budget.saturating_sub(n);
-                let short = n < asked && !conn.read_closed;
+                let short = n < asked && !conn.read_closed();
                 if !deliver(core, handler, id, &mut input) {
                     break ReadEnd::Stopped;
                 }
@@ -137,8 +138,8 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                 None => input.fit(core.config.codec, &mut core.pools.read),
             }
             conn.input = input;
-            if matches!(end, ReadEnd::Budget) && !conn.in_ready {
-                conn.in_ready = true;
+            if matches!(end, ReadEnd::Budget) && !conn.in_ready() {
+                conn.set_in_ready(true);
                 core.ready.push(key);
             }
             if started {
@@ -363,9 +364,9 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
             // EMFILE, ENFILE, ENOBUFS, ENOMEM and anything unexpected: the
             // error would repeat at once, so wait on a timer instead.
             Err(e) => {
-                let (at, first) = (listener.addr, core.accept_backoff.current().is_none());
+                let (at, first) = (listener.addr.clone(), core.accept_backoff.current().is_none());
                 core.back_off_accepting();
-                crate::log::accept_failed(at, &e, core.accept_backoff.current().unwrap_or_default(), first);
+                crate::log::accept_failed(&at, &e, core.accept_backoff.current().unwrap_or_default(), first);
                 return;
             }
         }
@@ -380,34 +381,34 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
 /// Serves a socket just accepted (here, or by the reactor of the group that
 /// accepts for all, which handed it on), or refuses it at the connection
 /// limit.
-fn admit<H: Handler>(core: &mut Core, handler: &mut H, stream: mio::net::TcpStream, peer: SocketAddr) {
+fn admit<H: Handler>(core: &mut Core, handler: &mut H, stream: Stream, peer: Addr) {
     if core.conns.len() >= core.config.max_connections {
         // Closing at once tells the peer "no" (end of stream, after the
         // refusal message if one is set) instead of leaving it hanging in
         // the backlog.
         core.stats.rejected_over_limit += 1;
         let first = core.first_refusal_at_limit();
-        crate::log::refused_over_limit(peer, core.config.max_connections, core.stats.rejected_over_limit, first);
+        crate::log::refused_over_limit(&peer, core.config.max_connections, core.stats.rejected_over_limit, first);
         super::linger::refuse(core, stream);
         return;
     }
-    match core.insert(stream, Some(peer), State::Open) {
+    match core.insert(stream, Some(peer.clone()), State::Open) {
         Ok(id) => {
             core.stats.accepted += 1;
             handler.on_open(&mut Ctx::new(core), id);
         }
         Err(e) => {
             core.stats.rejected_over_limit += 1;
-            crate::log::not_taken(peer, &e);
+            crate::log::not_taken(&peer, &e);
         }
     }
 }
 
 /// Serves a socket another reactor of the group accepted.
-pub(crate) fn admit_handed<H: Handler>(core: &mut Core, handler: &mut H, stream: std::net::TcpStream) {
+pub(crate) fn admit_handed<H: Handler>(core: &mut Core, handler: &mut H, stream: Stream) {
     // A peer that left meanwhile has no address: nothing to serve.
     let Ok(peer) = stream.peer_addr() else { return };
-    admit(core, handler, mio::net::TcpStream::from_std(stream), peer);
+    admit(core, handler, stream, peer);
 }
 
 /// An outgoing connection reported readiness: find out whether the connect

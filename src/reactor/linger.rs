@@ -17,11 +17,11 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
 use mio::{Interest, Token};
 
 use super::conn::{LINGER_BIT, LISTENER_BIT};
 use super::core::Core;
+use super::stream::Stream;
 use super::timer::TimerKind;
 
 /// Longest a closed connection waits for its peer to close too.
@@ -29,7 +29,7 @@ pub(crate) const LINGER_FOR: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 pub(crate) struct Lingering {
-    stream: TcpStream,
+    stream: Stream,
     until: Instant,
     /// Bytes read and discarded so far.
     discarded: usize,
@@ -46,7 +46,7 @@ pub(crate) fn lingering_key(token: Token) -> Option<usize> {
 }
 
 /// Shuts the sending side of `stream` and keeps it until the peer closes.
-pub(crate) fn start(core: &mut Core, stream: TcpStream) {
+pub(crate) fn start(core: &mut Core, stream: Stream) {
     linger(core, stream, true);
 }
 
@@ -55,7 +55,7 @@ pub(crate) fn start(core: &mut Core, stream: TcpStream) {
 /// connection, so that input the peer sent first does not make the kernel
 /// reset the message away. Without a message it is dropped, as it always
 /// was: an immediate end of stream.
-pub(crate) fn refuse(core: &mut Core, mut stream: TcpStream) {
+pub(crate) fn refuse(core: &mut Core, mut stream: Stream) {
     let Some(message) = &core.config.refusal_message else { return };
     // One non-blocking write, best effort: the message is short enough for
     // a fresh socket's send buffer, and whatever it does not take is lost
@@ -72,7 +72,7 @@ pub(crate) fn refuse(core: &mut Core, mut stream: TcpStream) {
 
 /// [`start`], for a socket that is `registered` with the poller already
 /// (a connection's) or not (a refused one).
-fn linger(core: &mut Core, mut stream: TcpStream, registered: bool) {
+fn linger(core: &mut Core, mut stream: Stream, registered: bool) {
     // The FIN follows the data still in the kernel's send buffer.
     if stream.shutdown(Shutdown::Write).is_err() {
         return; // already gone: dropping it loses nothing

@@ -1,6 +1,7 @@
 //! The engine: one thread, one `mio::Poll`, every socket. See [`Reactor`].
 
 mod backoff;
+mod bind;
 mod builder;
 mod chunk;
 mod conn;
@@ -15,10 +16,10 @@ mod remote;
 #[cfg(feature = "signals")]
 mod signals;
 mod stats;
+mod stream;
 mod thread;
 mod timer;
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,10 +35,13 @@ pub(crate) use self::chunk::{Chunk, Weigh};
 pub(crate) use self::mailbox::Mailbox;
 
 pub(crate) use self::backoff::Backoff;
+#[cfg(unix)]
+pub(crate) use self::bind::set_unix_mode;
+pub(crate) use self::bind::{bind, BindOptions, DEFAULT_BACKLOG};
 pub(crate) use self::builder::FOREVER;
-pub(crate) use self::connect::connect_blocking;
-pub(crate) use self::core::{bind, DEFAULT_BACKLOG};
+pub(crate) use self::connect::{connect_blocking, Blocking};
 pub(crate) use self::io::reason_for;
+pub(crate) use self::stream::ListenSocket;
 pub(crate) use self::thread::{lock, spawn, Life};
 pub(crate) use self::timer::deadline_after;
 
@@ -45,7 +49,8 @@ use self::builder::Config;
 use self::conn::{token_conn, State, LISTENER_BIT, WAKER};
 use self::core::Core;
 use self::timer::TimerKind;
-use crate::error::{resolve, Error};
+use crate::addr::{first_addr, Addr, ToAddrs};
+use crate::error::Error;
 use crate::handler::{ConnId, Handler};
 
 /// Readiness events taken from the poller per turn.
@@ -220,7 +225,7 @@ impl Reactor {
     ///
     /// let mut reactor = Reactor::new()?;
     /// let addr = reactor.listen("127.0.0.1:0")?;
-    /// assert_ne!(addr.port(), 0); // the port the system chose
+    /// assert_ne!(addr.tcp().unwrap().port(), 0); // the port the system chose
     /// assert!(matches!(reactor.listen(addr), Err(Error::AddrInUse { .. })));
     /// assert!(matches!(reactor.listen("127.0.0.1"), Err(Error::InvalidAddress { .. }))); // no port
     /// # Ok::<(), frameloop::Error>(())
@@ -233,9 +238,8 @@ impl Reactor {
     /// [`Error::PrivilegedPort`] (a port below 1024 without root),
     /// [`Error::InvalidAddress`] (malformed, or the host cannot be
     /// resolved), [`Error::Io`].
-    pub fn listen<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<SocketAddr, Error> {
-        let addr = resolve(addr)?;
-        self.core.listen(addr)
+    pub fn listen<A: ToAddrs>(&mut self, addr: A) -> Result<Addr, Error> {
+        self.core.listen(&first_addr(&addr)?)
     }
 
     /// Starts an outgoing connection, established once [`run`](Self::run)
@@ -277,9 +281,8 @@ impl Reactor {
     ///
     /// [`Error::InvalidAddress`], [`Error::NoLocalPort`] (no local port
     /// left to connect from) and others when the connect cannot even start.
-    pub fn connect<A: ToSocketAddrs + std::fmt::Debug>(&mut self, addr: A) -> Result<ConnId, Error> {
-        let addr = resolve(addr)?;
-        self.core.connect(addr)
+    pub fn connect<A: ToAddrs>(&mut self, addr: A) -> Result<ConnId, Error> {
+        self.core.connect(&first_addr(&addr)?)
     }
 
     /// Takes over a connected standard-library stream (see [`Ctx::adopt`]).
@@ -315,12 +318,45 @@ impl Reactor {
     ///
     /// [`Error::Io`] if it cannot be registered.
     pub fn adopt(&mut self, stream: std::net::TcpStream) -> Result<ConnId, Error> {
-        self.core.adopt(stream)
+        self.core.adopt(connect::Blocking::Tcp(stream))
+    }
+
+    /// Takes over a connected standard-library Unix stream, as
+    /// [`adopt`](Self::adopt) does a TCP one.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use frameloop::{ConnId, Ctx, Handler, Reactor};
+    ///
+    /// struct Got(Vec<u8>);
+    /// impl Handler for Got {
+    ///     fn on_frame(&mut self, ctx: &mut Ctx<'_>, _: ConnId, frame: &[u8]) {
+    ///         self.0.extend_from_slice(frame);
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// let (ours, mut theirs) = std::os::unix::net::UnixStream::pair()?;
+    /// let mut reactor = Reactor::new()?;
+    /// reactor.adopt_unix(ours)?;
+    /// theirs.write_all(b"\0\0\0\x02hi")?;
+    /// let mut got = Got(Vec::new());
+    /// reactor.run(&mut got)?;
+    /// assert_eq!(got.0, b"hi");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if it cannot be registered.
+    #[cfg(unix)]
+    pub fn adopt_unix(&mut self, stream: std::os::unix::net::UnixStream) -> Result<ConnId, Error> {
+        self.core.adopt(connect::Blocking::Unix(stream))
     }
 
     /// Serves a listener that is already bound (the facade binds before it
     /// builds the reactor, so that a busy port is reported at once).
-    pub(crate) fn adopt_listener(&mut self, socket: mio::net::TcpListener) -> Result<SocketAddr, Error> {
+    pub(crate) fn adopt_listener(&mut self, socket: stream::ListenSocket) -> Result<Addr, Error> {
         self.core.adopt_listener(socket)
     }
 
@@ -365,8 +401,8 @@ impl Reactor {
     /// assert!(reactor.local_addrs().contains(&a) && reactor.local_addrs().contains(&b));
     /// # Ok::<(), frameloop::Error>(())
     /// ```
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.core.listeners.iter().map(|(_, l)| l.addr).collect()
+    pub fn local_addrs(&self) -> Vec<Addr> {
+        self.core.listeners.iter().map(|(_, l)| l.addr.clone()).collect()
     }
 
     /// The reactor's counters.
@@ -467,7 +503,7 @@ impl Reactor {
             let mut ready = std::mem::replace(&mut core.ready, std::mem::take(&mut core.ready_spare));
             for &key in &ready {
                 if let Some(conn) = core.conns.get_mut(key) {
-                    conn.in_ready = false;
+                    conn.set_in_ready(false);
                 }
             }
             let accept_more = std::mem::take(&mut core.accept_more);
@@ -590,7 +626,7 @@ fn dispatch<H: Handler>(core: &mut Core, handler: &mut H, event: &mio::event::Ev
     let id = ConnId { index: index as u32, generation, home: core.home };
     let Some(conn) = core.get_mut(id) else { return };
     if event.is_read_closed() {
-        conn.read_closed = true;
+        conn.set_read_closed();
     }
     if conn.state == State::Connecting && !io::finish_connect(core, handler, id) {
         return;
@@ -663,7 +699,7 @@ fn settle<H: Handler>(core: &mut Core, handler: &mut H) {
                 // Below the limit again: the next refusal is news, a warning.
                 core.limit_warned = false;
             }
-            if conn.linger {
+            if conn.linger() {
                 linger::start(core, conn.stream);
             }
         }

@@ -32,7 +32,7 @@ pub(crate) enum Mail {
     Close(ConnId),
     /// Serve this socket, accepted by another reactor of the group (see
     /// [`Distribution::Acceptor`](crate::Distribution::Acceptor)).
-    Adopt(std::net::TcpStream),
+    Adopt(super::stream::Stream),
 }
 
 /// Mail is not bounded by weight: like the calls of a callback, it waits

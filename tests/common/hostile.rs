@@ -116,7 +116,7 @@ impl<H: Handler> Handler for ByPort<H> {
         self.inner.on_frame(ctx, conn, frame);
     }
     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
-        let port = ctx.peer_addr(conn).map_or(0, |a| a.port());
+        let port = ctx.peer_addr(conn).ok().and_then(|a| a.tcp()).map_or(0, |a| a.port());
         let _ = self.tx.send((port, reason.clone()));
         self.inner.on_close(ctx, conn, reason);
     }

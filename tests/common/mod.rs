@@ -115,7 +115,7 @@ impl Drop for TestServer {
 /// ephemeral loopback port.
 pub fn serve<H: Handler + Send + 'static>(builder: ReactorBuilder, handler: H) -> TestServer {
     let mut reactor = builder.build().expect("build reactor");
-    let addr = reactor.listen("127.0.0.1:0").expect("listen");
+    let addr = reactor.listen("127.0.0.1:0").expect("listen").tcp().expect("a TCP address");
     let notifier = reactor.notifier();
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, closes) = mpsc::channel();

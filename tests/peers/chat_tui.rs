@@ -54,8 +54,8 @@ pub const CASES: &[Case] = &[
 
 fn joins_chats_keeps_the_member_list_and_quits_on_esc() {
     let room = chat_room::start("127.0.0.1:0", 10).unwrap();
-    let mut bob = Member::join_as(room.local_addr(), "bob");
-    let tui = Terminal::run_chat_tui(room.local_addr());
+    let mut bob = Member::join_as(room.local_addr().tcp().unwrap(), "bob");
+    let tui = Terminal::run_chat_tui(room.local_addr().tcp().unwrap());
 
     let screen = tui.wait_for("the room's question", asks_the_name);
     assert!(screen.members().is_empty(), "members listed before joining:\n{screen}");
@@ -76,7 +76,7 @@ fn joins_chats_keeps_the_member_list_and_quits_on_esc() {
     bob.say("hello alice");
     tui.wait_for("bob's message", |s| s.messages().last().is_some_and(|r| r == "bob: hello alice"));
 
-    let mut carol = Member::join_as(room.local_addr(), "carol");
+    let mut carol = Member::join_as(room.local_addr().tcp().unwrap(), "carol");
     tui.wait_for("carol in the list", |s| {
         s.members() == ["alice (you)", "bob", "carol"]
             && s.messages().last().is_some_and(|r| r == "* carol joined the room")
@@ -97,7 +97,7 @@ fn joins_chats_keeps_the_member_list_and_quits_on_esc() {
 
 fn ends_and_says_why_when_the_server_closes() {
     let room = chat_room::start("127.0.0.1:0", 10).unwrap();
-    let tui = Terminal::run_chat_tui(room.local_addr());
+    let tui = Terminal::run_chat_tui(room.local_addr().tcp().unwrap());
     tui.wait_for("the room's question", asks_the_name);
     tui.type_line("dave");
     tui.wait_for("the greeting", |s| {
@@ -114,8 +114,8 @@ fn ends_and_says_why_when_the_server_closes() {
 
 fn typing_the_quit_word_leaves_with_the_rooms_goodbye() {
     let room = chat_room::start("127.0.0.1:0", 10).unwrap();
-    let mut bob = Member::join_as(room.local_addr(), "bob");
-    let tui = Terminal::run_chat_tui(room.local_addr());
+    let mut bob = Member::join_as(room.local_addr().tcp().unwrap(), "bob");
+    let tui = Terminal::run_chat_tui(room.local_addr().tcp().unwrap());
     tui.wait_for("the room's question", asks_the_name);
     tui.type_line("erin");
     assert_eq!(bob.hear(), "* erin joined the room");
@@ -128,8 +128,8 @@ fn typing_the_quit_word_leaves_with_the_rooms_goodbye() {
 
 fn shows_why_a_full_room_turned_it_away() {
     let room = chat_room::start("127.0.0.1:0", 1).unwrap();
-    let _bob = Member::join_as(room.local_addr(), "bob");
-    let tui = Terminal::run_chat_tui(room.local_addr());
+    let _bob = Member::join_as(room.local_addr().tcp().unwrap(), "bob");
+    let tui = Terminal::run_chat_tui(room.local_addr().tcp().unwrap());
     let screen = tui.wait_exited();
     assert!(screen.text.contains("Sorry, the room is full (1 members). Try again later."), "{screen}");
     assert!(screen.text.contains("Disconnected: "), "{screen}");
@@ -138,8 +138,8 @@ fn shows_why_a_full_room_turned_it_away() {
 
 fn ctrl_c_leaves_and_restores_the_terminal() {
     let room = chat_room::start("127.0.0.1:0", 10).unwrap();
-    let mut bob = Member::join_as(room.local_addr(), "bob");
-    let tui = Terminal::run_chat_tui(room.local_addr());
+    let mut bob = Member::join_as(room.local_addr().tcp().unwrap(), "bob");
+    let tui = Terminal::run_chat_tui(room.local_addr().tcp().unwrap());
     tui.wait_for("the room's question", asks_the_name);
     tui.type_line("frank");
     assert_eq!(bob.hear(), "* frank joined the room");

@@ -29,7 +29,7 @@ fn echo(server: &PollingServer) -> Result<(), Error> {
 
 fn nc_n_gets_its_reply_from_a_polling_echo() {
     let server = Server::bind("127.0.0.1:0").unwrap().lines().start_polling().unwrap();
-    let port = server.local_addr().port().to_string();
+    let port = server.local_addr().tcp().unwrap().port().to_string();
     std::thread::scope(|s| {
         let program = s.spawn(|| echo(&server));
         for _ in 0..20 {

@@ -43,7 +43,7 @@ fn shouter() -> Server {
 
 fn nc_gets_one_answer_per_line_whether_lines_end_in_lf_or_crlf() {
     let server = shouter();
-    let port = server.local_addr().port().to_string();
+    let port = server.local_addr().tcp().unwrap().port().to_string();
     // -N: close our sending side once the input ends; the server answers
     // what it got, then closes, and nc exits.
     let out = run("nc", &["-N", "127.0.0.1", &port], "hello\nworld\r\nlast one\n");
@@ -52,7 +52,7 @@ fn nc_gets_one_answer_per_line_whether_lines_end_in_lf_or_crlf() {
 
 fn socat_gets_one_answer_per_line_whether_lines_end_in_lf_or_crlf() {
     let server = shouter();
-    let target = format!("TCP:127.0.0.1:{}", server.local_addr().port());
+    let target = format!("TCP:127.0.0.1:{}", server.local_addr().tcp().unwrap().port());
     // -t 5: after the input ends, wait up to 5 s for the server's close.
     let out = run("socat", &["-t", "5", "-", &target], "crlf\r\nlf\n");
     assert_eq!(out, "CRLF\nLF\n");
@@ -60,7 +60,7 @@ fn socat_gets_one_answer_per_line_whether_lines_end_in_lf_or_crlf() {
 
 fn socat_crlf_mode_talks_like_telnet() {
     let server = shouter();
-    let target = format!("TCP:127.0.0.1:{},crlf", server.local_addr().port());
+    let target = format!("TCP:127.0.0.1:{},crlf", server.local_addr().tcp().unwrap().port());
     // The ",crlf" option turns every \n socat sends into \r\n, as telnet does.
     let out = run("socat", &["-t", "5", "-", &target], "telnet style\n");
     assert_eq!(out, "TELNET STYLE\n");
@@ -68,7 +68,7 @@ fn socat_crlf_mode_talks_like_telnet() {
 
 fn nc_joins_the_chat_room_and_chats_with_a_member() {
     let room = chat_room::start("127.0.0.1:0", 10).unwrap();
-    let addr = room.local_addr();
+    let addr = room.local_addr().tcp().unwrap();
     // Reads and writes bounded by the patience.
     let member = common::connect(addr);
     let mut hear = BufReader::new(member.try_clone().unwrap());

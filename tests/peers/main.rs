@@ -31,6 +31,7 @@ mod chat_tui;
 mod half_close;
 mod lines;
 mod raw_python;
+mod unix;
 
 use std::io::{Read, Write};
 use std::panic;
@@ -74,7 +75,7 @@ static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Every case of every module, in the order they run.
 fn cases() -> Vec<&'static Case> {
-    let groups: &[&[Case]] = &[lines::CASES, chat_tui::CASES, raw_python::CASES, half_close::CASES];
+    let groups: &[&[Case]] = &[lines::CASES, chat_tui::CASES, raw_python::CASES, half_close::CASES, unix::CASES];
     groups.iter().flat_map(|g| g.iter()).collect()
 }
 

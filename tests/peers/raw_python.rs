@@ -127,7 +127,7 @@ fn a_simplesockets_client_gets_its_bytes_back_from_frameloop_echo_raw() {
 fn a_simplesockets_client_gets_its_bytes_back_from_a_raw_server() {
     let server =
         Server::bind("127.0.0.1:0").unwrap().raw().reply(ReplyMode::Concurrent, |chunk: &[u8]| chunk.to_vec()).unwrap();
-    let out = run("python3", &["-c", SIMPLESOCKETS_CLIENT, &server.local_addr().port().to_string()], "");
+    let out = run("python3", &["-c", SIMPLESOCKETS_CLIENT, &server.local_addr().tcp().unwrap().port().to_string()], "");
     assert_eq!(out, "Test\nechoed\n");
 }
 
@@ -139,7 +139,7 @@ fn a_tcp_client_serv_client_gets_the_reply_of_a_raw_reply_server() {
         .raw()
         .reply(ReplyMode::OneAtATime, |request: &[u8]| format!("Hello Client! You sent {} bytes", request.len()))
         .unwrap();
-    let port = server.local_addr().port().to_string();
+    let port = server.local_addr().tcp().unwrap().port().to_string();
     for _ in 0..2 {
         let out = run("python3", &["-c", TCP_CLIENT_SERV_CLIENT, &port], "");
         assert_eq!(out, "Response:  Hello Client! You sent 13 bytes\n");

@@ -128,9 +128,9 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
     let mut group = builder.build_group(usize::from(args.threads)).map_err(|e| e.to_string())?;
     let bound = group.listen(args.addr.as_str()).map_err(|e| e.to_string())?;
     let format = if args.lines {
-        format!("lines (try: nc {} {})", bound.ip(), bound.port())
+        format!("lines (try: {})", nc_for(&bound))
     } else if args.raw {
-        format!("raw bytes (try: nc {} {})", bound.ip(), bound.port())
+        format!("raw bytes (try: {})", nc_for(&bound))
     } else {
         "frames".to_owned()
     };
@@ -153,4 +153,12 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
         println!("reactor {i}: {accepted} connections, {messages} messages, {syscalls:.3} syscalls per message");
     }
     Ok(())
+}
+
+/// The `nc` command that talks to `bound`.
+fn nc_for(bound: &frameloop::Addr) -> String {
+    match bound {
+        frameloop::Addr::Tcp(a) => format!("nc {} {}", a.ip(), a.port()),
+        frameloop::Addr::Unix(path) => format!("nc -U {}", path.display()),
+    }
 }

@@ -63,7 +63,7 @@ impl InProcess {
     /// busy-polling for up to `busy_poll` before it sleeps.
     pub fn start(busy_poll: Option<Duration>) -> Result<Self, String> {
         let mut reactor = Reactor::builder().busy_poll(busy_poll).build().map_err(|e| e.to_string())?;
-        let addr = reactor.listen("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let addr = reactor.listen("127.0.0.1:0").map_err(|e| e.to_string())?.tcp().ok_or("not a TCP address")?;
         let notifier = reactor.notifier();
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, samples) = mpsc::channel();
