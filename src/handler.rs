@@ -266,6 +266,13 @@ pub enum CloseReason {
     /// [half-close timeout](crate::ReactorBuilder::half_close_timeout). Replies
     /// queued by then were still written.
     HalfCloseTimeout,
+    /// A TLS connection did not complete its handshake within the
+    /// [handshake timeout](crate::ReactorBuilder::handshake_timeout).
+    HandshakeTimeout,
+    /// TLS refused the connection, or a record of it: what the TLS layer
+    /// said (a failed handshake, a certificate not trusted, a record that
+    /// does not decrypt or is too large). The alert that says so was sent.
+    Tls(String),
     /// An outgoing connection could not be established.
     ConnectFailed(io::ErrorKind),
     /// Another I/O error.
@@ -294,6 +301,8 @@ impl CloseReason {
                 | CloseReason::SlowConsumer
                 | CloseReason::FrameTimeout
                 | CloseReason::PeerClosedMidFrame { .. }
+                | CloseReason::HandshakeTimeout
+                | CloseReason::Tls(_)
         )
     }
 }
@@ -325,6 +334,8 @@ impl fmt::Display for CloseReason {
             CloseReason::IdleTimeout => f.write_str("idle timeout"),
             CloseReason::FrameTimeout => f.write_str("message not finished within the deadline"),
             CloseReason::HalfCloseTimeout => f.write_str("not answered within the half-close timeout"),
+            CloseReason::HandshakeTimeout => f.write_str("TLS handshake not finished within the deadline"),
+            CloseReason::Tls(why) => f.write_str(why),
             CloseReason::ClosedLocally => f.write_str("closed locally"),
             CloseReason::Aborted => f.write_str("aborted locally"),
             CloseReason::Shutdown => f.write_str("server shut down"),

@@ -155,6 +155,16 @@ pub use facade::{
 pub use handler::{CloseReason, ConnId, HalfClose, Handler, TimerId};
 pub use reactor::{Ctx, Distribution, Notifier, Reactor, ReactorBuilder, ReactorGroup, Remote, Stats};
 
+/// TLS (feature `tls`): configurations from PEM files, and what a
+/// connection's handshake agreed. rustls does the TLS, with ring for the
+/// crypto; its configuration types are re-exported for settings the files
+/// do not cover. See the README's "Security" section for the defaults.
+#[cfg(feature = "tls")]
+pub mod tls {
+    pub use crate::reactor::tls::{TlsClientFiles, TlsConfigError, TlsInfo, TlsServerFiles};
+    pub use rustls::{ClientConfig, ServerConfig};
+}
+
 /// The old name of [`ConnId`] in the facade.
 #[deprecated(since = "0.2.0", note = "renamed to `ConnId`, the one name for a connection in the engine and the facade")]
 #[doc(hidden)]

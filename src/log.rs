@@ -92,7 +92,9 @@ fn close_level(reason: &CloseReason) -> Level {
         | CloseReason::SlowConsumer
         | CloseReason::IdleTimeout
         | CloseReason::FrameTimeout
-        | CloseReason::HalfCloseTimeout => Level::Warn,
+        | CloseReason::HalfCloseTimeout
+        | CloseReason::HandshakeTimeout
+        | CloseReason::Tls(_) => Level::Warn,
         CloseReason::Reset
         | CloseReason::Io(_)
         | CloseReason::PeerClosedMidFrame { .. }
@@ -111,6 +113,7 @@ fn limit_of(reason: &CloseReason) -> &'static str {
         CloseReason::IdleTimeout => " (limit: idle_timeout)",
         CloseReason::FrameTimeout => " (limit: frame_timeout)",
         CloseReason::HalfCloseTimeout => " (limit: half_close_timeout)",
+        CloseReason::HandshakeTimeout => " (limit: handshake_timeout)",
         _ => "",
     }
 }

@@ -1,17 +1,21 @@
 //! `frameloop bench` as a harness: the open loop of `--rate` (a stalled
 //! server shows in the corrected latency and not in the uncorrected one,
 //! and the rate asked for is the rate achieved), `--json`, `--hgrm`,
-//! `--report`, `--churn`, size ranges, and client threads merged exactly.
-//! Every run is real: the command line against a server on 127.0.0.1, the
-//! in-process one or one written here, bounded in time.
+//! `--report`, `--churn`, size ranges, client threads merged exactly, and
+//! every mode against a server on a Unix socket. Every run is real: the
+//! command line against a server on 127.0.0.1 (the in-process one or one
+//! written here) or `frameloop echo` on a Unix socket, bounded in time.
 
 #![cfg(feature = "cli")]
+
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -509,7 +513,140 @@ fn the_help_names_every_harness_option() {
         "--report <DIR>",
         "64..4k",
         "--rate: 1",
+        "unix:/path",
     ] {
         assert!(run.stdout.contains(text), "bench --help lacks {text}:\n{}", run.stdout);
     }
+}
+
+/// `frameloop echo` on a Unix socket of its own, as a child process, once
+/// its banner says it serves; killed, and its socket file removed, when
+/// dropped.
+#[cfg(unix)]
+struct UnixEcho {
+    child: Child,
+    path: PathBuf,
+    /// Read on to the end, so the child never blocks on a full pipe.
+    stdout: Receiver<String>,
+}
+
+#[cfg(unix)]
+impl UnixEcho {
+    /// `frameloop echo unix:<a path of this test's name> extra...`.
+    fn start(name: &str, extra: &[&str]) -> Self {
+        let path = std::env::temp_dir().join(format!("frameloop-cli-bench-{}-{name}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut child = Command::new(FRAMELOOP)
+            .arg("echo")
+            .arg(format!("unix:{}", path.display()))
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start frameloop echo");
+        let stdout = common::lines_of(child.stdout.take().expect("stdout"));
+        // Owned before the wait, so that a failed wait still kills it.
+        let echo = UnixEcho { child, path, stdout };
+        let banner = echo.stdout.recv_timeout(PATIENCE).expect("frameloop echo printed no banner");
+        let expected = format!("echo server on {}, speaking frames;", echo.addr());
+        assert!(banner.starts_with(&expected), "{banner:?} is not {expected:?}...");
+        echo
+    }
+
+    /// Its address, as `--addr` takes it.
+    fn addr(&self) -> String {
+        format!("unix:{}", self.path.display())
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// `frameloop bench --addr <this> --server-pid <its pid>` for 1 s and
+    /// `args`, which must succeed with 0 errors: its report and summary.
+    fn bench(&self, name: &str, args: &[&str]) -> (Run, Value) {
+        let dir = scratch(name);
+        let json = dir.join("summary.json");
+        let (addr, pid) = (self.addr(), self.pid());
+        let common = ["--addr", &addr, "--server-pid", &pid, "--secs", "1", "--warmup", "0"];
+        let run = bench_ok(&[&common[..], args, &["--json", json.to_str().unwrap()]].concat());
+        let s = read_json(&json);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(s["errors"], 0, "{}", run.stdout);
+        assert!(s["msgs"].as_u64() > Some(0), "{}", run.stdout);
+        // The server line names the socket as it was given.
+        let server = format!("server: {addr} (process {pid})");
+        assert!(run.stdout.contains(&server), "no {server:?} in:\n{}", run.stdout);
+        assert_eq!(s["config"]["addr"].as_str(), Some(addr.as_str()), "{s}");
+        assert!(s["server_cpu_ns_per_msg"].is_number(), "the server's CPU was not measured: {s}");
+        (run, s)
+    }
+}
+
+#[cfg(unix)]
+impl Drop for UnixEcho {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Killed, it had no chance to remove its socket file itself.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The default, pipelined load, over a Unix socket, against a server on
+/// two reactors.
+#[cfg(unix)]
+#[test]
+fn throughput_drives_a_server_on_a_unix_socket() {
+    let _one = one_at_a_time();
+    let server = UnixEcho::start("unix-throughput", &["--threads", "2"]);
+    let (run, s) = server.bench("unix-throughput", &["--conns", "4", "--depth", "4"]);
+    assert_eq!(s["config"]["mode"], "throughput");
+    assert!(run.stdout.contains("4 connection(s) x 4 frame(s) in flight"), "{}", run.stdout);
+}
+
+/// Ping-pong, one blocking client thread per connection, over a Unix socket.
+#[cfg(unix)]
+#[test]
+fn pingpong_drives_a_server_on_a_unix_socket() {
+    let _one = one_at_a_time();
+    let server = UnixEcho::start("unix-pingpong", &[]);
+    let (run, s) = server.bench("unix-pingpong", &["--mode", "pingpong", "--conns", "2"]);
+    assert_eq!(s["config"]["mode"], "pingpong");
+    assert!(run.stdout.contains("ping-pong, 2 connection(s)"), "{}", run.stdout);
+}
+
+/// The open loop over a Unix socket gets the rate asked for.
+#[cfg(unix)]
+#[test]
+fn an_open_loop_drives_a_server_on_a_unix_socket_at_its_rate() {
+    let _one = one_at_a_time();
+    let server = UnixEcho::start("unix-rate", &[]);
+    let (run, s) = server.bench("unix-rate", &["--rate", "1000", "--conns", "4"]);
+    let achieved = num(&s, "msgs_per_s");
+    assert!((achieved / 1000.0 - 1.0).abs() < 0.05, "{achieved} msgs/s:\n{}", run.stdout);
+}
+
+/// Churn over a Unix socket: connections open, exchange, close.
+#[cfg(unix)]
+#[test]
+fn churn_opens_and_closes_unix_connections() {
+    let _one = one_at_a_time();
+    let server = UnixEcho::start("unix-churn", &[]);
+    let (run, s) = server.bench("unix-churn", &["--churn", "100", "--per-conn", "2"]);
+    assert!(s["connects"].as_u64() > Some(20), "{}", run.stdout);
+}
+
+/// Idle connections over a Unix socket: the server's memory per connection.
+#[cfg(unix)]
+#[test]
+fn idle_mode_measures_a_server_on_a_unix_socket() {
+    let _one = one_at_a_time();
+    let server = UnixEcho::start("unix-idle", &[]);
+    let (addr, pid) = (server.addr(), server.pid());
+    let run = bench_ok(&["--addr", &addr, "--server-pid", &pid, "--mode", "idle", "--conns", "50"]);
+    assert!(run.stdout.contains(&format!("server: {addr} (process {pid})")), "{}", run.stdout);
+    assert!(run.stdout.contains("bytes of resident memory per idle connection"), "{}", run.stdout);
 }

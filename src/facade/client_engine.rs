@@ -254,7 +254,7 @@ impl Engine for ClientEngine {
                 // than they numbered them: the published number only grows.
                 self.epoch = self.epoch.max(epoch);
                 self.drop_link(ctx);
-                match ctx.adopt_blocking(stream) {
+                match ctx.adopt_blocking(stream, None) {
                     Ok(conn) => return self.up(ctx, conn),
                     Err(e) => {
                         self.reason = Some(CloseReason::ConnectFailed(std::io::ErrorKind::Other));

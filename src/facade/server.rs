@@ -404,7 +404,7 @@ impl ServerBuilder {
             builder = builder.refusal_message(wire);
         }
         let mut reactors = builder.build_group(self.threads)?.into_reactors();
-        reactors[0].adopt_listener(self.listener)?;
+        reactors[0].adopt_listener(self.listener, None)?;
         let nets = reactors.iter().map(|reactor| Shared::new(reactor, format)).collect();
         let shared = Arc::new(ServerShared { nets, local_addr: self.local_addr });
         if let Some(events) = &events {

@@ -26,6 +26,7 @@ pub(crate) struct Config {
     pub(crate) accept_batch: usize,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) half_close_timeout: Duration,
+    pub(crate) handshake_timeout: Duration,
     pub(crate) accept_backoff_max: Duration,
     pub(crate) nodelay: bool,
     pub(crate) listen_backlog: u32,
@@ -56,6 +57,7 @@ impl Default for Config {
             accept_batch: 256,
             shutdown_timeout: Duration::from_secs(5),
             half_close_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
             accept_backoff_max: Duration::from_millis(200),
             nodelay: true,
             listen_backlog: crate::reactor::DEFAULT_BACKLOG,
@@ -458,6 +460,23 @@ impl ReactorBuilder {
     /// ```
     pub fn half_close_timeout(mut self, timeout: Duration) -> Self {
         self.config.half_close_timeout = timeout;
+        self
+    }
+
+    /// How long a TLS connection may take to complete its handshake, from
+    /// its accept (or its connect); past it, it closes with
+    /// [`CloseReason::HandshakeTimeout`](crate::CloseReason::HandshakeTimeout),
+    /// and its handler never heard of it. A peer that connects and stalls
+    /// holds a descriptor no longer than this. Default: 10 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use frameloop::Reactor;
+    ///
+    /// assert!(Reactor::builder().handshake_timeout(Duration::from_secs(3)).build().is_ok());
+    /// ```
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.handshake_timeout = timeout;
         self
     }
 

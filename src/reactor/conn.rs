@@ -88,8 +88,6 @@ pub(crate) struct Conn {
     pub(crate) read_paused: bool,
     /// Already in the reactor's list of connections to flush.
     pub(crate) dirty: bool,
-    /// The loop turn in which it was last read, so it is read once a turn.
-    pub(crate) read_turn: u64,
     /// Last time something was read or written (kept only with an idle
     /// timeout).
     pub(crate) last_active: Instant,
@@ -113,6 +111,11 @@ impl Marks {
     /// Closed gracefully with the peer still sending: linger once the
     /// handler has seen `on_close` (see `linger.rs`).
     const LINGER: u8 = 4;
+    /// Read during this loop turn, so that the list of connections to read
+    /// again does not read it twice (meaningful only for the connections of
+    /// that list, for which the loop clears it at the start of each turn:
+    /// a turn counter here would cost 8 bytes a connection).
+    const READ_THIS_TURN: u8 = 8;
 
     fn has(self, mark: u8) -> bool {
         self.0 & mark != 0
@@ -140,7 +143,6 @@ impl Conn {
             backpressured: false,
             read_paused: false,
             dirty: false,
-            read_turn: 0,
             last_active: now,
             frame_started: None,
             timer_at: None,
@@ -168,6 +170,17 @@ impl Conn {
         self.marks.set(Marks::IN_READY, on);
     }
 
+    /// See [`Marks::READ_THIS_TURN`].
+    #[inline]
+    pub(crate) fn read_this_turn(&self) -> bool {
+        self.marks.has(Marks::READ_THIS_TURN)
+    }
+
+    #[inline]
+    pub(crate) fn set_read_this_turn(&mut self, on: bool) {
+        self.marks.set(Marks::READ_THIS_TURN, on);
+    }
+
     /// See [`Marks::LINGER`].
     pub(crate) fn linger(&self) -> bool {
         self.marks.has(Marks::LINGER)
@@ -175,6 +188,13 @@ impl Conn {
 
     pub(crate) fn set_linger(&mut self, on: bool) {
         self.marks.set(Marks::LINGER, on);
+    }
+
+    /// Bytes waiting to be written: its queue, and what a TLS session
+    /// holds (the write watermarks and the hard cap count both).
+    #[inline]
+    pub(crate) fn queued(&self) -> usize {
+        self.out.len() + self.stream.buffered()
     }
 
     /// Open for reading and for new messages.
@@ -188,7 +208,7 @@ impl Conn {
     /// handler that holds it still answers it.
     #[inline]
     pub(crate) fn is_live(&self) -> bool {
-        matches!(self.state, State::Open | State::HalfClosed { .. })
+        matches!(self.state, State::Open | State::HalfClosed { .. }) && !self.stream.awaiting_open()
     }
 
     /// Messages read from it are held back rather than handed to the
@@ -196,7 +216,7 @@ impl Conn {
     /// paused its reading.
     #[inline]
     pub(crate) fn holds_back(&self, high_watermark: usize) -> bool {
-        self.read_paused || self.out.len() > high_watermark
+        self.read_paused || self.queued() > high_watermark
     }
 
     /// The id of this connection, in slot `key` of the reactor whose home is

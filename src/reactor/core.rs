@@ -21,7 +21,7 @@ use super::conn::{self, Conn, State};
 use super::connect::Blocking;
 use super::remote::{Mail, Router};
 use super::stats::Stats;
-use super::stream::{ListenSocket, Stream};
+use super::stream::{ClientTls, ListenSocket, ServerTls, Stream};
 use super::timer::{TimerKind, Timers};
 use crate::addr::Addr;
 use crate::buffer::Pools;
@@ -33,6 +33,8 @@ use crate::handler::{CloseReason, ConnId, REACTOR_MASK};
 pub(crate) struct Listener {
     pub(crate) socket: ListenSocket,
     pub(crate) addr: Addr,
+    /// The TLS its connections speak, if any.
+    pub(crate) tls: ServerTls,
 }
 
 #[derive(Debug)]
@@ -90,7 +92,6 @@ pub(crate) struct Core {
     pub(crate) next_pick: usize,
     /// The time this loop turn started; what "now" means for deadlines.
     pub(crate) now: Instant,
-    pub(crate) turn: u64,
 }
 
 /// The connection `id` names in `conns`, the connections of the reactor
@@ -165,7 +166,6 @@ impl Core {
             next_pick: 0,
             router,
             now: Instant::now(),
-            turn: 0,
         }
     }
 
@@ -242,25 +242,26 @@ impl Core {
 
     /// Starts a non-blocking connect; the handler hears `on_open`, or
     /// `on_close` with [`CloseReason::ConnectFailed`].
-    pub(crate) fn connect(&mut self, addr: &Addr) -> Result<ConnId, Error> {
+    pub(crate) fn connect(&mut self, addr: &Addr, tls: ClientTls<'_>) -> Result<ConnId, Error> {
         let stream = Stream::connect(addr).map_err(|e| Error::from_connect(addr, e, Duration::ZERO))?;
+        let stream = stream.secured_to(tls, self.now)?;
         self.insert(stream, Some(addr.clone()), State::Connecting)
     }
 
     /// Takes over a connected `std` stream.
-    pub(crate) fn adopt(&mut self, stream: Blocking) -> Result<ConnId, Error> {
-        let stream = stream.into_stream()?;
+    pub(crate) fn adopt(&mut self, stream: Blocking, tls: ClientTls<'_>) -> Result<ConnId, Error> {
+        let stream = stream.into_stream()?.secured_to(tls, self.now)?;
         let peer = stream.peer_addr().ok();
         self.insert(stream, peer, State::Open)
     }
 
     /// Binds a listener; connections it accepts are served like any other.
-    pub(crate) fn listen(&mut self, addr: &Addr) -> Result<Addr, Error> {
+    pub(crate) fn listen(&mut self, addr: &Addr, tls: ServerTls) -> Result<Addr, Error> {
         if self.stopping {
             return Err(Error::Stopped);
         }
         let socket = bind(addr, self.bind_options(false))?;
-        self.adopt_listener(socket)
+        self.adopt_listener(socket, tls)
     }
 
     /// How this reactor binds its listeners (`shared`: one of a group's
@@ -271,7 +272,7 @@ impl Core {
 
     /// Serves a listener bound elsewhere (the facade binds before it builds
     /// the reactor, so that a busy port is reported at once).
-    pub(crate) fn adopt_listener(&mut self, mut socket: ListenSocket) -> Result<Addr, Error> {
+    pub(crate) fn adopt_listener(&mut self, mut socket: ListenSocket, tls: ServerTls) -> Result<Addr, Error> {
         if self.stopping {
             return Err(Error::Stopped);
         }
@@ -279,7 +280,7 @@ impl Core {
         let entry = self.listeners.vacant_entry();
         self.registry.register(&mut socket, Token(conn::LISTENER_BIT | entry.key()), Interest::READABLE)?;
         crate::log::listening(&local);
-        entry.insert(Listener { socket, addr: local.clone() });
+        entry.insert(Listener { socket, addr: local.clone(), tls });
         Ok(local)
     }
 
@@ -296,7 +297,7 @@ impl Core {
         if !conn.accepts_output() {
             return Err(Error::ConnectionClosed(id));
         }
-        if conn.out.len() >= hard_cap {
+        if conn.queued() >= hard_cap {
             self.mark_closed(id.index(), CloseReason::SlowConsumer);
             return Err(Error::SlowConsumer(id));
         }
@@ -403,7 +404,7 @@ impl Core {
     /// timeout.
     pub(crate) fn begin_closing(&mut self, key: usize, reason: CloseReason) {
         let Some(conn) = self.conns.get_mut(key) else { return };
-        if conn.out.is_empty() {
+        if conn.queued() == 0 {
             // Nothing left to write here, but the kernel may still hold
             // output written earlier. If the peer has sent bytes not yet
             // read, closing now would make the kernel reset the connection
@@ -447,13 +448,15 @@ impl Core {
         match reason {
             CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. } => s.closed_by_peer += 1,
             CloseReason::Reset | CloseReason::Io(_) => s.closed_by_error += 1,
-            CloseReason::FrameTooLarge { .. } | CloseReason::LineTooLong { .. } | CloseReason::Malformed(_) => {
-                s.closed_bad_input += 1
-            }
+            CloseReason::FrameTooLarge { .. }
+            | CloseReason::LineTooLong { .. }
+            | CloseReason::Malformed(_)
+            | CloseReason::Tls(_) => s.closed_bad_input += 1,
             CloseReason::SlowConsumer => s.closed_slow_consumer += 1,
-            CloseReason::IdleTimeout | CloseReason::FrameTimeout | CloseReason::HalfCloseTimeout => {
-                s.closed_timeout += 1
-            }
+            CloseReason::IdleTimeout
+            | CloseReason::FrameTimeout
+            | CloseReason::HalfCloseTimeout
+            | CloseReason::HandshakeTimeout => s.closed_timeout += 1,
             CloseReason::ClosedLocally | CloseReason::Aborted | CloseReason::Shutdown => s.closed_locally += 1,
             CloseReason::ConnectFailed(_) => s.connect_failed += 1,
         }
@@ -592,6 +595,9 @@ impl Core {
                 }
                 if let (Some(t), Some(start)) = (self.config.frame_timeout, conn.frame_started) {
                     consider(start + t, Some(CloseReason::FrameTimeout));
+                }
+                if let Some(start) = conn.stream.handshake_started() {
+                    consider(start + self.config.handshake_timeout, Some(CloseReason::HandshakeTimeout));
                 }
             }
             // A closing connection whose peer does not read is cut off after

@@ -563,6 +563,28 @@ impl<'a> Ctx<'a> {
         Ok(self.core.live(conn)?.stream.peer_credentials()?)
     }
 
+    /// What the TLS handshake of `conn` agreed (the name the client asked
+    /// for, the ALPN protocol, the version, whether the peer showed a
+    /// certificate); `None` for a connection without TLS.
+    ///
+    /// ```no_run
+    /// use frameloop::{ConnId, Ctx, Handler};
+    ///
+    /// struct ByName;
+    /// impl Handler for ByName {
+    ///     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+    ///         let name = ctx.tls(conn).and_then(|tls| tls.server_name);
+    ///         let _ = ctx.send(conn, format!("you asked for {name:?}").as_bytes());
+    ///     }
+    ///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+    /// }
+    /// # let _ = ByName;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(&self, conn: ConnId) -> Option<crate::tls::TlsInfo> {
+        self.core.get(conn)?.stream.tls_info()
+    }
+
     /// Bytes queued for `conn` and not yet written.
     ///
     /// ```
@@ -599,7 +621,7 @@ impl<'a> Ctx<'a> {
     ///
     /// [`Error::UnknownConnection`] / [`Error::ConnectionClosed`].
     pub fn queued(&self, conn: ConnId) -> Result<usize, Error> {
-        Ok(self.core.live(conn)?.out.len())
+        Ok(self.core.live(conn)?.queued())
     }
 
     /// Stops reading `conn` until [`resume_reading`](Self::resume_reading):
@@ -955,7 +977,7 @@ impl<'a> Ctx<'a> {
     /// [`Error::InvalidAddress`], [`Error::NoLocalPort`] (no local port
     /// left to connect from) and others when the connect cannot even start.
     pub fn connect<A: ToAddrs>(&mut self, addr: A) -> Result<ConnId, Error> {
-        self.core.connect(&first_addr(&addr)?)
+        self.core.connect(&first_addr(&addr)?, None)
     }
 
     /// Takes over a connected standard-library stream (for example one
@@ -1006,13 +1028,17 @@ impl<'a> Ctx<'a> {
     /// [`Error::Io`] if it cannot be registered, [`Error::Stopped`] while
     /// stopping.
     pub fn adopt(&mut self, stream: std::net::TcpStream) -> Result<ConnId, Error> {
-        self.core.adopt(super::Blocking::Tcp(stream))
+        self.core.adopt(super::Blocking::Tcp(stream), None)
     }
 
     /// Takes over a connected socket of either kind (the facade's client,
     /// which connects on the program's thread).
-    pub(crate) fn adopt_blocking(&mut self, stream: super::Blocking) -> Result<ConnId, Error> {
-        self.core.adopt(stream)
+    pub(crate) fn adopt_blocking(
+        &mut self,
+        stream: super::Blocking,
+        tls: super::ClientTls<'_>,
+    ) -> Result<ConnId, Error> {
+        self.core.adopt(stream, tls)
     }
 
     /// Listens on one more address; returns the address bound (useful with
@@ -1054,7 +1080,7 @@ impl<'a> Ctx<'a> {
     /// [`Error::InvalidAddress`] (malformed, or the host cannot be
     /// resolved), [`Error::Io`].
     pub fn listen<A: ToAddrs>(&mut self, addr: A) -> Result<Addr, Error> {
-        self.core.listen(&first_addr(&addr)?)
+        self.core.listen(&first_addr(&addr)?, None)
     }
 
     /// The addresses this reactor listens on.

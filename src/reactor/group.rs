@@ -210,23 +210,41 @@ impl ReactorGroup {
     ///
     /// As [`Reactor::listen`].
     pub fn listen<A: ToAddrs>(&mut self, addr: A) -> Result<Addr, Error> {
-        let addr = first_addr(&addr)?;
+        self.listen_with(&first_addr(&addr)?, None)
+    }
+
+    /// Listens on `addr` for TLS on behalf of the whole group (see
+    /// [`Reactor::listen_tls`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Reactor::listen`].
+    #[cfg(feature = "tls")]
+    pub fn listen_tls<A: ToAddrs>(
+        &mut self,
+        addr: A,
+        config: std::sync::Arc<rustls::ServerConfig>,
+    ) -> Result<Addr, Error> {
+        self.listen_with(&first_addr(&addr)?, Some(config))
+    }
+
+    fn listen_with(&mut self, addr: &Addr, tls: super::ServerTls) -> Result<Addr, Error> {
         let shared = self.reactors.len() > 1 && self.distribution() == Distribution::ReusePort;
         // A Unix socket's path can be bound once: its reactor accepts for
         // the others, as with the acceptor distribution.
         if !shared || matches!(addr, Addr::Unix(_)) {
-            return self.reactors[0].core.listen(&addr);
+            return self.reactors[0].core.listen(addr, tls);
         }
         let options = self.reactors[0].core.bind_options(true);
         // Bound on the port the first one got: port 0 means one port for all.
-        let first = bind(&addr, options)?;
+        let first = bind(addr, options)?;
         let bound = first.local_addr()?;
         let mut sockets = vec![first];
         for _ in 1..self.reactors.len() {
             sockets.push(bind(&bound, options)?);
         }
         for (reactor, socket) in self.reactors.iter_mut().zip(sockets) {
-            reactor.core.adopt_listener(socket)?;
+            reactor.core.adopt_listener(socket, tls.clone())?;
         }
         Ok(bound)
     }

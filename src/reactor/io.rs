@@ -10,6 +10,7 @@ use super::stream::Stream;
 use super::Ctx;
 use crate::addr::Addr;
 use crate::codec::{Assembler, Codec, DecodeError};
+use crate::error::Error;
 use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
 
 /// Why the read loop of one connection stopped.
@@ -25,6 +26,10 @@ enum ReadEnd {
 /// Why a connection whose read or write failed with `e` ended: a reset
 /// for the ways a peer vanishes, the error's kind otherwise.
 pub(crate) fn reason_for(e: &io::Error) -> CloseReason {
+    #[cfg(feature = "tls")]
+    if let Some(failure) = e.get_ref().and_then(|inner| inner.downcast_ref::<crate::reactor::tls::TlsFailure>()) {
+        return CloseReason::Tls(failure.to_string());
+    }
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
             CloseReason::Reset
@@ -41,7 +46,7 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
     if !conn.is_open() {
         return;
     }
-    conn.read_turn = core.turn;
+    conn.set_read_this_turn(true);
     // The assembler leaves the connection while the handler runs, so the
     // handler can be handed a message that borrows its buffer.
     let mut input = std::mem::take(&mut conn.input);
@@ -58,7 +63,7 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
         if conn.read_paused {
             break ReadEnd::Stopped;
         }
-        if conn.out.len() > high {
+        if conn.queued() > high {
             if !conn.backpressured {
                 conn.backpressured = true;
                 core.stats.backpressure_pauses += 1;
@@ -71,8 +76,22 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
         core.stats.reads += 1;
         let space = input.space(codec, read_size, &mut core.pools.read);
         let asked = space.len();
-        match conn.stream.read(space) {
+        let read = conn.stream.read(space);
+        // A TLS handshake completes inside a read: the handler hears of the
+        // connection before the bytes that same read brought.
+        let just_opened = conn.stream.take_opened();
+        match read {
+            Ok(0) if conn.stream.awaiting_open() => {
+                // Gone before its TLS handshake completed: the handler
+                // never heard of it, so it is not asked to answer it.
+                core.mark_closed(key, CloseReason::PeerClosed);
+                break ReadEnd::Stopped;
+            }
             Ok(0) => {
+                if just_opened && !opened(core, handler, id) {
+                    break ReadEnd::Stopped;
+                }
+                let Some(conn) = slot(&mut core.conns, core.home, id) else { break ReadEnd::Stopped };
                 conn.set_read_closed();
                 let reason = if input.is_empty() {
                     CloseReason::PeerClosed
@@ -91,7 +110,10 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                 core.stats.bytes_in += n as u64;
                 conn.last_active = core.now;
                 budget = budget.saturating_sub(n);
-                let short = n < asked && !conn.read_closed();
+                let short = n < asked && !conn.read_closed() && conn.stream.short_read_drains();
+                if just_opened && !opened(core, handler, id) {
+                    break ReadEnd::Stopped;
+                }
                 if !deliver(core, handler, id, &mut input) {
                     break ReadEnd::Stopped;
                 }
@@ -105,7 +127,12 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                     break ReadEnd::Drained;
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break ReadEnd::Drained,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if just_opened {
+                    opened(core, handler, id);
+                }
+                break ReadEnd::Drained;
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 core.mark_closed(key, reason_for(&e));
@@ -155,6 +182,19 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
     if core.conns.get(key).is_some_and(|c| c.dirty) {
         flush_conn(core, handler, key);
     }
+}
+
+/// The TLS handshake of `id` has just completed: the handler hears
+/// `on_open`, and what was queued for the connection meanwhile (by the
+/// handler, in that callback) leaves. Returns whether it still reads.
+fn opened<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId) -> bool {
+    handler.on_open(&mut Ctx::new(core), id);
+    let Some(conn) = slot(&mut core.conns, core.home, id) else { return false };
+    if conn.queued() > 0 && !conn.dirty {
+        conn.dirty = true;
+        core.dirty.push(id.index());
+    }
+    conn.is_open()
 }
 
 /// The peer of `id` shut down its sending side: close once the queued
@@ -298,6 +338,16 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
         return;
     }
     let id = conn.id(key, core.home);
+    // What a TLS session holds goes before anything new it is offered.
+    match conn.stream.flush_pending() {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        Err(e) => {
+            core.mark_closed(key, reason_for(&e));
+            return;
+        }
+    }
     // Once, unless the write took all it was offered and more waits (a
     // vectored write offers a bounded number of stretches): the socket is
     // not full then, so no WRITABLE edge would come for the rest.
@@ -324,14 +374,14 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
             }
         }
     }
-    if conn.out.is_empty() {
+    if conn.queued() == 0 {
         if let State::Closing(reason) = &conn.state {
             let reason = reason.clone();
             core.close_flushed(key, reason);
             return;
         }
     }
-    if conn.backpressured && conn.out.len() <= core.config.low_watermark {
+    if conn.backpressured && conn.queued() <= core.config.low_watermark {
         conn.backpressured = false;
         core.reading_may_resume(key);
         handler.on_drain(&mut Ctx::new(core), id);
@@ -354,6 +404,14 @@ pub(crate) fn accept<H: Handler>(core: &mut Core, handler: &mut H, lkey: usize) 
         match listener.socket.accept() {
             Ok((stream, peer)) => {
                 core.accept_backoff.reset();
+                let stream = match stream.secured(&listener.tls, core.now) {
+                    Ok(stream) => stream,
+                    // Only a bad configuration fails here: nothing to serve.
+                    Err(e) => {
+                        crate::log::not_taken(&peer, &Error::Io(e));
+                        continue;
+                    }
+                };
                 if let Some(stream) = super::group::hand_on(core, stream) {
                     admit(core, handler, stream, peer);
                 }
@@ -392,10 +450,14 @@ fn admit<H: Handler>(core: &mut Core, handler: &mut H, stream: Stream, peer: Add
         super::linger::refuse(core, stream);
         return;
     }
+    // A TLS connection is the handler's once its handshake completes.
+    let awaiting_open = stream.awaiting_open();
     match core.insert(stream, Some(peer.clone()), State::Open) {
         Ok(id) => {
             core.stats.accepted += 1;
-            handler.on_open(&mut Ctx::new(core), id);
+            if !awaiting_open {
+                handler.on_open(&mut Ctx::new(core), id);
+            }
         }
         Err(e) => {
             core.stats.rejected_over_limit += 1;
@@ -433,11 +495,16 @@ pub(crate) fn finish_connect<H: Handler>(core: &mut Core, handler: &mut H, id: C
     }
     conn.state = State::Open;
     conn.last_active = core.now;
-    if !conn.out.is_empty() && !conn.dirty {
+    // A TLS client's ClientHello waits in its session: this flush sends it.
+    if conn.queued() > 0 && !conn.dirty {
         conn.dirty = true;
         core.dirty.push(id.index());
     }
     core.stats.connected += 1;
+    if conn.stream.awaiting_open() {
+        // `on_open` once the handshake completes (see `opened`).
+        return true;
+    }
     handler.on_open(&mut Ctx::new(core), id);
     true
 }

@@ -19,6 +19,8 @@ mod stats;
 mod stream;
 mod thread;
 mod timer;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,7 +43,7 @@ pub(crate) use self::bind::{bind, BindOptions, DEFAULT_BACKLOG};
 pub(crate) use self::builder::FOREVER;
 pub(crate) use self::connect::{connect_blocking, Blocking};
 pub(crate) use self::io::reason_for;
-pub(crate) use self::stream::ListenSocket;
+pub(crate) use self::stream::{ClientTls, ListenSocket, ServerTls};
 pub(crate) use self::thread::{lock, spawn, Life};
 pub(crate) use self::timer::deadline_after;
 
@@ -239,7 +241,34 @@ impl Reactor {
     /// [`Error::InvalidAddress`] (malformed, or the host cannot be
     /// resolved), [`Error::Io`].
     pub fn listen<A: ToAddrs>(&mut self, addr: A) -> Result<Addr, Error> {
-        self.core.listen(&first_addr(&addr)?)
+        self.core.listen(&first_addr(&addr)?, None)
+    }
+
+    /// Listens on `addr` for TLS: each connection accepted there does its
+    /// handshake first, and the handler hears `on_open` once it completes
+    /// (a connection whose handshake fails or runs past
+    /// [`handshake_timeout`](ReactorBuilder::handshake_timeout) is closed,
+    /// with `on_close` and the reason, and no `on_open`). Messages are cut
+    /// from the plaintext; [`Ctx::tls`] tells what the handshake agreed.
+    ///
+    /// ```
+    /// use frameloop::tls::TlsServerFiles;
+    /// use frameloop::Reactor;
+    ///
+    /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+    /// let config = TlsServerFiles::new(format!("{dir}/server.pem"), format!("{dir}/server.key")).load()?;
+    /// let mut reactor = Reactor::new()?;
+    /// let addr = reactor.listen_tls("127.0.0.1:0", config)?;
+    /// assert!(addr.tcp().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`listen`](Self::listen).
+    #[cfg(feature = "tls")]
+    pub fn listen_tls<A: ToAddrs>(&mut self, addr: A, config: Arc<rustls::ServerConfig>) -> Result<Addr, Error> {
+        self.core.listen(&first_addr(&addr)?, Some(config))
     }
 
     /// Starts an outgoing connection, established once [`run`](Self::run)
@@ -282,7 +311,38 @@ impl Reactor {
     /// [`Error::InvalidAddress`], [`Error::NoLocalPort`] (no local port
     /// left to connect from) and others when the connect cannot even start.
     pub fn connect<A: ToAddrs>(&mut self, addr: A) -> Result<ConnId, Error> {
-        self.core.connect(&first_addr(&addr)?)
+        self.core.connect(&first_addr(&addr)?, None)
+    }
+
+    /// Starts an outgoing TLS connection to `addr`, whose certificate must
+    /// name `server_name` (also sent as SNI): once the handshake completes
+    /// the handler hears `on_open`; a failed handshake is `on_close` with
+    /// [`CloseReason::Tls`](crate::CloseReason::Tls), and no `on_open`.
+    ///
+    /// ```
+    /// use frameloop::tls::TlsClientFiles;
+    /// use frameloop::Reactor;
+    ///
+    /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+    /// let config = TlsClientFiles::new(format!("{dir}/ca.pem")).load()?;
+    /// let mut reactor = Reactor::new()?;
+    /// let server = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let _conn = reactor.connect_tls(server.local_addr()?, &config, "localhost")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect); [`Error::Io`] of kind `InvalidInput`
+    /// for a server name that is neither a DNS name nor an IP address.
+    #[cfg(feature = "tls")]
+    pub fn connect_tls<A: ToAddrs>(
+        &mut self,
+        addr: A,
+        config: &Arc<rustls::ClientConfig>,
+        server_name: &str,
+    ) -> Result<ConnId, Error> {
+        self.core.connect(&first_addr(&addr)?, Some((config, server_name)))
     }
 
     /// Takes over a connected standard-library stream (see [`Ctx::adopt`]).
@@ -318,7 +378,7 @@ impl Reactor {
     ///
     /// [`Error::Io`] if it cannot be registered.
     pub fn adopt(&mut self, stream: std::net::TcpStream) -> Result<ConnId, Error> {
-        self.core.adopt(connect::Blocking::Tcp(stream))
+        self.core.adopt(connect::Blocking::Tcp(stream), None)
     }
 
     /// Takes over a connected standard-library Unix stream, as
@@ -351,13 +411,13 @@ impl Reactor {
     /// [`Error::Io`] if it cannot be registered.
     #[cfg(unix)]
     pub fn adopt_unix(&mut self, stream: std::os::unix::net::UnixStream) -> Result<ConnId, Error> {
-        self.core.adopt(connect::Blocking::Unix(stream))
+        self.core.adopt(connect::Blocking::Unix(stream), None)
     }
 
     /// Serves a listener that is already bound (the facade binds before it
     /// builds the reactor, so that a busy port is reported at once).
-    pub(crate) fn adopt_listener(&mut self, socket: stream::ListenSocket) -> Result<Addr, Error> {
-        self.core.adopt_listener(socket)
+    pub(crate) fn adopt_listener(&mut self, socket: stream::ListenSocket, tls: ServerTls) -> Result<Addr, Error> {
+        self.core.adopt_listener(socket, tls)
     }
 
     /// How this reactor cuts and wraps messages: the facade checks what it
@@ -487,7 +547,6 @@ impl Reactor {
                 }
             }
             core.now = Instant::now();
-            core.turn += 1;
             if core.now >= core.trim_at {
                 core.pools.trim();
                 core.trim_at = core.now + core::TRIM_EVERY;
@@ -501,9 +560,12 @@ impl Reactor {
             // capacity: a connection kept reading by backpressure or its
             // budget would otherwise cost an allocation each turn.
             let mut ready = std::mem::replace(&mut core.ready, std::mem::take(&mut core.ready_spare));
+            // And not yet read this turn: the mark is looked at only for
+            // the connections of this list, so it is cleared only for them.
             for &key in &ready {
                 if let Some(conn) = core.conns.get_mut(key) {
                     conn.set_in_ready(false);
+                    conn.set_read_this_turn(false);
                 }
             }
             let accept_more = std::mem::take(&mut core.accept_more);
@@ -521,7 +583,7 @@ impl Reactor {
             }
             for &key in &ready {
                 let Some(conn) = core.conns.get_mut(key) else { continue };
-                if conn.read_turn != core.turn {
+                if !conn.read_this_turn() {
                     let id = core.id_of(key);
                     io::read_conn(core, handler, id);
                 }
@@ -632,7 +694,7 @@ fn dispatch<H: Handler>(core: &mut Core, handler: &mut H, event: &mio::event::Ev
         return;
     }
     let Some(conn) = core.get_mut(id) else { return };
-    if (event.is_writable() || event.is_write_closed()) && !conn.out.is_empty() && !conn.dirty {
+    if (event.is_writable() || event.is_write_closed()) && conn.queued() > 0 && !conn.dirty {
         conn.dirty = true;
         core.dirty.push(id.index());
     }

@@ -14,6 +14,8 @@ use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 
 use crate::addr::{Addr, PeerCredentials};
+#[cfg(feature = "tls")]
+use crate::reactor::tls::{TlsInfo, TlsStream};
 
 /// A connected socket.
 #[derive(Debug)]
@@ -21,15 +23,24 @@ pub(crate) enum Stream {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    /// A TLS session over one of the others.
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream>),
 }
 
-/// Calls `$f` on whichever socket `$s` holds.
+/// Calls `$f` on whichever socket `$s` holds (under a TLS session, the
+/// socket itself).
 macro_rules! each {
     ($s:expr, $sock:ident => $f:expr) => {
         match $s {
             Stream::Tcp($sock) => $f,
             #[cfg(unix)]
             Stream::Unix($sock) => $f,
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => {
+                let $sock = &t.sock;
+                $f
+            }
         }
     };
 }
@@ -48,7 +59,13 @@ impl Stream {
 
     /// A Unix domain socket's.
     pub(crate) fn is_unix(&self) -> bool {
-        !matches!(self, Stream::Tcp(_))
+        match self {
+            Stream::Tcp(_) => false,
+            #[cfg(unix)]
+            Stream::Unix(_) => true,
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.sock.is_unix(),
+        }
     }
 
     /// The peer's address: a TCP one, or the path the peer's Unix socket is
@@ -58,6 +75,8 @@ impl Stream {
             Stream::Tcp(s) => s.peer_addr().map(Addr::Tcp),
             #[cfg(unix)]
             Stream::Unix(s) => Ok(unix_addr(&s.peer_addr()?)),
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.sock.peer_addr(),
         }
     }
 
@@ -67,6 +86,8 @@ impl Stream {
             Stream::Tcp(s) => s.set_nodelay(true),
             #[cfg(unix)]
             Stream::Unix(_) => Ok(()),
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.sock.set_nodelay(),
         }
     }
 
@@ -74,8 +95,15 @@ impl Stream {
         each!(self, s => s.take_error())
     }
 
-    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        each!(self, s => s.shutdown(how))
+    /// Shuts the socket down; a TLS session sends `close_notify` first.
+    pub(crate) fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.shutdown(how),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.shutdown(how),
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.shutdown(how),
+        }
     }
 
     /// Whether the peer has sent bytes not yet read (without reading them).
@@ -89,6 +117,8 @@ impl Stream {
                 use rustix::net::{recv, RecvFlags};
                 matches!(recv(s, &mut byte, RecvFlags::PEEK | RecvFlags::DONTWAIT), Ok((_, n)) if n > 0)
             }
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.sock.has_unread(),
         }
     }
 
@@ -105,27 +135,121 @@ impl Stream {
                     pid: Some(cred.pid.as_raw_nonzero().get()),
                 })
             }
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.sock.peer_credentials(),
             _ => Err(io::Error::new(io::ErrorKind::Unsupported, "peer credentials are kept only for Unix sockets")),
+        }
+    }
+
+    /// Writes what a TLS session holds for the socket (handshake records,
+    /// records its last write left); whether all went. Plain sockets hold
+    /// nothing.
+    #[inline]
+    pub(crate) fn flush_pending(&mut self) -> io::Result<bool> {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.flush(),
+            _ => Ok(true),
+        }
+    }
+
+    /// Bytes a TLS session holds for the socket: they count against the
+    /// write watermarks as the connection's own queue does.
+    #[inline]
+    pub(crate) fn buffered(&self) -> usize {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.buffered(),
+            _ => 0,
+        }
+    }
+
+    /// True once, when a TLS handshake has completed: the handler's
+    /// `on_open` is due. Plain sockets are open from the start.
+    #[inline]
+    pub(crate) fn take_opened(&mut self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.take_opened(),
+            _ => false,
+        }
+    }
+
+    /// The handler has not been told of this connection yet: a TLS
+    /// handshake is going on.
+    #[inline]
+    pub(crate) fn awaiting_open(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.awaiting_open(),
+            _ => false,
+        }
+    }
+
+    /// Whether a read that filled less than it was offered means the socket
+    /// is empty (so the next bytes raise a new edge). Not under TLS: a
+    /// session hands out one record's plaintext at a time, and the socket
+    /// may hold more; only its `WouldBlock` says it is empty.
+    #[inline]
+    pub(crate) fn short_read_drains(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(_) => false,
+            _ => true,
+        }
+    }
+
+    /// When a TLS handshake still going on began, for its deadline.
+    pub(crate) fn handshake_started(&self) -> Option<std::time::Instant> {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.handshake_started(),
+            _ => None,
+        }
+    }
+
+    /// What the TLS handshake agreed, on a TLS connection.
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls_info(&self) -> Option<TlsInfo> {
+        match self {
+            Stream::Tls(t) => Some(t.info()),
+            _ => None,
         }
     }
 }
 
+/// Calls `$f` on whichever socket `$s` holds, mutably; a TLS session
+/// takes `$tls` instead.
+macro_rules! each_mut {
+    ($s:expr, $sock:ident => $f:expr, $t:ident => $tls:expr) => {
+        match $s {
+            Stream::Tcp($sock) => $f,
+            #[cfg(unix)]
+            Stream::Unix($sock) => $f,
+            #[cfg(feature = "tls")]
+            Stream::Tls($t) => $tls,
+        }
+    };
+}
+
+/// Plaintext in, for a TLS session: the session reads and decrypts.
 impl Read for Stream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        each!(self, s => s.read(buf))
+        each_mut!(self, s => s.read(buf), t => t.read(buf))
     }
 }
 
+/// Plaintext out, for a TLS session: the session encrypts and writes.
 impl Write for Stream {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        each!(self, s => s.write(buf))
+        each_mut!(self, s => s.write(buf), t => t.write_vectored(&[IoSlice::new(buf)]))
     }
 
     #[inline]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        each!(self, s => s.write_vectored(bufs))
+        each_mut!(self, s => s.write_vectored(bufs), t => t.write_vectored(bufs))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -135,21 +259,65 @@ impl Write for Stream {
 
 impl Source for Stream {
     fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
-        each!(self, s => s.register(registry, token, interests))
+        each_mut!(self, s => s.register(registry, token, interests), t => t.sock.register(registry, token, interests))
     }
 
     fn reregister(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
-        each!(self, s => s.reregister(registry, token, interests))
+        each_mut!(self, s => s.reregister(registry, token, interests), t => t.sock.reregister(registry, token, interests))
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        each!(self, s => s.deregister(registry))
+        each_mut!(self, s => s.deregister(registry), t => t.sock.deregister(registry))
     }
 }
 
 #[cfg(unix)]
 fn unix_addr(a: &std::os::unix::net::SocketAddr) -> Addr {
     Addr::Unix(a.as_pathname().unwrap_or(Path::new("")).into())
+}
+
+/// The TLS a listener's connections speak, if any (without the `tls`
+/// feature, never any).
+#[cfg(feature = "tls")]
+pub(crate) type ServerTls = Option<std::sync::Arc<rustls::ServerConfig>>;
+#[cfg(not(feature = "tls"))]
+pub(crate) type ServerTls = Option<std::sync::Arc<std::convert::Infallible>>;
+
+/// The TLS an outgoing connection speaks, if any: the configuration and
+/// the server's name (what its certificate must name, and the SNI sent).
+#[cfg(feature = "tls")]
+pub(crate) type ClientTls<'a> = Option<(&'a std::sync::Arc<rustls::ClientConfig>, &'a str)>;
+#[cfg(not(feature = "tls"))]
+pub(crate) type ClientTls<'a> = Option<(std::convert::Infallible, &'a str)>;
+
+impl Stream {
+    /// This socket, connected or connecting, under the TLS it is to speak.
+    pub(crate) fn secured_to(self, tls: ClientTls<'_>, now: std::time::Instant) -> io::Result<Stream> {
+        match tls {
+            None => Ok(self),
+            #[cfg(feature = "tls")]
+            Some((config, name)) => Ok(Stream::Tls(Box::new(TlsStream::client(self, config, name, now)?))),
+            #[cfg(not(feature = "tls"))]
+            Some((never, _)) => {
+                let _ = now;
+                match never {}
+            }
+        }
+    }
+
+    /// This socket, just accepted, under the TLS its listener speaks.
+    pub(crate) fn secured(self, tls: &ServerTls, now: std::time::Instant) -> io::Result<Stream> {
+        match tls {
+            None => Ok(self),
+            #[cfg(feature = "tls")]
+            Some(config) => Ok(Stream::Tls(Box::new(TlsStream::server(self, config, now)?))),
+            #[cfg(not(feature = "tls"))]
+            Some(never) => {
+                let _ = now;
+                match **never {}
+            }
+        }
+    }
 }
 
 /// A listening socket.

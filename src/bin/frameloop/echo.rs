@@ -49,6 +49,25 @@ pub struct EchoArgs {
     /// listener of its own and the kernel picks (reuse-port, Linux).
     #[arg(long, value_name = "HOW", default_value = "acceptor")]
     distribution: DistributionArg,
+    /// Serve TLS with this certificate chain (PEM; the server's own first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Mutual TLS: refuse clients without a certificate this CA (PEM) signed.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<std::path::PathBuf>,
+}
+
+/// The TLS configuration the `--tls-*` flags ask for, if they ask.
+fn tls_config(args: &EchoArgs) -> Result<Option<std::sync::Arc<frameloop::tls::ServerConfig>>, String> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else { return Ok(None) };
+    let mut files = frameloop::tls::TlsServerFiles::new(cert, key);
+    if let Some(ca) = &args.tls_client_ca {
+        files = files.client_ca(ca);
+    }
+    files.load().map(Some).map_err(|e| e.to_string())
 }
 
 /// `--distribution`'s values.
@@ -126,15 +145,26 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
         builder
     };
     let mut group = builder.build_group(usize::from(args.threads)).map_err(|e| e.to_string())?;
-    let bound = group.listen(args.addr.as_str()).map_err(|e| e.to_string())?;
+    let tls = tls_config(args)?;
+    let secure = tls.is_some();
+    let bound = match tls {
+        Some(config) => group.listen_tls(args.addr.as_str(), config),
+        None => group.listen(args.addr.as_str()),
+    }
+    .map_err(|e| e.to_string())?;
     let format = if args.lines {
-        format!("lines (try: {})", nc_for(&bound))
+        format!("lines (try: {})", try_with(&bound, secure))
     } else if args.raw {
-        format!("raw bytes (try: {})", nc_for(&bound))
+        format!("raw bytes (try: {})", try_with(&bound, secure))
     } else {
         "frames".to_owned()
     };
-    println!("echo server on {bound}, speaking {format}; Ctrl-C stops it");
+    let over = match (secure, &args.tls_client_ca) {
+        (false, _) => "",
+        (true, None) => " over TLS",
+        (true, Some(_)) => " over mutual TLS",
+    };
+    println!("echo server on {bound}{over}, speaking {format}; Ctrl-C stops it");
     let stall = (args.stall_ms > 0).then(|| (Instant::now(), Duration::from_millis(args.stall_ms)));
     if let Some((_, length)) = stall {
         println!("stalling for the first {} ms of every second", length.as_millis());
@@ -155,10 +185,13 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The `nc` command that talks to `bound`.
-fn nc_for(bound: &frameloop::Addr) -> String {
-    match bound {
-        frameloop::Addr::Tcp(a) => format!("nc {} {}", a.ip(), a.port()),
-        frameloop::Addr::Unix(path) => format!("nc -U {}", path.display()),
+/// The command that talks to `bound` by hand: `nc`, or `openssl s_client`
+/// for TLS.
+fn try_with(bound: &frameloop::Addr, tls: bool) -> String {
+    match (bound, tls) {
+        (frameloop::Addr::Tcp(a), false) => format!("nc {} {}", a.ip(), a.port()),
+        (frameloop::Addr::Tcp(a), true) => format!("openssl s_client -quiet -connect {a}"),
+        (frameloop::Addr::Unix(path), false) => format!("nc -U {}", path.display()),
+        (frameloop::Addr::Unix(path), true) => format!("openssl s_client -quiet -unix {}", path.display()),
     }
 }

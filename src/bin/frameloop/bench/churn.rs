@@ -10,18 +10,18 @@
 //! connections open waits for one to close (the server is not keeping up),
 //! and is counted as late; one that is still waiting at the end of the
 //! window is counted as never started. Closing normally leaves the
-//! client's side of each connection in TIME_WAIT for a minute, so a long
-//! run at a high rate runs out of local ports: that shows as connect
-//! errors.
+//! client's side of each TCP connection in TIME_WAIT for a minute, so a
+//! long run at a high rate runs out of local ports: that shows as connect
+//! errors. A Unix socket's connect finishes at once, and one that finds
+//! the server's backlog full fails at once, as a connect error.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
+use frameloop::Addr;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
@@ -33,6 +33,7 @@ use super::open_loop::{self, Pace, Schedule, LATE};
 use super::options::Options;
 use super::report::thousands;
 use super::rng::Rng;
+use super::socket::{with_socket, Socket, WithSocket};
 use super::{measure, print_server, serve, size_text, Measured};
 
 /// Connections one thread keeps open at most.
@@ -54,42 +55,64 @@ pub fn run(opts: &Options) -> Result<Measured, String> {
         opts.secs,
         opts.warmup
     );
-    print_server(opts, &server, addr);
+    print_server(opts, &server, &addr);
     println!(
         "client: {} thread(s), mio; each connection writes its {} message(s) at once, checks the echoes, closes",
         opts.threads, opts.per_conn
     );
     let shared = Arc::new(Shared::default());
-    // Each thread opens its share on a schedule of its own, staggered.
-    let pace = Pace { rate, conns: opts.threads, arrival: opts.arrival, epoch: Instant::now() };
-    // In-process, each connection takes two descriptors of this process.
-    let fds = cpu::max_open_files().unwrap_or(1024) as usize;
-    let per_thread_fds = fds.saturating_sub(64) / if opts.addr.is_some() { 1 } else { 2 } / opts.threads;
-    let work = Work {
-        addr,
-        size: opts.size,
-        size_max: opts.size_max,
-        per_conn: opts.per_conn,
-        max_open: MAX_OPEN.min(per_thread_fds.max(1)),
-        threads: opts.threads,
-    };
-    let mut threads = Vec::new();
-    for t in 0..opts.threads {
-        let shared = Arc::clone(&shared);
-        let schedule = Schedule::new(&pace, t);
-        let handle = std::thread::Builder::new()
-            .name(format!("bench-churn-{t}"))
-            .spawn(move || churn(t, schedule, work, &shared))
-            .map_err(|e| format!("cannot start a client thread: {e}"))?;
-        threads.push(handle);
-    }
+    let threads = with_socket(&addr, Churners { opts, rate, addr: &addr, shared: &shared })?;
     measure(opts, server, &shared, threads)
 }
 
-/// What every churn thread does.
-#[derive(Debug, Clone, Copy)]
-struct Work {
-    addr: SocketAddr,
+/// The churn threads of a run, started on sockets of the kind `addr` names.
+struct Churners<'a> {
+    opts: &'a Options,
+    rate: f64,
+    addr: &'a Addr,
+    shared: &'a Arc<Shared>,
+}
+
+impl WithSocket for Churners<'_> {
+    type Output = Vec<std::thread::JoinHandle<ThreadReport>>;
+
+    fn run<S: Socket>(self, to: &S::Addr) -> Result<Self::Output, String> {
+        let Churners { opts, rate, addr, shared } = self;
+        // Each thread opens its share on a schedule of its own, staggered.
+        let pace = Pace { rate, conns: opts.threads, arrival: opts.arrival, epoch: Instant::now() };
+        // In-process, each connection takes two descriptors of this process.
+        let fds = cpu::max_open_files().unwrap_or(1024) as usize;
+        let per_thread_fds = fds.saturating_sub(64) / if opts.addr.is_some() { 1 } else { 2 } / opts.threads;
+        let work = Work {
+            addr: to.clone(),
+            shown: addr.clone(),
+            size: opts.size,
+            size_max: opts.size_max,
+            per_conn: opts.per_conn,
+            max_open: MAX_OPEN.min(per_thread_fds.max(1)),
+            threads: opts.threads,
+        };
+        let mut threads = Vec::new();
+        for t in 0..opts.threads {
+            let shared = Arc::clone(shared);
+            let schedule = Schedule::new(&pace, t);
+            let work = work.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("bench-churn-{t}"))
+                .spawn(move || churn::<S>(t, schedule, &work, &shared))
+                .map_err(|e| format!("cannot start a client thread: {e}"))?;
+            threads.push(handle);
+        }
+        Ok(threads)
+    }
+}
+
+/// What every churn thread does, connecting to `addr`.
+#[derive(Debug, Clone)]
+struct Work<A> {
+    addr: A,
+    /// `addr` as errors name it.
+    shown: Addr,
     size: usize,
     size_max: usize,
     per_conn: usize,
@@ -98,8 +121,8 @@ struct Work {
 }
 
 /// One connection of the churn.
-struct Conn {
-    stream: TcpStream,
+struct Conn<M> {
+    stream: M,
     id: u32,
     /// When `connect()` was called.
     called: Instant,
@@ -117,7 +140,7 @@ struct Conn {
 }
 
 /// Thread `t`'s share of the churn.
-fn churn(t: usize, mut schedule: Schedule, work: Work, shared: &Shared) -> ThreadReport {
+fn churn<S: Socket>(t: usize, mut schedule: Schedule, work: &Work<S::Addr>, shared: &Shared) -> ThreadReport {
     let mut report = ThreadReport::default();
     let mut poll = match Poll::new() {
         Ok(p) => p,
@@ -129,7 +152,7 @@ fn churn(t: usize, mut schedule: Schedule, work: Work, shared: &Shared) -> Threa
     let filler = filler(work.size_max);
     let inbuf_len = (64 * 1024).max(4 * (HEADER + work.size_max));
     let mut rng = Rng::new(t as u64);
-    let mut conns: Slab<Conn> = Slab::new();
+    let mut conns: Slab<Conn<S::Mio>> = Slab::new();
     let mut events = Events::with_capacity(1024);
     let (mut start, mut end) = (None, None);
     let mut cpu_start = None;
@@ -174,10 +197,10 @@ fn churn(t: usize, mut schedule: Schedule, work: Work, shared: &Shared) -> Threa
                 report.late += 1;
             }
             let called = Instant::now();
-            let mut stream = match TcpStream::connect(work.addr) {
+            let mut stream = match S::start_connect(&work.addr) {
                 Ok(s) => s,
                 Err(e) => {
-                    report.error(shared, format!("connect to {}: {e}", work.addr));
+                    report.error(shared, format!("connect to {}: {e}", work.shown));
                     continue;
                 }
             };
@@ -234,7 +257,7 @@ fn churn(t: usize, mut schedule: Schedule, work: Work, shared: &Shared) -> Threa
             let outcome = if conn.established {
                 Ok(false)
             } else {
-                establish(conn, &work, &filler, &mut rng, &mut report, window)
+                establish::<S>(conn, work, &filler, &mut rng, &mut report, window)
             };
             let outcome = outcome.and_then(|_| {
                 if !conn.established {
@@ -281,24 +304,18 @@ impl Window {
 
 /// Whether `conn`'s connect has finished; once it has, queues its
 /// messages. Err: it failed.
-fn establish(
-    conn: &mut Conn,
-    work: &Work,
+fn establish<S: Socket>(
+    conn: &mut Conn<S::Mio>,
+    work: &Work<S::Addr>,
     filler: &[u8],
     rng: &mut Rng,
     report: &mut ThreadReport,
     window: Window,
 ) -> Result<bool, String> {
-    if let Some(e) = conn.stream.take_error().map_err(|e| e.to_string())? {
-        return Err(format!("connect failed: {e}"));
-    }
-    match conn.stream.peer_addr() {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(false),
-        Err(e) => return Err(format!("connect failed: {e}")),
+    if !S::connected(&conn.stream).map_err(|e| format!("connect failed: {e}"))? {
+        return Ok(false);
     }
     conn.established = true;
-    let _ = conn.stream.set_nodelay(true);
     if let Some(at) = window.at() {
         report.connects += 1;
         report.connect.record(window.now.saturating_duration_since(conn.called).as_nanos() as u64);
@@ -315,7 +332,7 @@ fn establish(
 }
 
 /// Writes what `conn` has queued, stamping the messages it completes.
-fn flush(conn: &mut Conn) -> Result<(), String> {
+fn flush<M: Write>(conn: &mut Conn<M>) -> Result<(), String> {
     while conn.out_head < conn.out.len() {
         let now = Instant::now();
         match conn.stream.write(&conn.out[conn.out_head..]) {
@@ -335,8 +352,8 @@ fn flush(conn: &mut Conn) -> Result<(), String> {
 }
 
 /// Reads and checks `conn`'s echoes; Ok(true): all of them came back.
-fn read(
-    conn: &mut Conn,
+fn read<M: Read>(
+    conn: &mut Conn<M>,
     filler: &[u8],
     report: &mut ThreadReport,
     window: Window,

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
+use mio::event::Source;
 use mio::{Events, Interest, Poll, Token};
 
 use super::cpu;
@@ -223,8 +223,8 @@ struct Pending {
     end: u64,
 }
 
-struct Conn {
-    stream: TcpStream,
+struct Conn<S> {
+    stream: S,
     id: u32,
     /// Sequence number of the next frame to send.
     next_send: u64,
@@ -251,7 +251,7 @@ struct Conn {
     in_heap: Option<Instant>,
 }
 
-impl Conn {
+impl<S> Conn<S> {
     fn queue_frame(&mut self, load: &Load, filler: &[u8], intended: Option<Instant>) {
         let len = self.rng.between(load.size, load.size_max);
         put_frame(&mut self.out, self.id, self.next_send, len, filler);
@@ -262,8 +262,8 @@ impl Conn {
 }
 
 /// One client thread's state.
-struct Client<'a> {
-    conns: Vec<Conn>,
+struct Client<'a, S> {
+    conns: Vec<Conn<S>>,
     load: Load,
     filler: Vec<u8>,
     dirty: Vec<usize>,
@@ -278,12 +278,12 @@ struct Client<'a> {
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
 }
 
-/// Drives `streams` (already connected, non-blocking) with `load` until the
-/// main thread moves `shared.phase` to [`DRAIN`] and the frames in flight
-/// came back (or [`DRAIN_PATIENCE`] ran out; those count as errors).
-/// `streams` are numbered across all threads, which open-loop schedules
-/// are staggered by.
-pub fn run(streams: Vec<(u32, TcpStream)>, load: Load, shared: Arc<Shared>) -> ThreadReport {
+/// Drives `streams` (already connected, non-blocking; TCP or Unix) with
+/// `load` until the main thread moves `shared.phase` to [`DRAIN`] and the
+/// frames in flight came back (or [`DRAIN_PATIENCE`] ran out; those count
+/// as errors). `streams` are numbered across all threads, which open-loop
+/// schedules are staggered by. They close when this returns.
+pub fn run<S: Read + Write + Source>(streams: Vec<(u32, S)>, load: Load, shared: Arc<Shared>) -> ThreadReport {
     let mut report = ThreadReport::default();
     let mut poll = match Poll::new() {
         Ok(p) => p,
@@ -344,7 +344,7 @@ pub fn run(streams: Vec<(u32, TcpStream)>, load: Load, shared: Arc<Shared>) -> T
     client.report
 }
 
-impl Client<'_> {
+impl<S: Read + Write> Client<'_, S> {
     fn drive(&mut self, poll: &mut Poll) {
         let mut events = Events::with_capacity(1024);
         let now = Instant::now();
@@ -413,9 +413,6 @@ impl Client<'_> {
         }
         if let Some(end) = self.end {
             self.count_unsent(end);
-        }
-        for conn in &mut self.conns {
-            let _ = conn.stream.shutdown(std::net::Shutdown::Both);
         }
     }
 

@@ -3,17 +3,18 @@
 //! done everything a real connection needs) and then stays quiet; the
 //! server's RSS is read before and after.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
+
+use frameloop::Addr;
 
 use super::cpu;
 use super::report::thousands;
 use super::server::InProcess;
+use super::socket::{with_socket, Socket, WithSocket};
 
 /// Opens `conns` connections that exchange one `size`-byte frame each and
 /// reports the server's memory growth per connection.
-pub fn run(addr: Option<SocketAddr>, pid: Option<u32>, conns: usize, size: usize) -> Result<(), String> {
+pub fn run(addr: Option<&Addr>, pid: Option<u32>, conns: usize, size: usize) -> Result<(), String> {
     // In-process, the client's sockets count against this process's
     // descriptors too: two per connection.
     let fds_needed = if addr.is_some() { conns } else { 2 * conns } as u64 + 64;
@@ -29,13 +30,14 @@ pub fn run(addr: Option<SocketAddr>, pid: Option<u32>, conns: usize, size: usize
         None => Some(InProcess::start(None)?),
     };
     let (addr, pid) = match (&in_process, addr) {
-        (Some(s), _) => (s.addr, None),
-        (None, Some(a)) => (a, Some(pid.ok_or("--mode idle with --addr needs --server-pid PID to read its memory")?)),
+        (Some(s), _) => (Addr::Tcp(s.addr), None),
+        (None, Some(a)) => {
+            (a.clone(), Some(pid.ok_or("--mode idle with --addr needs --server-pid PID to read its memory")?))
+        }
         (None, None) => return Err("no address to connect to".into()),
     };
     let payload = vec![7u8; size];
     let frame: Vec<u8> = (size as u32).to_be_bytes().into_iter().chain(payload.iter().copied()).collect();
-    let mut echo = vec![0u8; frame.len()];
     println!("frameloop bench: idle, {conns} connections exchanging one {size} B frame each, then idle");
     match in_process {
         Some(_) => println!(
@@ -43,19 +45,7 @@ pub fn run(addr: Option<SocketAddr>, pid: Option<u32>, conns: usize, size: usize
         ),
         None => println!("server: {addr} (process {})", pid.unwrap_or_default()),
     }
-
-    // One connection first, so one-time costs (buffers met on first use)
-    // are not charged to the idle ones.
-    exchange(addr, &frame, &mut echo).map_err(|e| format!("warm-up connection: {e}"))?;
-    std::thread::sleep(Duration::from_millis(200));
-    let before = cpu::rss_bytes(pid).ok_or("cannot read the server's memory from /proc")?;
-    let mut held = Vec::with_capacity(conns);
-    for i in 0..conns {
-        held.push(exchange(addr, &frame, &mut echo).map_err(|e| format!("connection {i}: {e}"))?);
-    }
-    // Let the server finish whatever the last exchanges left it to do.
-    std::thread::sleep(Duration::from_millis(500));
-    let after = cpu::rss_bytes(pid).ok_or("cannot read the server's memory from /proc")?;
+    let (before, after) = with_socket(&addr, Idle { conns, frame: &frame, pid })?;
     let growth = after.saturating_sub(before);
     println!();
     println!(
@@ -64,19 +54,47 @@ pub fn run(addr: Option<SocketAddr>, pid: Option<u32>, conns: usize, size: usize
         thousands(after / 1024)
     );
     println!("per conn     {:.0} bytes of resident memory per idle connection", growth as f64 / conns as f64);
-    drop(held);
     if let Some(s) = in_process {
         s.stop()?;
     }
     Ok(())
 }
 
+/// The idle connections, on sockets of the kind the address names: the
+/// server's RSS before them and with them (then they close).
+struct Idle<'a> {
+    conns: usize,
+    frame: &'a [u8],
+    pid: Option<u32>,
+}
+
+impl WithSocket for Idle<'_> {
+    type Output = (u64, u64);
+
+    fn run<S: Socket>(self, addr: &S::Addr) -> Result<(u64, u64), String> {
+        let Idle { conns, frame, pid } = self;
+        let mut echo = vec![0u8; frame.len()];
+        // One connection first, so one-time costs (buffers met on first use)
+        // are not charged to the idle ones.
+        exchange::<S>(addr, frame, &mut echo).map_err(|e| format!("warm-up connection: {e}"))?;
+        std::thread::sleep(Duration::from_millis(200));
+        let before = cpu::rss_bytes(pid).ok_or("cannot read the server's memory from /proc")?;
+        let mut held = Vec::with_capacity(conns);
+        for i in 0..conns {
+            held.push(exchange::<S>(addr, frame, &mut echo).map_err(|e| format!("connection {i}: {e}"))?);
+        }
+        // Let the server finish whatever the last exchanges left it to do.
+        std::thread::sleep(Duration::from_millis(500));
+        let after = cpu::rss_bytes(pid).ok_or("cannot read the server's memory from /proc")?;
+        Ok((before, after))
+    }
+}
+
 /// Connects, sends `frame`, and waits for its echo; returns the open
 /// connection.
-fn exchange(addr: SocketAddr, frame: &[u8], echo: &mut [u8]) -> std::io::Result<TcpStream> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+fn exchange<S: Socket>(addr: &S::Addr, frame: &[u8], echo: &mut [u8]) -> std::io::Result<S> {
+    let mut s = S::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    s.set_nodelay(true)?;
     s.write_all(frame)?;
     s.read_exact(echo)?;
     if echo != frame {

@@ -77,7 +77,7 @@ fn config(opts: &Options) -> Value {
     let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
     json!({
         "mode": mode(opts),
-        "addr": opts.addr.map(|a| a.to_string()),
+        "addr": opts.addr.as_ref().map(ToString::to_string),
         "in_process_server": opts.addr.is_none(),
         "conns": opts.conns,
         "depth": opts.depth,

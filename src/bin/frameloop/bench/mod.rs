@@ -1,8 +1,10 @@
 //! `frameloop bench`: the load generator.
 //!
 //! It drives any server that echoes the frame format (4-byte big-endian
-//! length, payload), checks every echo, and reports throughput, latency and
-//! what the server spent per message. Without `--addr` it starts the
+//! length, payload), over TCP or a Unix socket (`--addr unix:/path`; every
+//! client is written once, generic over the socket, `socket.rs`), checks
+//! every echo, and reports throughput, latency and what the server spent
+//! per message. Without `--addr` it starts the
 //! engine's echo server in-process, on its own thread, and reads that
 //! thread's CPU time and counters; with `--server-pid` it reads a separate
 //! server process's CPU time (and memory, in `--mode idle`) from `/proc`.
@@ -47,14 +49,14 @@ mod report;
 mod rng;
 mod series;
 mod server;
+mod socket;
 mod sweep;
 
-use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use frameloop::Stats;
+use frameloop::{Addr, Stats};
 
 use client::{Load, Shared, ThreadReport};
 use histogram::Latency;
@@ -63,11 +65,14 @@ pub use options::BenchArgs;
 use options::{Mode, Options, Plan};
 use report::{nanos, thousands, Progress};
 use server::{InProcess, Sample};
+use socket::{connect_all, with_socket, Socket, WithSocket};
 
 /// Runs `frameloop bench`.
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     match Plan::new(args)? {
-        Plan::Single(opts) if opts.mode == Mode::Idle => idle::run(opts.addr, opts.server_pid, opts.conns, opts.size),
+        Plan::Single(opts) if opts.mode == Mode::Idle => {
+            idle::run(opts.addr.as_ref(), opts.server_pid, opts.conns, opts.size)
+        }
         Plan::Single(opts) => {
             let measured = if opts.churn.is_some() { churn::run(&opts)? } else { load(&opts)? };
             files::write(&opts, &measured)?;
@@ -193,7 +198,7 @@ fn load(opts: &Options) -> Result<Measured, String> {
             opts.warmup
         ),
     }
-    print_server(opts, &server, addr);
+    print_server(opts, &server, &addr);
     if opts.mode == Mode::PingPong {
         println!("client: a blocking thread per connection, one frame at a time");
     } else if opts.rate.is_some() {
@@ -205,58 +210,74 @@ fn load(opts: &Options) -> Result<Measured, String> {
         println!("client: {} thread(s), mio, one write per connection per loop turn", opts.threads);
     }
 
-    let streams = connect_all(addr, opts.conns)?;
     let shared = Arc::new(Shared::default());
-    let mut threads = Vec::new();
-    if opts.mode == Mode::PingPong {
-        // A blocking thread per connection: the round trip, not a poller's.
-        let size = opts.size;
-        for (i, stream) in streams.into_iter().enumerate() {
-            let shared = Arc::clone(&shared);
-            let handle = std::thread::Builder::new()
-                .name(format!("bench-pingpong-{i}"))
-                .spawn(move || pingpong::run(i as u32, stream, size, shared))
-                .map_err(|e| format!("cannot start a client thread: {e}"))?;
-            threads.push(handle);
+    let threads = with_socket(&addr, Clients { opts, addr: &addr, shared: &shared })?;
+    measure(opts, server, &shared, threads)
+}
+
+/// The client threads of a throughput, ping-pong or open-loop run, started
+/// on sockets of the kind `addr` names.
+struct Clients<'a> {
+    opts: &'a Options,
+    /// As errors name it.
+    addr: &'a Addr,
+    shared: &'a Arc<Shared>,
+}
+
+impl WithSocket for Clients<'_> {
+    type Output = Vec<std::thread::JoinHandle<ThreadReport>>;
+
+    fn run<S: Socket>(self, to: &S::Addr) -> Result<Self::Output, String> {
+        let Clients { opts, addr, shared } = self;
+        let streams = connect_all::<S>(to, addr, opts.conns)?;
+        let mut threads = Vec::new();
+        if opts.mode == Mode::PingPong {
+            // A blocking thread per connection: the round trip, not a poller's.
+            let size = opts.size;
+            for (i, stream) in streams.into_iter().enumerate() {
+                let shared = Arc::clone(shared);
+                let handle = std::thread::Builder::new()
+                    .name(format!("bench-pingpong-{i}"))
+                    .spawn(move || pingpong::run(i as u32, stream, size, shared))
+                    .map_err(|e| format!("cannot start a client thread: {e}"))?;
+                threads.push(handle);
+            }
+            return Ok(threads);
         }
-    } else {
         let pace = opts.rate.map(|rate| Pace { rate, conns: opts.conns, arrival: opts.arrival, epoch: Instant::now() });
         let load = Load { depth: opts.depth, size: opts.size, size_max: opts.size_max, pace };
-        let mut per_thread: Vec<Vec<(u32, mio::net::TcpStream)>> = (0..opts.threads).map(|_| Vec::new()).collect();
+        let mut per_thread: Vec<Vec<(u32, S::Mio)>> = (0..opts.threads).map(|_| Vec::new()).collect();
         for (i, s) in streams.into_iter().enumerate() {
-            s.set_nonblocking(true).map_err(|e| e.to_string())?;
             if let Some(bucket) = per_thread.get_mut(i % opts.threads) {
-                bucket.push((i as u32, mio::net::TcpStream::from_std(s)));
+                bucket.push((i as u32, s.into_mio().map_err(|e| e.to_string())?));
             }
         }
         for (t, streams) in per_thread.into_iter().enumerate() {
-            let shared = Arc::clone(&shared);
+            let shared = Arc::clone(shared);
             let handle = std::thread::Builder::new()
                 .name(format!("bench-client-{t}"))
                 .spawn(move || client::run(streams, load, shared))
                 .map_err(|e| format!("cannot start a client thread: {e}"))?;
             threads.push(handle);
         }
+        Ok(threads)
     }
-    measure(opts, server, &shared, threads)
 }
 
 /// The server of a run: the in-process one, started now, or `opts.addr`.
-fn serve(opts: &Options) -> Result<(Server, SocketAddr), String> {
-    let server = match opts.addr {
-        Some(_) => Server::Remote { pid: opts.server_pid },
-        None => Server::InProcess(InProcess::start(opts.busy_poll)?),
-    };
-    let addr = match (&server, opts.addr) {
-        (Server::InProcess(s), _) => s.addr,
-        (_, Some(a)) => a,
-        (_, None) => return Err("no address to connect to".into()),
-    };
-    Ok((server, addr))
+fn serve(opts: &Options) -> Result<(Server, Addr), String> {
+    match &opts.addr {
+        Some(a) => Ok((Server::Remote { pid: opts.server_pid }, a.clone())),
+        None => {
+            let s = InProcess::start(opts.busy_poll)?;
+            let addr = Addr::Tcp(s.addr);
+            Ok((Server::InProcess(s), addr))
+        }
+    }
 }
 
 /// The report's line about the server.
-fn print_server(opts: &Options, server: &Server, addr: SocketAddr) {
+fn print_server(opts: &Options, server: &Server, addr: &Addr) {
     match (server, opts.server_pid) {
         (Server::InProcess(_), _) => match opts.busy_poll {
             None => println!("server: frameloop echo, in-process on its own thread, {addr}"),
@@ -325,20 +346,6 @@ fn size_text(opts: &Options) -> String {
     } else {
         format!("{}..{}", opts.size, opts.size_max)
     }
-}
-
-/// Connects `n` connections one after another, so the load starts with all
-/// of them established.
-fn connect_all(addr: SocketAddr, n: usize) -> Result<Vec<TcpStream>, String> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-            .map_err(|e| format!("connection {i} to {addr}: {e}"))?;
-        // Latency, not bandwidth: frames leave as soon as they are written.
-        s.set_nodelay(true).map_err(|e| e.to_string())?;
-        out.push(s);
-    }
-    Ok(out)
 }
 
 /// Sleeps for `length`, from now, showing the phase `label` on the

@@ -2,11 +2,11 @@
 //! the settings they come to once the mode's defaults are filled in
 //! ([`Options`]): one run, or one per size of a `--sizes` sweep ([`Plan`]).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::RangedU64ValueParser;
+use frameloop::{Addr, ToAddrs};
 
 use super::client::STAMP;
 use crate::args;
@@ -90,6 +90,14 @@ fn per_second(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The server `--addr` names: the first address the library's resolving
+/// gives (`unix:/path`, or TCP), with its message when there is none.
+fn address(s: &str) -> Result<Addr, String> {
+    let first = s.to_addrs().map_err(|e| e.to_string())?.into_iter().next();
+    // `to_addrs` is never empty when it succeeds.
+    first.ok_or_else(|| format!("{s} names no address"))
+}
+
 /// Connections of a throughput run when --conns does not say.
 const THROUGHPUT_CONNS: usize = 100;
 /// Frames in flight per connection of a throughput run when --depth does
@@ -149,7 +157,8 @@ fn sizes_help() -> String {
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Drive this server instead of the in-process one (any echo of
-    /// 4-byte-length frames).
+    /// 4-byte-length frames): IP:PORT, HOST:PORT, or unix:/path for a Unix
+    /// socket, which every mode drives as it does TCP.
     // A string, resolved by the library in `Options::new`: its message, not
     // a second copy of its rule.
     #[arg(long, value_name = "ADDR")]
@@ -246,7 +255,7 @@ pub struct BenchArgs {
 /// The settings of one run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub addr: Option<SocketAddr>,
+    pub addr: Option<Addr>,
     pub mode: Mode,
     pub conns: usize,
     pub depth: usize,
@@ -332,7 +341,7 @@ impl Options {
         // as wrk2 does: what is due while it waits is sent late, and counted.
         let default_depth = if args.rate.is_some() { 1 } else { default_depth };
         Ok(Options {
-            addr: args.addr.as_deref().map(frameloop::resolve).transpose().map_err(|e| e.to_string())?,
+            addr: args.addr.as_deref().map(address).transpose()?,
             mode: args.mode,
             conns: args.conns.unwrap_or(default_conns),
             depth: if args.mode == Mode::Throughput { args.depth.unwrap_or(default_depth) } else { 1 },

@@ -3,28 +3,28 @@
 //! the round trip and as little of the client as can be: no poller between
 //! the echo's arrival and the thread that waits for it.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::client::{Shared, ThreadReport, DRAIN, MEASURE, STAMP};
 use super::cpu;
+use super::socket::Socket;
 
 /// How long one echo may take before the connection counts as failed.
 const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Sends one frame at a time on `stream` until the main thread moves
-/// `shared.phase` to [`DRAIN`]; checks and times every echo.
-pub fn run(id: u32, mut stream: TcpStream, size: usize, shared: Arc<Shared>) -> ThreadReport {
+/// `shared.phase` to [`DRAIN`]; checks and times every echo. `stream` is
+/// blocking, as [`Socket::connect`] makes it.
+pub fn run<S: Socket>(id: u32, mut stream: S, size: usize, shared: Arc<Shared>) -> ThreadReport {
     let mut report = ThreadReport::default();
     let fail = |report: &mut ThreadReport, what: String| {
         report.errors += 1;
         report.first_errors.push(format!("connection {id}: {what}"));
         shared.errors.fetch_add(1, Ordering::Relaxed);
     };
-    if let Err(e) = stream.set_nonblocking(false).and_then(|()| stream.set_read_timeout(Some(PATIENCE))) {
+    if let Err(e) = stream.set_read_timeout(Some(PATIENCE)) {
         fail(&mut report, format!("cannot set up the socket: {e}"));
         return report;
     }

@@ -1,0 +1,55 @@
+//! TLS over the reactor's sockets (feature `tls`): a [`TlsSession`] per
+//! connection, driven from the edge-triggered loop, and the rustls
+//! configurations it needs, built from PEM files ([`TlsServerFiles`],
+//! [`TlsClientFiles`]).
+//!
+//! # Plaintext copies, socket to handler
+//!
+//! rustls 0.23's buffered `Connection` reads ciphertext into its own buffer
+//! (`read_tls`), decrypts each record in place there, then copies the
+//! record's plaintext into a `Vec` of its own (`take_received_plaintext`,
+//! `Payload::into_vec`): that copy cannot be avoided from outside. So:
+//!
+//! - [`TlsSession::read`] into the reactor's buffer: kernel to rustls,
+//!   rustls to its plaintext `Vec`, that `Vec` to the buffer: two copies in
+//!   user space, the handler's `&[u8]` cut from the reactor's buffer.
+//! - [`TlsSession::fill_buf`] / [`TlsSession::with_plaintext`]: the handler's
+//!   `&[u8]` is cut from rustls's plaintext `Vec` itself: one copy in user
+//!   space (rustls's own), plus one of just the bytes of a message that a
+//!   record boundary cuts, which the reactor assembles in its buffer.
+//!
+//! rustls's unbuffered API (`UnbufferedConnectionCommon`) takes ciphertext
+//! in the caller's buffer and decrypts it there, but in 0.23 its
+//! `ReadTraffic::next_record` still pops the same copied `Vec`: no copy less.
+//! Plaintext left in place is rustls 0.24's work in progress.
+
+mod config;
+mod error;
+mod pem;
+mod session;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+pub use config::{TlsClientFiles, TlsServerFiles};
+pub use error::{TlsConfigError, TlsFailure};
+#[cfg(test)]
+pub(crate) use session::{Drained, EndOfStream, TlsSession, DEFAULT_BUFFER_LIMIT};
+pub(crate) use stream::TlsStream;
+
+/// What a TLS connection agreed in its handshake, for the handler
+/// ([`Ctx::tls`](crate::Ctx::tls)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsInfo {
+    /// The name the client asked for (SNI), on a server; `None` without
+    /// SNI (a client that connected by IP address) and on a client.
+    pub server_name: Option<String>,
+    /// The protocol agreed by ALPN, if the two sides offered any in common.
+    pub alpn_protocol: Option<Vec<u8>>,
+    /// The TLS version agreed: `"TLSv1_3"` or `"TLSv1_2"`.
+    pub version: &'static str,
+    /// Whether the peer showed a certificate (one verified against the
+    /// configured CA: a server with a client CA refuses the others).
+    pub peer_certificate: bool,
+}
