@@ -29,6 +29,8 @@ pub(crate) struct ClientShared {
     pub(crate) addrs: Vec<Addr>,
     pub(crate) connect_timeout: Duration,
     pub(crate) reconnect: Option<Reconnect>,
+    /// The TLS its connections speak, if any.
+    pub(crate) tls: reactor::ClientTlsConfig,
     /// Numbers the program's connects and disconnects, so that it can wait
     /// until the network thread has carried out its own.
     pub(crate) epochs: AtomicU64,
@@ -627,6 +629,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     reconnect: Option<Reconnect>,
     handler: Option<Box<dyn ClientHandler + Send>>,
+    tls: reactor::ClientTlsConfig,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -636,6 +639,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("reconnect", &self.reconnect)
             .field("callbacks", &self.handler.is_some())
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -652,12 +656,31 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             reconnect: None,
             handler: None,
+            tls: None,
         }
     }
 }
 
 impl ClientBuilder {
     shared_setters!("frameloop::Client::builder()", "");
+
+    /// Speaks TLS to the server, which must show a certificate for
+    /// `server_name` signed by a CA of `files` (and, if the server asks, a
+    /// certificate of `files` of its own). The handshake follows the
+    /// connect: what is sent meanwhile waits for it, and a handshake the
+    /// server refuses ends the connection ([`Error::Disconnected`] with
+    /// [`CloseReason::Tls`](crate::CloseReason::Tls) from `recv`).
+    /// Reconnects speak TLS too. See [`ServerBuilder::tls`](crate::ServerBuilder::tls)
+    /// for an example.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the file that is missing or unusable.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, files: crate::tls::TlsClientFiles, server_name: &str) -> Result<Self, Error> {
+        self.tls = Some((files.load()?, server_name.to_owned()));
+        Ok(self)
+    }
 
     /// Give up connecting after `timeout` ([`Error::ConnectTimedOut`]).
     /// Default: 10 s (the system's own is often minutes).
@@ -748,6 +771,7 @@ impl ClientBuilder {
             addrs,
             connect_timeout: self.connect_timeout,
             reconnect: self.reconnect,
+            tls: self.tls,
             epochs: AtomicU64::new(0),
         });
         let engine = ClientEngine::new(self.handler, Arc::clone(&shared));

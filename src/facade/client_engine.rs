@@ -15,7 +15,7 @@ use super::runtime::Engine;
 use super::{ClientCtx, ClientHandler};
 use crate::error::Error;
 use crate::handler::{CloseReason, ConnId, HalfClose, Handler, TimerId};
-use crate::reactor::{lock, Ctx};
+use crate::reactor::{self, lock, Ctx};
 
 pub(crate) struct ClientEngine {
     handler: Option<Box<dyn ClientHandler + Send>>,
@@ -29,6 +29,10 @@ pub(crate) struct ClientEngine {
     /// connects and disconnects carried out: published with the link.
     reason: Option<CloseReason>,
     epoch: u64,
+    /// The program's connect waiting for its TLS handshake: its number is
+    /// published once the handshake completed or failed, so that
+    /// `Client::connect` returns with the client up, or down for a reason.
+    handshaking: Option<u64>,
     /// The server's address, once known.
     server: Addr,
 }
@@ -38,7 +42,17 @@ impl ClientEngine {
         shared.queue.attach(vec![Arc::clone(&shared.net.commands)]);
         let outbox = Outbox::new(Arc::clone(&shared.queue), Arc::clone(&shared.net.commands), 0);
         let retry = shared.reconnect.map(Retry::new);
-        ClientEngine { handler, shared, outbox, link: Link::Down, retry, reason: None, epoch: 0, server: NO_ADDR }
+        ClientEngine {
+            handler,
+            shared,
+            outbox,
+            link: Link::Down,
+            retry,
+            reason: None,
+            epoch: 0,
+            handshaking: None,
+            server: NO_ADDR,
+        }
     }
 
     fn status(&self) -> Status {
@@ -82,7 +96,15 @@ impl ClientEngine {
     }
 
     /// `conn` is the connection now.
+    /// The program's connect waiting for a TLS handshake is carried out.
+    fn handshake_ended(&mut self) {
+        if let Some(epoch) = self.handshaking.take() {
+            self.epoch = self.epoch.max(epoch);
+        }
+    }
+
     fn up(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        self.handshake_ended();
         self.link = Link::Up { conn };
         self.reason = None;
         if let Ok(addr) = ctx.peer_addr(conn) {
@@ -117,7 +139,11 @@ impl ClientEngine {
 
     /// Waits before the next attempt, or gives up.
     fn back_off(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(retry) = &mut self.retry else { return };
+        let Some(retry) = &mut self.retry else {
+            // No reconnecting: a failed TLS handshake of the first connect.
+            self.link = Link::Down;
+            return;
+        };
         match retry.next_delay() {
             Some(delay) => self.link = Link::Backoff { timer: ctx.set_timer(delay) },
             None => {
@@ -134,7 +160,7 @@ impl ClientEngine {
         let addrs = &self.shared.addrs;
         let Some(addr) = addrs.get(retry.attempts as usize % addrs.len().max(1)).cloned() else { return };
         retry.attempts += 1;
-        match ctx.connect(addr) {
+        match ctx.connect_with(&addr, reactor::client_tls(&self.shared.tls)) {
             Ok(conn) => {
                 self.link = Link::Connecting { conn, timer: ctx.set_timer(self.shared.connect_timeout) };
             }
@@ -183,6 +209,7 @@ impl Handler for ClientEngine {
         match self.link {
             Link::Connecting { conn: attempt, timer } if attempt == conn => {
                 ctx.cancel_timer(timer);
+                self.handshake_ended();
                 // An attempt that timed out was aborted here: say why.
                 self.reason = Some(match reason {
                     CloseReason::Aborted => CloseReason::ConnectFailed(std::io::ErrorKind::TimedOut),
@@ -250,13 +277,22 @@ impl Engine for ClientEngine {
     fn command(&mut self, ctx: &mut Ctx<'_>, command: Command) {
         match command {
             Command::Adopt(stream, epoch) => {
-                // Two threads may queue their changes in the other order
-                // than they numbered them: the published number only grows.
-                self.epoch = self.epoch.max(epoch);
                 self.drop_link(ctx);
-                match ctx.adopt_blocking(stream, None) {
-                    Ok(conn) => return self.up(ctx, conn),
+                match ctx.adopt_blocking(stream, reactor::client_tls(&self.shared.tls)) {
+                    // Under TLS, up once the handshake completes (`on_open`).
+                    Ok(conn) if self.shared.tls.is_some() => {
+                        self.link = Link::Connecting { conn, timer: ctx.set_timer(self.shared.connect_timeout) };
+                        self.handshaking = Some(self.handshaking.unwrap_or(0).max(epoch));
+                        return self.publish(ctx);
+                    }
+                    // Two threads may queue their changes in the other order
+                    // than they numbered them: the published number only grows.
+                    Ok(conn) => {
+                        self.epoch = self.epoch.max(epoch);
+                        return self.up(ctx, conn);
+                    }
                     Err(e) => {
+                        self.epoch = self.epoch.max(epoch);
                         self.reason = Some(CloseReason::ConnectFailed(std::io::ErrorKind::Other));
                         self.report(Err(e));
                     }

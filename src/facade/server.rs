@@ -100,6 +100,8 @@ pub struct ServerBuilder {
     /// The refusal message, encoded at start in the format chosen by then.
     refusal: Option<Vec<u8>>,
     threads: usize,
+    /// The TLS its clients speak, if any.
+    tls: reactor::ServerTls,
 }
 
 impl ServerBuilder {
@@ -292,6 +294,36 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves TLS: each client does a handshake first (with the
+    /// certificate and key of `files`, and, with a client CA, a
+    /// certificate of its own), and is the handler's once it completes.
+    /// A client whose handshake fails is never seen by the program; the
+    /// engine logs why. Messages are the format's, inside TLS.
+    ///
+    /// ```
+    /// use frameloop::tls::{TlsClientFiles, TlsServerFiles};
+    /// use frameloop::{Client, ReplyMode, Server};
+    ///
+    /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+    /// let files = TlsServerFiles::new(format!("{dir}/server.pem"), format!("{dir}/server.key"));
+    /// let server = Server::bind("127.0.0.1:0")?.tls(files)?.reply(ReplyMode::Concurrent, |r: &[u8]| r.to_vec())?;
+    /// let client = Client::builder()
+    ///     .tls(TlsClientFiles::new(format!("{dir}/ca.pem")), "localhost")?
+    ///     .connect(server.local_addr())?;
+    /// client.send("secret")?;
+    /// assert_eq!(client.recv_timeout(std::time::Duration::from_secs(5))?, b"secret");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the file that is missing or unusable.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, files: crate::tls::TlsServerFiles) -> Result<Self, Error> {
+        self.tls = Some(files.load()?);
+        Ok(self)
+    }
+
     /// Starts serving on a new network thread, calling `handler`'s
     /// callbacks there.
     ///
@@ -404,7 +436,7 @@ impl ServerBuilder {
             builder = builder.refusal_message(wire);
         }
         let mut reactors = builder.build_group(self.threads)?.into_reactors();
-        reactors[0].adopt_listener(self.listener, None)?;
+        reactors[0].adopt_listener(self.listener, self.tls)?;
         let nets = reactors.iter().map(|reactor| Shared::new(reactor, format)).collect();
         let shared = Arc::new(ServerShared { nets, local_addr: self.local_addr });
         if let Some(events) = &events {
@@ -480,7 +512,7 @@ impl Server {
         let options = reactor::BindOptions { backlog: reactor::DEFAULT_BACKLOG, shared: false, unix_mode: None };
         let listener = reactor::bind(&addr, options)?;
         let local_addr = listener.local_addr()?;
-        Ok(ServerBuilder { listener, local_addr, settings: Settings::default(), refusal: None, threads: 1 })
+        Ok(ServerBuilder { listener, local_addr, settings: Settings::default(), refusal: None, threads: 1, tls: None })
     }
 
     /// Sends `data` to `client` as one message (with packets: as a

@@ -85,6 +85,10 @@ impl<H: ServerHandler> Handler for ServerEngine<H> {
     }
 
     fn on_close(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
+        // A TLS client whose handshake failed: the program never saw it.
+        if !ctx.was_opened(conn) {
+            return;
+        }
         let addr = peer(ctx, conn);
         if let Some(outbox) = &mut self.outbox {
             outbox.closed(conn);

@@ -1033,6 +1033,19 @@ impl<'a> Ctx<'a> {
 
     /// Takes over a connected socket of either kind (the facade's client,
     /// which connects on the program's thread).
+    /// Starts an outgoing connection that speaks `tls`, if any (the
+    /// facade's client reconnecting).
+    pub(crate) fn connect_with(&mut self, addr: &Addr, tls: super::ClientTls<'_>) -> Result<ConnId, Error> {
+        self.core.connect(addr, tls)
+    }
+
+    /// Whether the handler has heard `on_open` of `conn`: not for a TLS
+    /// connection whose handshake never completed (its `on_close` is the
+    /// only callback it gets).
+    pub(crate) fn was_opened(&self, conn: ConnId) -> bool {
+        self.core.get(conn).is_some_and(|c| !c.stream.awaiting_open())
+    }
+
     pub(crate) fn adopt_blocking(
         &mut self,
         stream: super::Blocking,

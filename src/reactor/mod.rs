@@ -43,7 +43,7 @@ pub(crate) use self::bind::{bind, BindOptions, DEFAULT_BACKLOG};
 pub(crate) use self::builder::FOREVER;
 pub(crate) use self::connect::{connect_blocking, Blocking};
 pub(crate) use self::io::reason_for;
-pub(crate) use self::stream::{ClientTls, ListenSocket, ServerTls};
+pub(crate) use self::stream::{client_tls, ClientTls, ClientTlsConfig, ListenSocket, ServerTls};
 pub(crate) use self::thread::{lock, spawn, Life};
 pub(crate) use self::timer::deadline_after;
 

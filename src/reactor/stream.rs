@@ -290,6 +290,20 @@ pub(crate) type ClientTls<'a> = Option<(&'a std::sync::Arc<rustls::ClientConfig>
 #[cfg(not(feature = "tls"))]
 pub(crate) type ClientTls<'a> = Option<(std::convert::Infallible, &'a str)>;
 
+/// [`ClientTls`] to keep (the facade's client reconnects with it).
+#[cfg(feature = "tls")]
+pub(crate) type ClientTlsConfig = Option<(std::sync::Arc<rustls::ClientConfig>, String)>;
+#[cfg(not(feature = "tls"))]
+pub(crate) type ClientTlsConfig = Option<(std::convert::Infallible, String)>;
+
+/// The [`ClientTls`] a kept [`ClientTlsConfig`] lends.
+pub(crate) fn client_tls(kept: &ClientTlsConfig) -> ClientTls<'_> {
+    #[cfg(feature = "tls")]
+    return kept.as_ref().map(|(config, name)| (config, name.as_str()));
+    #[cfg(not(feature = "tls"))]
+    return kept.as_ref().map(|(never, _)| match *never {});
+}
+
 impl Stream {
     /// This socket, connected or connecting, under the TLS it is to speak.
     pub(crate) fn secured_to(self, tls: ClientTls<'_>, now: std::time::Instant) -> io::Result<Stream> {

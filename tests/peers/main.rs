@@ -31,6 +31,8 @@ mod chat_tui;
 mod half_close;
 mod lines;
 mod raw_python;
+#[cfg(feature = "tls")]
+mod tls;
 mod unix;
 
 use std::io::{Read, Write};
@@ -75,7 +77,15 @@ static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Every case of every module, in the order they run.
 fn cases() -> Vec<&'static Case> {
-    let groups: &[&[Case]] = &[lines::CASES, chat_tui::CASES, raw_python::CASES, half_close::CASES, unix::CASES];
+    let groups: &[&[Case]] = &[
+        lines::CASES,
+        chat_tui::CASES,
+        raw_python::CASES,
+        half_close::CASES,
+        unix::CASES,
+        #[cfg(feature = "tls")]
+        tls::CASES,
+    ];
     groups.iter().flat_map(|g| g.iter()).collect()
 }
 
