@@ -346,3 +346,26 @@ fn a_slow_tls_reader_backpressures_and_drains() {
     remote.stop();
     server.join().unwrap();
 }
+
+#[test]
+fn a_tls_peer_that_half_closes_with_close_notify_still_gets_every_reply() {
+    let server = TlsServer::start(server_files(), Reactor::builder());
+    let config = client_files().load().unwrap();
+    let addr = server.addr.tcp().unwrap();
+    let frames: Vec<Vec<u8>> = (0..50).map(|i| format!("message {i}").into_bytes()).collect();
+    let wire: Vec<u8> = frames.iter().flat_map(|f| frame(f)).collect();
+    let expected = wire.clone();
+    let back = runtime().block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut tls = tokio_rustls::TlsConnector::from(config).connect(rustls_name("localhost"), tcp).await.unwrap();
+        tls.write_all(&wire).await.unwrap();
+        // close_notify, then the TCP write side: a half-close over TLS.
+        tls.shutdown().await.unwrap();
+        let mut back = Vec::new();
+        tokio::time::timeout(PATIENCE, tls.read_to_end(&mut back)).await.unwrap().unwrap();
+        back
+    });
+    assert!(back == expected, "{} bytes back of {}", back.len(), expected.len());
+    assert!(matches!(server.next(), Seen::Open(_)));
+    assert_eq!(server.next_close(), CloseReason::PeerClosed);
+}

@@ -370,3 +370,52 @@ fn a_unix_peer_that_half_closes_still_gets_its_replies_from_the_engine() {
     assert_eq!(got, wire);
     server.join().unwrap();
 }
+
+/// A live Unix listener whose backlog is full: it never accepts.
+fn full_listener(path: &TempPath) -> (socket2::Socket, Vec<socket2::Socket>) {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    listener.bind(&SockAddr::unix(&path.0).unwrap()).unwrap();
+    listener.listen(0).unwrap();
+    let mut waiting = Vec::new();
+    // Non-blocking connects until one would wait: the backlog is full.
+    for _ in 0..64 {
+        let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let full = s.connect(&SockAddr::unix(&path.0).unwrap()).is_err();
+        waiting.push(s);
+        if full {
+            break;
+        }
+    }
+    (listener, waiting)
+}
+
+#[test]
+fn a_connect_to_a_full_unix_backlog_times_out_and_a_bind_there_is_refused_at_once() {
+    let path = TempPath::new("full");
+    let _full = full_listener(&path);
+    let started = std::time::Instant::now();
+    match frameloop::Client::connect_timeout(path.url(), std::time::Duration::from_millis(200)) {
+        Err(Error::ConnectTimedOut { .. }) => {}
+        other => panic!("expected a connect time-out, got {:?}", other.map(|_| ())),
+    }
+    assert!(started.elapsed() < PATIENCE, "waited {:?}", started.elapsed());
+    // A second server there: the first is alive (busy), so no replacing it.
+    let started = std::time::Instant::now();
+    assert!(matches!(Reactor::new().unwrap().listen(path.0.as_path()), Err(Error::AddrInUse { .. })));
+    assert!(started.elapsed() < PATIENCE);
+}
+
+#[test]
+fn a_socket_file_replaced_by_another_server_is_left_to_it() {
+    let path = TempPath::new("replaced");
+    let mut first = Reactor::new().unwrap();
+    first.listen(path.0.as_path()).unwrap();
+    // Someone removes the file and another server binds there.
+    std::fs::remove_file(&path.0).unwrap();
+    let second = UnixListener::bind(&path.0).unwrap();
+    drop(first);
+    assert!(path.0.exists(), "the first server's end removed the second's socket file");
+    drop(second);
+}

@@ -667,9 +667,11 @@ impl ClientBuilder {
     /// Speaks TLS to the server, which must show a certificate for
     /// `server_name` signed by a CA of `files` (and, if the server asks, a
     /// certificate of `files` of its own). The handshake follows the
-    /// connect: what is sent meanwhile waits for it, and a handshake the
-    /// server refuses ends the connection ([`Error::Disconnected`] with
-    /// [`CloseReason::Tls`](crate::CloseReason::Tls) from `recv`).
+    /// connect, and `connect` returns once it is done: a handshake that
+    /// fails is its [`Error::Disconnected`] with
+    /// [`CloseReason::Tls`](crate::CloseReason::Tls). Under TLS 1.3 a server
+    /// that refuses the client's own certificate says so after that: the
+    /// connection then ends with that reason (`recv` returns it).
     /// Reconnects speak TLS too. See [`ServerBuilder::tls`](crate::ServerBuilder::tls)
     /// for an example.
     ///
@@ -779,6 +781,13 @@ impl ClientBuilder {
         // The first thing the network thread does; `connect` returns once
         // it is done, so the client is connected when it returns.
         shared.change_link(|epoch| Command::Adopt(stream, epoch))?;
-        Ok(Client { shared })
+        let client = Client { shared };
+        // Under TLS it is carried out once the handshake ended: a refused
+        // one fails the connect, as a refused TCP connect does.
+        if client.shared.tls.is_some() && !client.is_connected() {
+            let reason = client.shared.queue.state(|s| s.reason.clone());
+            return Err(Error::Disconnected(reason.unwrap_or(crate::CloseReason::ClosedLocally)));
+        }
+        Ok(client)
     }
 }

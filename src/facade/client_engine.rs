@@ -95,7 +95,6 @@ impl ClientEngine {
         }
     }
 
-    /// `conn` is the connection now.
     /// The program's connect waiting for a TLS handshake is carried out.
     fn handshake_ended(&mut self) {
         if let Some(epoch) = self.handshaking.take() {
@@ -103,6 +102,7 @@ impl ClientEngine {
         }
     }
 
+    /// `conn` is the connection now.
     fn up(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         self.handshake_ended();
         self.link = Link::Up { conn };

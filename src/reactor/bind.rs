@@ -60,6 +60,10 @@ fn bind_tcp(addr: SocketAddr, options: BindOptions) -> io::Result<TcpListener> {
 /// Binds `socket` to `at` and listens, non-blocking.
 fn listen(socket: &Socket, at: &SockAddr, backlog: u32) -> io::Result<()> {
     socket.bind(at)?;
+    start_listening(socket, backlog)
+}
+
+fn start_listening(socket: &Socket, backlog: u32) -> io::Result<()> {
     socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
     socket.set_nonblocking(true)
 }
@@ -76,7 +80,7 @@ mod unix {
     use mio::net::UnixListener;
     use socket2::{Domain, SockAddr, Socket, Type};
 
-    use super::{listen, BindOptions};
+    use super::{start_listening, BindOptions};
     use crate::addr::Addr;
     use crate::error::Error;
     use crate::reactor::stream::{ListenSocket, UnixPath};
@@ -87,20 +91,26 @@ mod unix {
     pub(super) fn bind(path: &Path, options: BindOptions) -> Result<ListenSocket, Error> {
         let addr = Addr::Unix(path.into());
         let fail = |e: io::Error| Error::from_bind(&addr, e);
-        let at = SockAddr::unix(path).map_err(fail)?;
+        // Absolute: the file is removed at the listener's end, whatever the
+        // working directory is by then.
+        let path = std::path::absolute(path).map_err(fail)?;
+        let at = SockAddr::unix(&path).map_err(fail)?;
         let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(fail)?;
-        match listen(&socket, &at, options.backlog) {
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse && is_stale(path) => {
-                std::fs::remove_file(path).map_err(fail)?;
-                listen(&socket, &at, options.backlog).map_err(fail)?;
+        match socket.bind(&at) {
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && is_stale(&path) => {
+                std::fs::remove_file(&path).map_err(fail)?;
+                socket.bind(&at).map_err(fail)?;
             }
             other => other.map_err(fail)?,
         }
-        // From here on the file is ours: removed when the listener goes.
-        let owned = UnixPath(path.to_owned());
+        // From here on the file is ours: removed when the listener goes,
+        // if it is still this one.
+        let owned = UnixPath::bound(path.clone()).map_err(fail)?;
+        // Before `listen`: no one can connect before the mode is set.
         if let Some(mode) = options.unix_mode {
-            set_mode(path, mode)?;
+            set_mode(&path, mode)?;
         }
+        start_listening(&socket, options.backlog).map_err(fail)?;
         let std_listener: std::os::unix::net::UnixListener = socket.into();
         Ok(ListenSocket::Unix(UnixListener::from_std(std_listener), owned))
     }
@@ -111,13 +121,20 @@ mod unix {
             .map_err(|e| Error::from_bind(&Addr::Unix(path.into()), e))
     }
 
-    /// Whether `path` is a socket file that no one listens on any more.
+    /// Whether `path` is a socket file that no one listens on any more: a
+    /// connect to it is refused. Non-blocking, so that a live server whose
+    /// backlog is full (the connect would wait) counts as live, at once.
+    ///
+    /// Two servers starting on one stale path at the same moment can still
+    /// both find it stale; the second's bind then replaces the first's
+    /// file. Serialising that would need a lock file beside the socket.
     fn is_stale(path: &Path) -> bool {
         let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
-        is_socket
-            && matches!(
-                std::os::unix::net::UnixStream::connect(path),
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused
-            )
+        let refused = || -> io::Result<bool> {
+            let probe = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+            probe.set_nonblocking(true)?;
+            Ok(matches!(probe.connect(&SockAddr::unix(path)?), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused))
+        };
+        is_socket && refused().unwrap_or(false)
     }
 }

@@ -87,6 +87,22 @@ pub(crate) fn connect_blocking(addrs: &[Addr], timeout: Option<Duration>) -> Res
         .unwrap_or_else(|| Error::InvalidAddress { addr: String::new(), reason: "no address to connect to".into() }))
 }
 
+/// A local connect waits only when the server's backlog is full (Linux),
+/// and then for as long as the socket's send timeout says: bounded by
+/// `timeout` as a TCP connect is.
+#[cfg(unix)]
+fn connect_unix(path: &std::path::Path, timeout: Option<Duration>) -> io::Result<UnixStream> {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    socket.set_write_timeout(timeout.map(|t| t.max(Duration::from_millis(1))))?;
+    match socket.connect(&SockAddr::unix(path)?) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(io::ErrorKind::TimedOut.into()),
+        other => other?,
+    }
+    socket.set_write_timeout(None)?;
+    Ok(socket.into())
+}
+
 fn connect_one(addr: &Addr, timeout: Option<Duration>) -> io::Result<Blocking> {
     match addr {
         Addr::Tcp(a) => match timeout {
@@ -94,10 +110,8 @@ fn connect_one(addr: &Addr, timeout: Option<Duration>) -> io::Result<Blocking> {
             None => TcpStream::connect(a),
         }
         .map(Blocking::Tcp),
-        // A local connect does not wait on a network: it succeeds, or is
-        // refused (no listener, or its backlog is full), at once.
         #[cfg(unix)]
-        Addr::Unix(p) => UnixStream::connect(p).map(Blocking::Unix),
+        Addr::Unix(p) => connect_unix(p, timeout).map(Blocking::Unix),
         #[cfg(not(unix))]
         Addr::Unix(_) => Err(io::Error::new(io::ErrorKind::Unsupported, "Unix sockets need a Unix system")),
     }

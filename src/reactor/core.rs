@@ -252,7 +252,14 @@ impl Core {
     pub(crate) fn adopt(&mut self, stream: Blocking, tls: ClientTls<'_>) -> Result<ConnId, Error> {
         let stream = stream.into_stream()?.secured_to(tls, self.now)?;
         let peer = stream.peer_addr().ok();
-        self.insert(stream, peer, State::Open)
+        let id = self.insert(stream, peer, State::Open)?;
+        // A TLS client's ClientHello waits in its session: flushed this turn,
+        // not left to the first writable event.
+        if let Some(conn) = self.conns.get_mut(id.index()).filter(|c| c.queued() > 0) {
+            conn.dirty = true;
+            self.dirty.push(id.index());
+        }
+        Ok(id)
     }
 
     /// Binds a listener; connections it accepts are served like any other.
@@ -414,6 +421,7 @@ impl Core {
             if conn.stream.has_unread() {
                 self.close_flushed(key, reason);
             } else {
+                conn.stream.end_gracefully();
                 self.mark_closed(key, reason);
             }
             return;
@@ -432,7 +440,11 @@ impl Core {
     /// its input unread cannot reset away what the kernel has yet to send.
     pub(crate) fn close_flushed(&mut self, key: usize, reason: CloseReason) {
         let Some(conn) = self.conns.get_mut(key) else { return };
-        conn.set_linger(!matches!(reason, CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. }));
+        let linger = !matches!(reason, CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. });
+        if !linger {
+            conn.stream.end_gracefully();
+        }
+        conn.set_linger(linger);
         self.mark_closed(key, reason);
     }
 

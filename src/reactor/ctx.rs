@@ -1031,8 +1031,6 @@ impl<'a> Ctx<'a> {
         self.core.adopt(super::Blocking::Tcp(stream), None)
     }
 
-    /// Takes over a connected socket of either kind (the facade's client,
-    /// which connects on the program's thread).
     /// Starts an outgoing connection that speaks `tls`, if any (the
     /// facade's client reconnecting).
     pub(crate) fn connect_with(&mut self, addr: &Addr, tls: super::ClientTls<'_>) -> Result<ConnId, Error> {
@@ -1046,6 +1044,8 @@ impl<'a> Ctx<'a> {
         self.core.get(conn).is_some_and(|c| !c.stream.awaiting_open())
     }
 
+    /// Takes over a connected socket of either kind (the facade's client,
+    /// which connects on the program's thread).
     pub(crate) fn adopt_blocking(
         &mut self,
         stream: super::Blocking,

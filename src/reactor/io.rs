@@ -133,8 +133,17 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                 }
                 break ReadEnd::Drained;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                if just_opened && !opened(core, handler, id) {
+                    break ReadEnd::Stopped;
+                }
+            }
             Err(e) => {
+                // A handshake that completed in this same read is the
+                // handler's before the failure that ends it.
+                if just_opened {
+                    opened(core, handler, id);
+                }
                 core.mark_closed(key, reason_for(&e));
                 break ReadEnd::Stopped;
             }
@@ -188,6 +197,10 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
 /// `on_open`, and what was queued for the connection meanwhile (by the
 /// handler, in that callback) leaves. Returns whether it still reads.
 fn opened<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId) -> bool {
+    // Idle from now on, not from its accept.
+    if let Some(conn) = slot(&mut core.conns, core.home, id) {
+        conn.last_active = core.now;
+    }
     handler.on_open(&mut Ctx::new(core), id);
     let Some(conn) = slot(&mut core.conns, core.home, id) else { return false };
     if conn.queued() > 0 && !conn.dirty {

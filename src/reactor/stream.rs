@@ -57,6 +57,16 @@ impl Stream {
         }
     }
 
+    /// Says goodbye before a graceful close that does not linger: a TLS
+    /// session's `close_notify` (a linger's shutdown sends it otherwise).
+    /// Plain sockets need nothing: closing them sends the FIN.
+    pub(crate) fn end_gracefully(&mut self) {
+        #[cfg(feature = "tls")]
+        if let Stream::Tls(t) = self {
+            let _ = t.shutdown(Shutdown::Write);
+        }
+    }
+
     /// A Unix domain socket's.
     pub(crate) fn is_unix(&self) -> bool {
         match self {
@@ -389,14 +399,33 @@ impl Source for ListenSocket {
 }
 
 /// The path a Unix listener is bound to: removed once the listener goes, so
-/// the next start finds no file in its way.
+/// the next start finds no file in its way, but only if the file there is
+/// still the one it bound (another server may have replaced it since).
 #[cfg(unix)]
 #[derive(Debug)]
-pub(crate) struct UnixPath(pub(crate) PathBuf);
+pub(crate) struct UnixPath(pub(crate) PathBuf, (u64, u64));
+
+#[cfg(unix)]
+impl UnixPath {
+    /// The file just bound at `path`.
+    pub(crate) fn bound(path: PathBuf) -> io::Result<UnixPath> {
+        let id = file_id(&path)?;
+        Ok(UnixPath(path, id))
+    }
+}
+
+/// A file's device and inode: which file a path names now.
+#[cfg(unix)]
+fn file_id(path: &Path) -> io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).map(|m| (m.dev(), m.ino()))
+}
 
 #[cfg(unix)]
 impl Drop for UnixPath {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if file_id(&self.0).is_ok_and(|id| id == self.1) {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 }
