@@ -16,14 +16,21 @@
 #              [--threads $THREADS]                    THREADS reactors if set)
 #   tokio-mt   examples/tokio_echo.rs framed           (tokio Framed, multi-thread
 #              --workers $WORKERS --work-us $WORK_US   runtime, WORKERS workers)
+#   fl-tls     frameloop echo --tls-cert --tls-key     (the same over TLS, with
+#                                                      tests/tls/server.pem)
+#   tokio-tls  examples/tokio_echo.rs framed           (tokio Framed over
+#              --tls-cert --tls-key                    tokio-rustls, same config)
 #   base-NAME  the same server from another build, to see what a change
 #              bought: BASE=path/to/other/target/release
 # WORK_US (default 0: none) is the CPU each message costs the fl and
 # tokio-mt servers, in microseconds; WORKERS defaults to 1; BUSY_POLL_US
 # (unset: the library's default, off on one reactor and 5 µs on each of
-# several; 0: off) is how long fl's reactors poll before sleeping.
+# several; 0: off) is how long fl's reactors poll before sleeping. `measure`
+# drives the *-tls servers with `frameloop bench --tls`, trusting
+# tests/tls/ca.pem.
 
 release="${CARGO_TARGET_DIR:-target}/release"
+tls_dir=tests/tls
 
 pid=""
 addr=""
@@ -54,6 +61,14 @@ start_server() { # name -> sets pid and addr
         floor) "$dir/examples/mio_echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
         fl) "$dir/frameloop" echo 127.0.0.1:0 --work-us "${WORK_US:-0}" ${BUSY_POLL_US:+--busy-poll-us "$BUSY_POLL_US"} \
             ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 & ;;
+        fl-tls)
+            "$dir/frameloop" echo 127.0.0.1:0 --tls-cert "$tls_dir/server.pem" --tls-key "$tls_dir/server.key" \
+                ${BUSY_POLL_US:+--busy-poll-us "$BUSY_POLL_US"} ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 &
+            ;;
+        tokio-tls)
+            "$dir/examples/tokio_echo" framed 127.0.0.1:0 --tls-cert "$tls_dir/server.pem" \
+                --tls-key "$tls_dir/server.key" >"$log" 2>&1 &
+            ;;
         tokio-mt)
             "$dir/examples/tokio_echo" framed 127.0.0.1:0 --workers "${WORKERS:-1}" --work-us "${WORK_US:-0}" \
                 >"$log" 2>&1 &
@@ -86,10 +101,13 @@ stop_server() {
 # stops it, and sets from the report: ns (server CPU ns/msg), user and
 # system (its two parts), rate (msgs/s) and p50 (median latency in ns).
 measure() {
-    local name=$1 report=$2
+    local name=$1 report=$2 tls=()
     shift 2
+    case "$name" in
+        *-tls) tls=(--tls --tls-ca "$tls_dir/ca.pem") ;;
+    esac
     start_server "$name"
-    if ! "$release/frameloop" bench --addr "$addr" --server-pid "$pid" "$@" >"$report" 2>&1; then
+    if ! "$release/frameloop" bench --addr "$addr" --server-pid "$pid" "${tls[@]}" "$@" >"$report" 2>&1; then
         echo "bench against $name failed:" >&2
         cat "$report" >&2
         exit 1

@@ -1,8 +1,9 @@
 //! `frameloop bench` as a harness: the open loop of `--rate` (a stalled
 //! server shows in the corrected latency and not in the uncorrected one,
 //! and the rate asked for is the rate achieved), `--json`, `--hgrm`,
-//! `--report`, `--churn`, size ranges, client threads merged exactly, and
-//! every mode against a server on a Unix socket. Every run is real: the
+//! `--report`, `--churn`, size ranges, client threads merged exactly,
+//! every mode against a server on a Unix socket, and `--tls` against
+//! `frameloop echo --tls-cert`. Every run is real: the
 //! command line against a server on 127.0.0.1 (the in-process one or one
 //! written here) or `frameloop echo` on a Unix socket, bounded in time.
 
@@ -514,6 +515,11 @@ fn the_help_names_every_harness_option() {
         "64..4k",
         "--rate: 1",
         "unix:/path",
+        "--tls",
+        "--tls-ca <FILE>",
+        "--tls-cert <FILE>",
+        "--tls-name <NAME>",
+        "--tls-server-cert <FILE>",
     ] {
         assert!(run.stdout.contains(text), "bench --help lacks {text}:\n{}", run.stdout);
     }
@@ -649,4 +655,118 @@ fn idle_mode_measures_a_server_on_a_unix_socket() {
     let run = bench_ok(&["--addr", &addr, "--server-pid", &pid, "--mode", "idle", "--conns", "50"]);
     assert!(run.stdout.contains(&format!("server: {addr} (process {pid})")), "{}", run.stdout);
     assert!(run.stdout.contains("bytes of resident memory per idle connection"), "{}", run.stdout);
+}
+
+/// The test certificates: the CA, and the server's for `localhost`.
+fn tls_file(name: &str) -> String {
+    format!("{}/tests/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `frameloop echo 127.0.0.1:0 --tls-cert --tls-key [extra...]` as a child
+/// process, once its banner says where it serves; killed when dropped.
+struct TlsEcho {
+    child: Child,
+    addr: String,
+    /// Read on to the end, so the child never blocks on a full pipe.
+    stdout: Receiver<String>,
+}
+
+impl TlsEcho {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(FRAMELOOP)
+            .args(["echo", "127.0.0.1:0", "--tls-cert", &tls_file("server.pem"), "--tls-key", &tls_file("server.key")])
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start frameloop echo");
+        let stdout = common::lines_of(child.stdout.take().expect("stdout"));
+        let mut echo = TlsEcho { child, addr: String::new(), stdout };
+        let banner = echo.stdout.recv_timeout(PATIENCE).expect("frameloop echo printed no banner");
+        let addr = banner.strip_prefix("echo server on ").and_then(|rest| rest.split(' ').next());
+        assert!(banner.contains(" over "), "not a TLS server: {banner:?}");
+        echo.addr = addr.unwrap_or_else(|| panic!("no address in {banner:?}")).to_owned();
+        echo
+    }
+
+    /// `frameloop bench --tls --addr <this> --server-pid <its pid>` for 1 s
+    /// and `args`, which must succeed with 0 errors: its report and summary.
+    fn bench(&self, name: &str, args: &[&str]) -> (Run, Value) {
+        let dir = scratch(name);
+        let json = dir.join("summary.json");
+        let pid = self.child.id().to_string();
+        let ca = tls_file("ca.pem");
+        let common =
+            ["--tls", "--tls-ca", &ca, "--addr", &self.addr, "--server-pid", &pid, "--secs", "1", "--warmup", "0"];
+        let run = bench_ok(&[&common[..], args, &["--json", json.to_str().unwrap()]].concat());
+        let s = read_json(&json);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(s["errors"], 0, "{}", run.stdout);
+        assert!(s["msgs"].as_u64() > Some(0), "{}", run.stdout);
+        assert_eq!(s["config"]["tls"], true, "{s}");
+        assert!(run.stdout.contains("tls: rustls (ring), server name localhost"), "{}", run.stdout);
+        (run, s)
+    }
+}
+
+impl Drop for TlsEcho {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The pipelined load over TLS, small frames and frames of several
+/// records (64 KiB: four 16 KiB records each), every echo checked.
+#[test]
+fn throughput_drives_a_tls_server() {
+    let _one = one_at_a_time();
+    let server = TlsEcho::start(&[]);
+    let (run, _) = server.bench("tls-throughput", &["--conns", "4", "--depth", "4"]);
+    assert!(run.stdout.contains("4 connection(s) x 4 frame(s) in flight"), "{}", run.stdout);
+    server.bench("tls-throughput-64k", &["--conns", "2", "--depth", "2", "--size", "64k"]);
+}
+
+/// Ping-pong over TLS, blocking client threads, with mutual TLS: the
+/// server asks for the client's certificate and gets it.
+#[test]
+fn pingpong_drives_a_mutual_tls_server() {
+    let _one = one_at_a_time();
+    let server = TlsEcho::start(&["--tls-client-ca", &tls_file("ca.pem")]);
+    let (cert, key) = (tls_file("client.pem"), tls_file("client.key"));
+    let (run, s) =
+        server.bench("tls-pingpong", &["--mode", "pingpong", "--conns", "2", "--tls-cert", &cert, "--tls-key", &key]);
+    assert_eq!(s["config"]["mode"], "pingpong");
+    assert!(run.stdout.contains("client certificate shown"), "{}", run.stdout);
+}
+
+/// Churn over TLS: every connection a full handshake, counted as such.
+#[test]
+fn churn_makes_a_full_tls_handshake_per_connection() {
+    let _one = one_at_a_time();
+    let server = TlsEcho::start(&[]);
+    let (run, s) = server.bench("tls-churn", &["--churn", "100", "--per-conn", "2"]);
+    let connects = s["connects"].as_u64().unwrap_or(0);
+    assert!(connects > 20, "{}", run.stdout);
+    assert!(s["handshakes_per_s"].as_f64() > Some(20.0), "{s}");
+    assert!(run.stdout.contains("full TLS handshakes/s"), "{}", run.stdout);
+}
+
+/// The in-process server serves TLS with the certificate it is given;
+/// without one, or without a CA for the client, the bench says what to add.
+#[test]
+fn the_in_process_server_serves_tls_with_the_certificate_given() {
+    let _one = one_at_a_time();
+    let (ca, cert, key) = (tls_file("ca.pem"), tls_file("server.pem"), tls_file("server.key"));
+    let tls = ["--tls", "--tls-ca", &ca, "--tls-server-cert", &cert, "--tls-server-key", &key];
+    let run = bench_ok(&[&tls[..], &["--conns", "2", "--depth", "2", "--secs", "0.5", "--warmup", "0"]].concat());
+    assert!(run.stdout.contains("errors       0"), "{}", run.stdout);
+    let no_cert = bench(&["--tls", "--tls-ca", &ca, "--secs", "0.5"]);
+    assert_ne!(no_cert.code, Some(0));
+    assert!(no_cert.stderr.contains("--tls-server-cert"), "{}", no_cert.stderr);
+    let no_ca = bench(&["--tls", "--secs", "0.5"]);
+    assert_ne!(no_ca.code, Some(0));
+    assert!(no_ca.stderr.contains("--tls-ca"), "{}", no_ca.stderr);
 }

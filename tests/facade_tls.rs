@@ -9,19 +9,7 @@ use common::PATIENCE;
 use frameloop::tls::{TlsClientFiles, TlsServerFiles};
 use frameloop::{Client, CloseReason, ConnId, Error, Event, Message, Server, ServerCtx, ServerHandler};
 
-const CERTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
-
-fn file(name: &str) -> String {
-    format!("{CERTS}/{name}")
-}
-
-fn server_files() -> TlsServerFiles {
-    TlsServerFiles::new(file("server.pem"), file("server.key"))
-}
-
-fn trusting() -> TlsClientFiles {
-    TlsClientFiles::new(file("ca.pem"))
-}
+use common::tls_files::{client_files as trusting, file, server_files};
 
 struct Shout;
 impl ServerHandler for Shout {

@@ -13,23 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::PATIENCE;
-use frameloop::tls::{TlsClientFiles, TlsInfo, TlsServerFiles};
+use frameloop::tls::{TlsInfo, TlsServerFiles};
 use frameloop::{Addr, CloseReason, ConnId, Ctx, Handler, Reactor, Remote};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const CERTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
-
-fn file(name: &str) -> String {
-    format!("{CERTS}/{name}")
-}
-
-fn server_files() -> TlsServerFiles {
-    TlsServerFiles::new(file("server.pem"), file("server.key"))
-}
-
-fn client_files() -> TlsClientFiles {
-    TlsClientFiles::new(file("ca.pem"))
-}
+use common::tls_files::{client_files, file, server_files};
 
 fn frame(payload: &[u8]) -> Vec<u8> {
     let mut f = (payload.len() as u32).to_be_bytes().to_vec();

@@ -5,6 +5,9 @@
 
 /// Garbage, resets, resource readings and probes for the hostile-input tests.
 pub mod hostile;
+/// The test certificates, for the TLS tests.
+#[cfg(feature = "tls")]
+pub mod tls_files;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

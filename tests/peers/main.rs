@@ -154,6 +154,56 @@ fn running() -> std::sync::MutexGuard<'static, Vec<u32>> {
     RUNNING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// `frameloop echo ARGS` as a child process, killed when dropped (and by
+/// the end of the run, if its case is given up on).
+pub struct EchoProcess {
+    child: std::process::Child,
+    /// The line it printed first, which names its address.
+    pub banner: String,
+}
+
+impl EchoProcess {
+    pub fn start(args: &[&str]) -> EchoProcess {
+        // Started and registered under the lock, so that the end of the run
+        // finds it if this case is given up on.
+        let mut running = running();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_frameloop"))
+            .arg("echo")
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start frameloop echo {}: {e}", args.join(" ")));
+        running.push(child.id());
+        drop(running);
+        let lines = common::lines_of(child.stdout.take().expect("stdout"));
+        let mut server = EchoProcess { child, banner: String::new() };
+        server.banner = lines.recv_timeout(PATIENCE).expect("frameloop echo printed no banner");
+        server
+    }
+
+    /// The TCP port of its banner's address.
+    pub fn port(&self) -> u16 {
+        self.banner
+            .split_whitespace()
+            .find_map(|w| w.trim_end_matches(',').parse::<std::net::SocketAddr>().ok())
+            .unwrap_or_else(|| panic!("no address in {:?}", self.banner))
+            .port()
+    }
+}
+
+impl Drop for EchoProcess {
+    fn drop(&mut self) {
+        let mut running = running();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let id = self.child.id();
+        running.retain(|&r| r != id);
+    }
+}
+
 /// Reads `pipe` to its end on a thread; the bytes arrive on the channel.
 fn drain(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel();

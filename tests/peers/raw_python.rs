@@ -2,13 +2,9 @@
 //! simplesockets and tcp-client-serv seeds write their clients: a plain
 //! socket, `sendall(b"...")`, `recv(2048)`, no framing of any kind.
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-
 use frameloop::{ReplyMode, Server};
 
-use crate::common::PATIENCE;
-use crate::{run, running, Case, Peer};
+use crate::{run, Case, EchoProcess, Peer};
 
 const PYTHON: Peer = Peer { program: "python3", package: "python3" };
 
@@ -75,52 +71,10 @@ print("Response: ", reply.decode())
 sock.close()
 "#;
 
-/// `frameloop echo --raw` as a child process, killed when dropped.
-struct EchoRaw {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl EchoRaw {
-    fn start() -> EchoRaw {
-        // Started and registered under the lock, so that the end of the run
-        // finds it if this case is given up on.
-        let mut running = running();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_frameloop"))
-            .args(["echo", "--raw", "127.0.0.1:0"])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start frameloop echo --raw");
-        running.push(child.id());
-        drop(running);
-        let rx = crate::common::lines_of(child.stdout.take().expect("stdout"));
-        let mut server = EchoRaw { child, addr: SocketAddr::from(([127, 0, 0, 1], 0)) };
-        let banner = rx.recv_timeout(PATIENCE).expect("frameloop echo --raw printed no banner");
-        assert!(banner.contains("raw bytes"), "{banner}");
-        server.addr = banner
-            .split_whitespace()
-            .find_map(|w| w.trim_end_matches(',').parse().ok())
-            .unwrap_or_else(|| panic!("no address in {banner:?}"));
-        server
-    }
-}
-
-impl Drop for EchoRaw {
-    fn drop(&mut self) {
-        let mut running = running();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let id = self.child.id();
-        running.retain(|&r| r != id);
-    }
-}
-
 fn a_simplesockets_client_gets_its_bytes_back_from_frameloop_echo_raw() {
-    let server = EchoRaw::start();
-    let out = run("python3", &["-c", SIMPLESOCKETS_CLIENT, &server.addr.port().to_string()], "");
+    let server = EchoProcess::start(&["--raw", "127.0.0.1:0"]);
+    assert!(server.banner.contains("raw bytes"), "{}", server.banner);
+    let out = run("python3", &["-c", SIMPLESOCKETS_CLIENT, &server.port().to_string()], "");
     assert_eq!(out, "Test\nechoed\n");
 }
 

@@ -3,13 +3,10 @@
 //! frames, and against `--tls-client-ca` for mutual TLS, with and without a
 //! client certificate.
 
-use std::process::{Child, Command, Stdio};
-
 use frameloop::tls::TlsServerFiles;
 use frameloop::{ConnId, Error, Message, Server, ServerCtx, ServerHandler};
 
-use crate::common::PATIENCE;
-use crate::{run, running, Case, Peer};
+use crate::{run, Case, EchoProcess, Peer};
 
 const OPENSSL: Peer = Peer { program: "openssl", package: "openssl" };
 const PYTHON: Peer = Peer { program: "python3", package: "python3" };
@@ -101,60 +98,24 @@ except (ssl.SSLError, EOFError, ConnectionError) as e:
     print("refused: yes" if refused else "failed: %r" % e)
 "#;
 
-/// `frameloop echo --tls-cert ... ARGS 127.0.0.1:0` as a child process,
-/// killed when dropped.
-struct EchoTls {
-    child: Child,
-    port: u16,
-}
-
-impl EchoTls {
-    fn start(more: &[&str]) -> EchoTls {
-        let (cert, key) = (format!("{CERTS}/server.pem"), format!("{CERTS}/server.key"));
-        let mut running = running();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_frameloop"))
-            .args(["echo", "--tls-cert", &cert, "--tls-key", &key])
-            .args(more)
-            .arg("127.0.0.1:0")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start frameloop echo --tls-cert");
-        running.push(child.id());
-        drop(running);
-        let rx = crate::common::lines_of(child.stdout.take().expect("stdout"));
-        let banner = rx.recv_timeout(PATIENCE).expect("frameloop echo printed no banner");
-        assert!(banner.contains("over"), "{banner}");
-        let port = banner
-            .split_whitespace()
-            .find_map(|w| w.parse::<std::net::SocketAddr>().ok())
-            .unwrap_or_else(|| panic!("no address in {banner:?}"))
-            .port();
-        EchoTls { child, port }
-    }
-}
-
-impl Drop for EchoTls {
-    fn drop(&mut self) {
-        let mut running = running();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let id = self.child.id();
-        running.retain(|&r| r != id);
-    }
+/// `frameloop echo --tls-cert ... ARGS 127.0.0.1:0`.
+fn echo_tls(more: &[&str]) -> EchoProcess {
+    let (cert, key) = (format!("{CERTS}/server.pem"), format!("{CERTS}/server.key"));
+    let args = [&["--tls-cert", cert.as_str(), "--tls-key", key.as_str()], more, &["127.0.0.1:0"]].concat();
+    let echo = EchoProcess::start(&args);
+    assert!(echo.banner.contains("over"), "{}", echo.banner);
+    echo
 }
 
 fn a_python_ssl_client_gets_its_frames_back_from_frameloop_echo_tls() {
-    let echo = EchoTls::start(&[]);
-    let out = run("python3", &["-c", PYTHON_TLS_CLIENT, &echo.port.to_string(), &format!("{CERTS}/ca.pem")], "");
+    let echo = echo_tls(&[]);
+    let out = run("python3", &["-c", PYTHON_TLS_CLIENT, &echo.port().to_string(), &format!("{CERTS}/ca.pem")], "");
     assert_eq!(out, "echoed 3 over TLSv1.3\n");
 }
 
 fn frameloop_echo_with_a_client_ca_refuses_a_python_client_without_a_certificate() {
-    let echo = EchoTls::start(&["--tls-client-ca", &format!("{CERTS}/ca.pem")]);
-    let (port, ca) = (echo.port.to_string(), format!("{CERTS}/ca.pem"));
+    let echo = echo_tls(&["--tls-client-ca", &format!("{CERTS}/ca.pem")]);
+    let (port, ca) = (echo.port().to_string(), format!("{CERTS}/ca.pem"));
     let (cert, key) = (format!("{CERTS}/client.pem"), format!("{CERTS}/client.key"));
     let out = run("python3", &["-c", PYTHON_TLS_CLIENT, &port, &ca, &cert, &key], "");
     assert_eq!(out, "echoed 3 over TLSv1.3\n");

@@ -3,10 +3,8 @@
 //! `AF_UNIX` for frames.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 
-use crate::common::PATIENCE;
-use crate::{run, running, Case, Peer};
+use crate::{run, Case, EchoProcess, Peer};
 
 const NC: Peer = Peer { program: "nc", package: "netcat-openbsd" };
 const SOCAT: Peer = Peer { program: "socat", package: "socat" };
@@ -52,9 +50,9 @@ print("echoed 3")
 sock.close()
 "#;
 
-/// `frameloop echo ARGS unix:PATH` as a child process, killed when dropped.
+/// `frameloop echo ARGS unix:PATH`, its socket file removed when dropped.
 struct Echo {
-    child: Child,
+    _process: EchoProcess,
     path: PathBuf,
 }
 
@@ -62,33 +60,14 @@ impl Echo {
     fn start(args: &[&str], name: &str) -> Echo {
         let path = std::env::temp_dir().join(format!("frameloop-peers-{}-{name}.sock", std::process::id()));
         let target = format!("unix:{}", path.display());
-        let mut running = running();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_frameloop"))
-            .arg("echo")
-            .args(args)
-            .arg(&target)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start frameloop echo");
-        running.push(child.id());
-        drop(running);
-        let rx = crate::common::lines_of(child.stdout.take().expect("stdout"));
-        let banner = rx.recv_timeout(PATIENCE).expect("frameloop echo printed no banner");
-        assert!(banner.contains(&target), "{banner}");
-        Echo { child, path }
+        let process = EchoProcess::start(&[args, &[target.as_str()]].concat());
+        assert!(process.banner.contains(&target), "{}", process.banner);
+        Echo { _process: process, path }
     }
 }
 
 impl Drop for Echo {
     fn drop(&mut self) {
-        let mut running = running();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let id = self.child.id();
-        running.retain(|&r| r != id);
         let _ = std::fs::remove_file(&self.path);
     }
 }

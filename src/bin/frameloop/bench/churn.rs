@@ -61,7 +61,7 @@ pub fn run(opts: &Options) -> Result<Measured, String> {
         opts.threads, opts.per_conn
     );
     let shared = Arc::new(Shared::default());
-    let threads = with_socket(&addr, Churners { opts, rate, addr: &addr, shared: &shared })?;
+    let threads = with_socket(&addr, opts.tls.as_ref(), Churners { opts, rate, addr: &addr, shared: &shared })?;
     measure(opts, server, &shared, threads)
 }
 
@@ -348,7 +348,13 @@ fn flush<M: Write>(conn: &mut Conn<M>) -> Result<(), String> {
             Err(e) => return Err(format!("write failed: {e}")),
         }
     }
-    Ok(())
+    // What a TLS stream still holds (a plain socket holds nothing).
+    match conn.stream.flush() {
+        Err(e) if e.kind() != io::ErrorKind::WouldBlock && e.kind() != io::ErrorKind::Interrupted => {
+            Err(format!("write failed: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Reads and checks `conn`'s echoes; Ok(true): all of them came back.

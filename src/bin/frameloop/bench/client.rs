@@ -525,7 +525,19 @@ impl<S: Read + Write> Client<'_, S> {
         for &i in &dirty {
             let Some(conn) = self.conns.get_mut(i) else { continue };
             conn.dirty = false;
-            if conn.failed || conn.out_head == conn.out.len() {
+            if conn.failed {
+                continue;
+            }
+            if conn.out_head == conn.out.len() {
+                // Nothing of its own to send, but a TLS stream may still
+                // hold ciphertext for this WRITABLE edge (`tls.rs`); a
+                // plain socket's flush does nothing.
+                match conn.stream.flush() {
+                    Err(e) if e.kind() != io::ErrorKind::WouldBlock && e.kind() != io::ErrorKind::Interrupted => {
+                        self.fail(i, format!("write failed: {e}"));
+                    }
+                    _ => {}
+                }
                 continue;
             }
             match conn.stream.write(&conn.out[conn.out_head..]) {

@@ -8,13 +8,17 @@ use std::time::Duration;
 use frameloop::Addr;
 
 use super::cpu;
+use super::options::Options;
 use super::report::thousands;
 use super::server::InProcess;
 use super::socket::{with_socket, Socket, WithSocket};
 
-/// Opens `conns` connections that exchange one `size`-byte frame each and
-/// reports the server's memory growth per connection.
-pub fn run(addr: Option<&Addr>, pid: Option<u32>, conns: usize, size: usize) -> Result<(), String> {
+/// Opens `opts.conns` connections that exchange one `opts.size`-byte frame
+/// each (over TLS with `--tls`) and reports the server's memory growth per
+/// connection.
+pub fn run(opts: &Options) -> Result<(), String> {
+    let (addr, pid, conns, size) = (opts.addr.as_ref(), opts.server_pid, opts.conns, opts.size);
+    let tls = opts.tls.as_ref();
     // In-process, the client's sockets count against this process's
     // descriptors too: two per connection.
     let fds_needed = if addr.is_some() { conns } else { 2 * conns } as u64 + 64;
@@ -27,7 +31,7 @@ pub fn run(addr: Option<&Addr>, pid: Option<u32>, conns: usize, size: usize) -> 
     }
     let in_process = match addr {
         Some(_) => None,
-        None => Some(InProcess::start(None)?),
+        None => Some(InProcess::start(None, tls.and_then(|t| t.server.clone()))?),
     };
     let (addr, pid) = match (&in_process, addr) {
         (Some(s), _) => (Addr::Tcp(s.addr), None),
@@ -45,7 +49,10 @@ pub fn run(addr: Option<&Addr>, pid: Option<u32>, conns: usize, size: usize) -> 
         ),
         None => println!("server: {addr} (process {})", pid.unwrap_or_default()),
     }
-    let (before, after) = with_socket(&addr, Idle { conns, frame: &frame, pid })?;
+    if tls.is_some() {
+        println!("tls: rustls (ring); each connection's memory includes its TLS session");
+    }
+    let (before, after) = with_socket(&addr, tls, Idle { conns, frame: &frame, pid })?;
     let growth = after.saturating_sub(before);
     println!();
     println!(

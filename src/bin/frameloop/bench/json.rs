@@ -79,6 +79,7 @@ fn config(opts: &Options) -> Value {
         "mode": mode(opts),
         "addr": opts.addr.as_ref().map(ToString::to_string),
         "in_process_server": opts.addr.is_none(),
+        "tls": opts.tls.is_some(),
         "conns": opts.conns,
         "depth": opts.depth,
         "size_min": opts.size,
@@ -121,6 +122,8 @@ pub fn summary(opts: &Options, m: &Measured) -> Value {
         "unsent": opts.rate.map(|_| t.unsent),
         "connects": churn.then_some(t.connects),
         "connects_per_s": churn.then(|| t.connects as f64 / secs),
+        // Resumption is off: with --tls, each connect is a full handshake.
+        "handshakes_per_s": (churn && opts.tls.is_some()).then(|| t.connects as f64 / secs),
         "requested_connects_per_s": opts.churn,
         "late_connects": churn.then_some(t.late),
         "unstarted_connects": churn.then_some(t.unsent),

@@ -19,6 +19,10 @@
 //! `--report` keep a run's numbers in files (`files.rs`, `hgrm.rs`,
 //! `json.rs`, `plot.rs`).
 //!
+//! With `--tls` every mode speaks TLS through rustls (`tls.rs`), the
+//! in-process server too (`--tls-server-cert`), and a churn run counts
+//! full handshakes.
+//!
 //! In throughput mode one `mio` client thread (or `--threads N`) drives all
 //! the connections; in ping-pong mode each connection has a blocking thread
 //! of its own, so a round trip is timed without a poller in the way.
@@ -51,6 +55,7 @@ mod series;
 mod server;
 mod socket;
 mod sweep;
+mod tls;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -70,9 +75,7 @@ use socket::{connect_all, with_socket, Socket, WithSocket};
 /// Runs `frameloop bench`.
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     match Plan::new(args)? {
-        Plan::Single(opts) if opts.mode == Mode::Idle => {
-            idle::run(opts.addr.as_ref(), opts.server_pid, opts.conns, opts.size)
-        }
+        Plan::Single(opts) if opts.mode == Mode::Idle => idle::run(&opts),
         Plan::Single(opts) => {
             let measured = if opts.churn.is_some() { churn::run(&opts)? } else { load(&opts)? };
             files::write(&opts, &measured)?;
@@ -211,7 +214,7 @@ fn load(opts: &Options) -> Result<Measured, String> {
     }
 
     let shared = Arc::new(Shared::default());
-    let threads = with_socket(&addr, Clients { opts, addr: &addr, shared: &shared })?;
+    let threads = with_socket(&addr, opts.tls.as_ref(), Clients { opts, addr: &addr, shared: &shared })?;
     measure(opts, server, &shared, threads)
 }
 
@@ -269,14 +272,14 @@ fn serve(opts: &Options) -> Result<(Server, Addr), String> {
     match &opts.addr {
         Some(a) => Ok((Server::Remote { pid: opts.server_pid }, a.clone())),
         None => {
-            let s = InProcess::start(opts.busy_poll)?;
+            let s = InProcess::start(opts.busy_poll, opts.tls.as_ref().and_then(|t| t.server.clone()))?;
             let addr = Addr::Tcp(s.addr);
             Ok((Server::InProcess(s), addr))
         }
     }
 }
 
-/// The report's line about the server.
+/// The report's lines about the server (and the TLS spoken to it).
 fn print_server(opts: &Options, server: &Server, addr: &Addr) {
     match (server, opts.server_pid) {
         (Server::InProcess(_), _) => match opts.busy_poll {
@@ -288,6 +291,13 @@ fn print_server(opts: &Options, server: &Server, addr: &Addr) {
         },
         (Server::Remote { .. }, Some(pid)) => println!("server: {addr} (process {pid})"),
         (Server::Remote { .. }, None) => println!("server: {addr} (give --server-pid PID to measure its CPU time)"),
+    }
+    if let Some(tls) = &opts.tls {
+        println!(
+            "tls: rustls (ring), server name {}{}, no session resumption",
+            tls.name.to_str(),
+            if tls.mutual { ", client certificate shown" } else { "" }
+        );
     }
 }
 
@@ -407,6 +417,13 @@ fn print_report(opts: &Options, m: &Measured) {
             thousands(rate.round() as u64),
         );
         print_percentiles("connect", &m.total.connect, "; from connect() to established");
+        if opts.tls.is_some() {
+            // Resumption is off: each connection's echo came after a full handshake.
+            println!(
+                "handshakes   {:.0} full TLS handshakes/s (one per connect; its time is in the message latency)",
+                m.total.connects as f64 / secs
+            );
+        }
     }
     let achieved = match opts.rate {
         Some(rate) => format!(" (requested {}: {:.1} %)", thousands(rate.round() as u64), m.rate() / rate * 100.0),
@@ -454,6 +471,10 @@ fn print_report(opts: &Options, m: &Measured) {
                 None => String::new(),
             };
             println!("server CPU   {per_msg:.0} ns/msg   ({:.0} % of one core{split})", ns as f64 / 1e9 / secs * 100.0);
+            if opts.churn.is_some() && m.total.connects > 0 {
+                let what = if opts.tls.is_some() { "connection (a full TLS handshake each)" } else { "connection" };
+                println!("             {:.1} us per {what}", ns as f64 / 1e3 / m.total.connects as f64);
+            }
         }
         _ => println!("server CPU   not measured (give --server-pid PID for a server of your own)"),
     }

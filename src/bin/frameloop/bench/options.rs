@@ -3,10 +3,13 @@
 //! ([`Options`]): one run, or one per size of a `--sizes` sweep ([`Plan`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::builder::RangedU64ValueParser;
+use frameloop::tls::{ClientConfig, ServerConfig, TlsClientFiles, TlsServerFiles};
 use frameloop::{Addr, ToAddrs};
+use rustls::pki_types::ServerName;
 
 use super::client::STAMP;
 use crate::args;
@@ -250,6 +253,91 @@ pub struct BenchArgs {
     /// (messages per second over time) and index.html, which shows both.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+    /// Speak TLS (rustls, ring) to the server, every mode; needs --tls-ca.
+    /// Without --addr, the in-process server serves TLS with
+    /// --tls-server-cert and --tls-server-key. Session resumption is off:
+    /// with --churn, every connection is a full handshake.
+    #[arg(long)]
+    tls: bool,
+    /// The CA (PEM) the server's certificate must chain to; the system's
+    /// roots are not read. With --tls-cert and the in-process server, also
+    /// the CA that server checks the client's certificate against.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    tls_ca: Option<PathBuf>,
+    /// Mutual TLS: the client's certificate chain (PEM), shown to a server
+    /// that asks for one.
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "tls_key"])]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The name the server's certificate must carry, and the SNI sent
+    /// [default: localhost].
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    tls_name: Option<String>,
+    /// The in-process server's certificate chain (PEM), with --tls and no
+    /// --addr; it asks for a client certificate when --tls-cert is given.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["tls", "tls_server_key"],
+        conflicts_with = "addr"
+    )]
+    tls_server_cert: Option<PathBuf>,
+    /// The private key of --tls-server-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_server_cert")]
+    tls_server_key: Option<PathBuf>,
+}
+
+/// The TLS of a `--tls` run.
+#[derive(Debug, Clone)]
+pub struct TlsOptions {
+    /// The clients' configuration, resumption off.
+    pub client: Arc<ClientConfig>,
+    /// The name the server's certificate must carry.
+    pub name: ServerName<'static>,
+    /// Whether the client shows a certificate.
+    pub mutual: bool,
+    /// The in-process server's configuration (none with --addr).
+    pub server: Option<Arc<ServerConfig>>,
+}
+
+impl TlsOptions {
+    /// What the `--tls*` options ask for, the files read; `None` without --tls.
+    fn new(args: &BenchArgs) -> Result<Option<Self>, String> {
+        if !args.tls {
+            return Ok(None);
+        }
+        // No default CA: the system's roots are not read (as the library's
+        // client does), and a bench's server has a CA of its operator's.
+        let ca = args.tls_ca.as_ref().ok_or(
+            "--tls needs --tls-ca FILE: the CA (PEM) the server's certificate chains to (the system's roots are \
+             not read)",
+        )?;
+        let mut files = TlsClientFiles::new(ca);
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            files = files.client_cert(cert, key);
+        }
+        let client = super::tls::no_resumption(&*files.load().map_err(|e| e.to_string())?);
+        let name = args.tls_name.as_deref().unwrap_or("localhost");
+        let name = ServerName::try_from(name.to_owned()).map_err(|e| format!("--tls-name {name}: {e}"))?;
+        let mutual = args.tls_cert.is_some();
+        let server = match (&args.addr, &args.tls_server_cert, &args.tls_server_key) {
+            (Some(_), _, _) => None,
+            (None, Some(cert), Some(key)) => {
+                let files = TlsServerFiles::new(cert, key);
+                let files = if mutual { files.client_ca(ca) } else { files };
+                Some(files.load().map_err(|e| e.to_string())?)
+            }
+            // Nothing to make a certificate with: none is generated.
+            (None, _, _) => {
+                return Err("--tls without --addr serves TLS in-process: give it --tls-server-cert FILE and \
+                            --tls-server-key FILE (or drive a server of your own with --addr)"
+                    .into())
+            }
+        };
+        Ok(Some(TlsOptions { client, name, mutual, server }))
+    }
 }
 
 /// The settings of one run.
@@ -278,6 +366,8 @@ pub struct Options {
     pub hgrm: Option<PathBuf>,
     pub json: Option<PathBuf>,
     pub report: Option<PathBuf>,
+    /// `--tls`: speak TLS.
+    pub tls: Option<TlsOptions>,
 }
 
 /// What `frameloop bench` runs.
@@ -359,6 +449,7 @@ impl Options {
             hgrm: args.hgrm.clone(),
             json: args.json.clone(),
             report: args.report.clone(),
+            tls: TlsOptions::new(args)?,
         })
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use frameloop::tls::ServerConfig;
 use frameloop::{ConnId, Ctx, Handler, Notifier, Reactor, Stats};
 
 use super::cpu;
@@ -60,10 +61,15 @@ pub struct InProcess {
 
 impl InProcess {
     /// Starts the engine's echo server on an ephemeral loopback port,
-    /// busy-polling for up to `busy_poll` before it sleeps.
-    pub fn start(busy_poll: Option<Duration>) -> Result<Self, String> {
+    /// busy-polling for up to `busy_poll` before it sleeps; serving TLS
+    /// with `tls`.
+    pub fn start(busy_poll: Option<Duration>, tls: Option<Arc<ServerConfig>>) -> Result<Self, String> {
         let mut reactor = Reactor::builder().busy_poll(busy_poll).build().map_err(|e| e.to_string())?;
-        let addr = reactor.listen("127.0.0.1:0").map_err(|e| e.to_string())?.tcp().ok_or("not a TCP address")?;
+        let bound = match tls {
+            Some(config) => reactor.listen_tls("127.0.0.1:0", config),
+            None => reactor.listen("127.0.0.1:0"),
+        };
+        let addr = bound.map_err(|e| e.to_string())?.tcp().ok_or("not a TCP address")?;
         let notifier = reactor.notifier();
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, samples) = mpsc::channel();

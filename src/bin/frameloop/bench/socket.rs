@@ -1,7 +1,8 @@
-//! The sockets the bench's clients connect with, TCP or Unix: what the two
-//! do differently, in one trait ([`Socket`]), and the one place an address
-//! picks its kind ([`with_socket`]). Everything else (the mio client, the
-//! blocking ping-pong one, churn, idle) is written once, generic over it.
+//! The sockets the bench's clients connect with, TCP or Unix, either one
+//! bare or under TLS (`tls.rs`): what they do differently, in one trait
+//! ([`Socket`]), and the one place an address (and `--tls`) picks the kind
+//! ([`with_socket`]). Everything else (the mio client, the blocking
+//! ping-pong one, churn, idle) is written once, generic over it.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -9,11 +10,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 #[cfg(unix)]
 use std::path::Path;
-#[cfg(unix)]
 use std::sync::Arc;
 use std::time::Duration;
 
 use frameloop::Addr;
+
+use super::options::TlsOptions;
+use super::tls::{Target, Tls};
 
 /// How long a blocking connect may take.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(5);
@@ -119,15 +122,27 @@ pub trait WithSocket {
     fn run<S: Socket>(self, addr: &S::Addr) -> Result<Self::Output, String>;
 }
 
-/// Runs `work` with the socket kind `addr` names: the one place that asks.
-pub fn with_socket<W: WithSocket>(addr: &Addr, work: W) -> Result<W::Output, String> {
+/// Runs `work` with the socket kind `addr` names, under TLS if `tls` says:
+/// the one place that asks.
+pub fn with_socket<W: WithSocket>(addr: &Addr, tls: Option<&TlsOptions>, work: W) -> Result<W::Output, String> {
     match addr {
-        Addr::Tcp(a) => work.run::<TcpStream>(a),
+        Addr::Tcp(a) => match target(tls, *a) {
+            None => work.run::<TcpStream>(a),
+            Some(to) => work.run::<Tls<TcpStream>>(&to),
+        },
         #[cfg(unix)]
-        Addr::Unix(path) => work.run::<UnixStream>(path),
+        Addr::Unix(path) => match target(tls, Arc::clone(path)) {
+            None => work.run::<UnixStream>(path),
+            Some(to) => work.run::<Tls<UnixStream>>(&to),
+        },
         #[cfg(not(unix))]
         Addr::Unix(_) => Err(format!("{addr}: Unix sockets need a Unix system")),
     }
+}
+
+/// Where a TLS connection to `addr` goes, if `tls` asks for one.
+fn target<A>(tls: Option<&TlsOptions>, addr: A) -> Option<Target<A>> {
+    tls.map(|t| Target { addr, config: Arc::clone(&t.client), name: t.name.clone() })
 }
 
 /// Connects `n` sockets one after another, so the load starts with all of
