@@ -269,6 +269,8 @@ impl ReactorBuilder {
     /// [`max_connections`](Self::max_connections) before its socket is
     /// closed, so that it learns why ("the server is full") rather than
     /// seeing only the end of the stream. Default: none (closed at once).
+    /// Not sent on a TLS listener: a refused client's handshake has not
+    /// begun, so it sees only the end of the stream.
     ///
     /// The bytes go out as they are: encode them in the reactor's framing
     /// (for example with [`frame::encode`](crate::codec::frame::encode) or
@@ -325,7 +327,9 @@ impl ReactorBuilder {
     /// [`CloseReason::SlowConsumer`](crate::CloseReason::SlowConsumer) (like
     /// Redis' client-output-buffer-limit). One message can always be queued
     /// below the cap, so a connection's output never exceeds the cap plus
-    /// one message. Default: 16 MiB.
+    /// one message. Default: 16 MiB. Under TLS the records a session holds
+    /// for the socket (up to 64 KiB) count too: keep the cap well above
+    /// that.
     ///
     /// ```
     /// use frameloop::Reactor;
