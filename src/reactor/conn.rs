@@ -190,6 +190,16 @@ impl Conn {
         self.marks.set(Marks::LINGER, on);
     }
 
+    /// Puts it in `dirty`, the reactor's list of connections to flush at
+    /// the end of the turn, unless it is there already; `key` is its slot.
+    #[inline]
+    pub(crate) fn flush_soon(&mut self, key: usize, dirty: &mut Vec<usize>) {
+        if !self.dirty {
+            self.dirty = true;
+            dirty.push(key);
+        }
+    }
+
     /// Bytes waiting to be written: its queue, and what a TLS session
     /// holds (the write watermarks and the hard cap count both).
     #[inline]

@@ -256,8 +256,7 @@ impl Core {
         // A TLS client's ClientHello waits in its session: flushed this turn,
         // not left to the first writable event.
         if let Some(conn) = self.conns.get_mut(id.index()).filter(|c| c.queued() > 0) {
-            conn.dirty = true;
-            self.dirty.push(id.index());
+            conn.flush_soon(id.index(), &mut self.dirty);
         }
         Ok(id)
     }
@@ -334,10 +333,7 @@ impl Core {
             conn.out.append(room, &mut self.pools, |out| codec.encode_parts(parts, out))?;
         }
         self.stats.frames_out += 1;
-        if !conn.dirty {
-            conn.dirty = true;
-            self.dirty.push(id.index());
-        }
+        conn.flush_soon(id.index(), &mut self.dirty);
         Ok(())
     }
 
@@ -427,10 +423,7 @@ impl Core {
             return;
         }
         conn.state = State::Closing(reason);
-        if !conn.dirty {
-            conn.dirty = true;
-            self.dirty.push(key);
-        }
+        conn.flush_soon(key, &mut self.dirty);
         self.arm_conn_timer(key);
     }
 

@@ -203,9 +203,8 @@ fn opened<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId) -> bool {
     }
     handler.on_open(&mut Ctx::new(core), id);
     let Some(conn) = slot(&mut core.conns, core.home, id) else { return false };
-    if conn.queued() > 0 && !conn.dirty {
-        conn.dirty = true;
-        core.dirty.push(id.index());
+    if conn.queued() > 0 {
+        conn.flush_soon(id.index(), &mut core.dirty);
     }
     conn.is_open()
 }
@@ -377,8 +376,7 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                conn.dirty = true;
-                core.dirty.push(key);
+                conn.flush_soon(key, &mut core.dirty);
                 return;
             }
             Err(e) => {
@@ -509,9 +507,8 @@ pub(crate) fn finish_connect<H: Handler>(core: &mut Core, handler: &mut H, id: C
     conn.state = State::Open;
     conn.last_active = core.now;
     // A TLS client's ClientHello waits in its session: this flush sends it.
-    if conn.queued() > 0 && !conn.dirty {
-        conn.dirty = true;
-        core.dirty.push(id.index());
+    if conn.queued() > 0 {
+        conn.flush_soon(id.index(), &mut core.dirty);
     }
     core.stats.connected += 1;
     if conn.stream.awaiting_open() {

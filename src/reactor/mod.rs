@@ -49,7 +49,7 @@ pub(crate) use self::timer::deadline_after;
 
 use self::builder::Config;
 use self::conn::{token_conn, State, LISTENER_BIT, WAKER};
-use self::core::Core;
+use self::core::{slot, Core};
 use self::timer::TimerKind;
 use crate::addr::{first_addr, Addr, ToAddrs};
 use crate::error::Error;
@@ -693,10 +693,9 @@ fn dispatch<H: Handler>(core: &mut Core, handler: &mut H, event: &mio::event::Ev
     if conn.state == State::Connecting && !io::finish_connect(core, handler, id) {
         return;
     }
-    let Some(conn) = core.get_mut(id) else { return };
-    if (event.is_writable() || event.is_write_closed()) && conn.queued() > 0 && !conn.dirty {
-        conn.dirty = true;
-        core.dirty.push(id.index());
+    let Some(conn) = slot(&mut core.conns, core.home, id) else { return };
+    if (event.is_writable() || event.is_write_closed()) && conn.queued() > 0 {
+        conn.flush_soon(id.index(), &mut core.dirty);
     }
     if event.is_readable() || event.is_read_closed() || event.is_error() {
         io::read_conn(core, handler, id);
