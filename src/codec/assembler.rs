@@ -1,13 +1,14 @@
 //! Cutting a byte stream into messages, whatever reads bring it: the one
-//! assembler the reactor runs, the fuzzers test, and a transport that
-//! decrypts (TLS) feeds with plaintext.
+//! assembler the reactor runs and the fuzzers test.
 //!
 //! It is sans-IO: bytes go into the space it lends ([`Assembler::space`],
 //! then [`Assembler::filled`]) or are copied in ([`Assembler::feed`]), and
 //! whole messages come out ([`Assembler::next`]) as slices of its buffer,
 //! with no copy. Only the bytes of a message that straddles two reads are
 //! ever moved: to the front of the buffer, or into a larger one while a
-//! large message grows.
+//! large message grows. Bytes someone else owns (a TLS session's
+//! decrypted plaintext) are cut in place ([`Assembler::next_from`]), the
+//! assembler keeping only what a boundary cuts.
 //!
 //! Once a header says a message is large, a read asks for the rest of it
 //! and no more, so the message ends where the read does and its buffer can
@@ -213,6 +214,128 @@ impl Assembler {
             }
             None => Ok(None),
         }
+    }
+
+    /// The next whole message, cut from `lent` (bytes another owner lends:
+    /// a TLS session's plaintext) without copying it wherever it can be.
+    /// `taken` counts the bytes of `lent` used, and moves on with each call.
+    ///
+    /// A message `lent` holds whole is a slice of `lent`. Only the bytes a
+    /// boundary cuts are copied in: the start of a message at the end of
+    /// `lent` (`taken` then reaches its end, and the answer is `None`), and
+    /// from the next bytes lent just what completes it
+    /// ([`complete_from`](Self::complete_from); the message is then a slice
+    /// of the assembler's buffer). A message already buffered whole comes
+    /// first.
+    ///
+    /// ```
+    /// use frameloop::codec::{Assembler, Codec, Heap};
+    ///
+    /// let codec = Codec::frames();
+    /// let mut input = Assembler::new();
+    /// let (first, second) = (b"\0\0\0\x03one\0\0\0".as_slice(), b"\x03twoXYZ".as_slice());
+    /// let mut taken = 0;
+    /// let one = input.next_from(codec, first, &mut taken, &mut Heap)?.unwrap();
+    /// assert!(std::ptr::eq(one, &first[4..7])); // not copied
+    /// assert_eq!(input.next_from(codec, first, &mut taken, &mut Heap)?, None);
+    /// assert_eq!((taken, input.buffered()), (10, 3)); // the cut header, copied in
+    /// taken = 0;
+    /// assert_eq!(input.next_from(codec, second, &mut taken, &mut Heap)?, Some(&b"two"[..]));
+    /// assert_eq!(taken, 4); // "XYZ" is not this message's: it waits in `second`
+    /// # Ok::<(), frameloop::codec::DecodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`next`](Self::next), for the bytes buffered and those of `lent`.
+    #[inline(always)]
+    pub fn next_from<'a>(
+        &'a mut self,
+        codec: Codec,
+        lent: &'a [u8],
+        taken: &mut usize,
+        buffers: &mut impl Buffers,
+    ) -> Result<Option<&'a [u8]>, DecodeError> {
+        self.complete_from(codec, lent, taken, buffers)?;
+        if !self.is_empty() {
+            return self.next(codec);
+        }
+        let rest = lent.get(*taken..).unwrap_or_default();
+        if rest.is_empty() {
+            return Ok(None);
+        }
+        match codec.decode(rest)? {
+            Some((msg, used)) => {
+                *taken += used;
+                Ok(Some(msg))
+            }
+            None => {
+                self.feed(codec, rest, buffers);
+                *taken = lent.len();
+                Ok(None)
+            }
+        }
+    }
+
+    /// Copies in from `lent`, past its first `taken` bytes, what completes
+    /// the message begun in what is buffered (a header first, then exactly
+    /// the body), or all of it if that does not; nothing when nothing is
+    /// buffered or a whole message is. [`next`](Self::next) then hands the
+    /// message out, as a slice of the assembler's buffer.
+    ///
+    /// ```
+    /// use frameloop::codec::{Assembler, Codec, Heap};
+    ///
+    /// let codec = Codec::lines();
+    /// let mut input = Assembler::new();
+    /// input.feed(codec, b"hel", &mut Heap);
+    /// let mut taken = 0;
+    /// input.complete_from(codec, b"lo\nworld\n", &mut taken, &mut Heap)?;
+    /// assert_eq!(taken, 3);
+    /// assert_eq!(input.next(codec)?, Some(&b"hello"[..]));
+    /// # Ok::<(), frameloop::codec::DecodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`next`](Self::next), for the message it completes.
+    #[inline]
+    pub fn complete_from(
+        &mut self,
+        codec: Codec,
+        lent: &[u8],
+        taken: &mut usize,
+        buffers: &mut impl Buffers,
+    ) -> Result<(), DecodeError> {
+        if self.is_empty() {
+            // The common case, checked where it is called: nothing begun.
+            return Ok(());
+        }
+        self.complete_begun(codec, lent, taken, buffers)
+    }
+
+    /// [`complete_from`](Self::complete_from)'s work, once a message has
+    /// begun: kept out of line, as a record boundary inside a message is
+    /// the exception.
+    #[inline(never)]
+    fn complete_begun(
+        &mut self,
+        codec: Codec,
+        lent: &[u8],
+        taken: &mut usize,
+        buffers: &mut impl Buffers,
+    ) -> Result<(), DecodeError> {
+        while !self.is_empty() {
+            let live = self.buf.get(self.start..self.end).unwrap_or_default();
+            let rest = lent.get(*taken..).unwrap_or_default();
+            if rest.is_empty() || codec.decode(live)?.is_some() {
+                break;
+            }
+            let n = codec.bytes_to_complete(live, rest).clamp(1, rest.len());
+            self.feed(codec, rest.get(..n).unwrap_or_default(), buffers);
+            *taken += n;
+        }
+        Ok(())
     }
 
     /// The space the next read should fill: up to `read_size` bytes, or,

@@ -9,6 +9,7 @@ use super::core::{slot, Core, Lendable};
 use super::stream::Stream;
 use super::Ctx;
 use crate::addr::Addr;
+use crate::buffer::BufPool;
 use crate::codec::{Assembler, Codec, DecodeError};
 use crate::error::Error;
 use crate::handler::{CloseReason, ConnId, HalfClose, Handler};
@@ -53,7 +54,8 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
     let frames_before = core.stats.frames_in;
     // Messages that backpressure held back go before anything new is read.
     // If that stops the connection reading, the loop's first check sees it.
-    deliver(core, handler, id, &mut input);
+    // (A TLS session holds its own: the loop's first read hands them out.)
+    deliver(core, handler, id, &mut input, &mut ReadBuffer);
     let mut budget = core.config.read_budget;
     let (high, codec, read_size) = (core.config.high_watermark, core.config.codec, core.config.read_buffer_size);
     let end = loop {
@@ -74,24 +76,41 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
             break ReadEnd::Budget;
         }
         core.stats.reads += 1;
-        let space = input.space(codec, read_size, &mut core.pools.read);
-        let asked = space.len();
-        let read = conn.stream.read(space);
+        // An opened TLS session lends its plaintext: messages are cut from
+        // it rather than copied out of it first. Until its handshake is
+        // reported a TLS connection only reads on: the plaintext that came
+        // with the handshake's end waits in the session for the next turn.
+        let mut lent = conn.stream.lend_session();
+        let from_session = lent.is_some();
+        let handshaking = !from_session && conn.stream.awaiting_open();
+        let mut asked = usize::MAX;
+        let (read, chunk) = match lent.as_mut() {
+            Some(session) => match conn.stream.fill_lent(session) {
+                Ok(chunk) => (Ok(chunk.len()), chunk),
+                Err(e) => (Err(e), &[][..]),
+            },
+            None if handshaking => (conn.stream.advance_handshake(), &[][..]),
+            None => {
+                let space = input.space(codec, read_size, &mut core.pools.read);
+                asked = space.len();
+                (conn.stream.read(space), &[][..])
+            }
+        };
         // A TLS handshake completes inside a read: the handler hears of the
         // connection before the bytes that same read brought.
         let just_opened = conn.stream.take_opened();
-        match read {
+        let stop = match read {
             Ok(0) if conn.stream.awaiting_open() => {
                 // Gone before its TLS handshake completed: the handler
                 // never heard of it, so it is not asked to answer it.
                 core.mark_closed(key, CloseReason::PeerClosed);
-                break ReadEnd::Stopped;
+                Some(ReadEnd::Stopped)
             }
-            Ok(0) => {
+            Ok(0) => 'end: {
                 if just_opened && !opened(core, handler, id) {
-                    break ReadEnd::Stopped;
+                    break 'end Some(ReadEnd::Stopped);
                 }
-                let Some(conn) = slot(&mut core.conns, core.home, id) else { break ReadEnd::Stopped };
+                let Some(conn) = slot(&mut core.conns, core.home, id) else { break 'end Some(ReadEnd::Stopped) };
                 conn.set_read_closed();
                 let reason = if input.is_empty() {
                     CloseReason::PeerClosed
@@ -103,19 +122,37 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                 // whether more are coming.
                 input.clear();
                 half_closed(core, handler, id, reason);
-                break ReadEnd::Stopped;
+                Some(ReadEnd::Stopped)
             }
-            Ok(n) => {
+            Ok(n) if handshaking => {
+                // (Plaintext comes only once the handshake completed, which
+                // this read reports; the budget bounds the loop regardless.)
+                budget = budget.saturating_sub(n);
+                (just_opened && !opened(core, handler, id)).then_some(ReadEnd::Stopped)
+            }
+            Ok(_) if from_session => {
+                conn.last_active = core.now;
+                let mut plaintext = Plaintext { chunk, taken: 0 };
+                let reading = deliver(core, handler, id, &mut input, &mut plaintext);
+                let taken = plaintext.taken;
+                core.stats.bytes_in += taken as u64;
+                budget = budget.saturating_sub(taken);
+                if let Some(session) = lent.as_mut() {
+                    session.consume(taken);
+                }
+                (!reading).then_some(ReadEnd::Stopped)
+            }
+            Ok(n) => 'read: {
                 input.filled(n);
                 core.stats.bytes_in += n as u64;
                 conn.last_active = core.now;
                 budget = budget.saturating_sub(n);
                 let short = n < asked && !conn.read_closed() && conn.stream.short_read_drains();
                 if just_opened && !opened(core, handler, id) {
-                    break ReadEnd::Stopped;
+                    break 'read Some(ReadEnd::Stopped);
                 }
-                if !deliver(core, handler, id, &mut input) {
-                    break ReadEnd::Stopped;
+                if !deliver(core, handler, id, &mut input, &mut ReadBuffer) {
+                    break 'read Some(ReadEnd::Stopped);
                 }
                 // A short read emptied the socket: anything arriving later
                 // raises a new edge, so a read that would block is saved.
@@ -123,20 +160,16 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                 // the high watermark, or the handler paused reading): then
                 // the top of the loop stops, and they are delivered first
                 // once reading resumes.
-                if short && !holds_back(core, id) {
-                    break ReadEnd::Drained;
-                }
+                (short && !holds_back(core, id)).then_some(ReadEnd::Drained)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if just_opened {
                     opened(core, handler, id);
                 }
-                break ReadEnd::Drained;
+                Some(ReadEnd::Drained)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                if just_opened && !opened(core, handler, id) {
-                    break ReadEnd::Stopped;
-                }
+                (just_opened && !opened(core, handler, id)).then_some(ReadEnd::Stopped)
             }
             Err(e) => {
                 // A handshake that completed in this same read is the
@@ -145,8 +178,18 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
                     opened(core, handler, id);
                 }
                 core.mark_closed(key, reason_for(&e));
-                break ReadEnd::Stopped;
+                Some(ReadEnd::Stopped)
             }
+        };
+        // The handler is done with the session's plaintext: it goes home
+        // (and a close the handler asked for meanwhile is made there).
+        if let Some(session) = lent {
+            if let Some(conn) = slot(&mut core.conns, core.home, id) {
+                conn.stream.give_back(session);
+            }
+        }
+        if let Some(end) = stop {
+            break end;
         }
     };
     let now = core.now;
@@ -261,12 +304,18 @@ fn after_message(core: &Core, id: ConnId) -> After {
     }
 }
 
-/// Hands the handler the whole messages in `input`, until it holds them
-/// back (the output passed the high watermark, or the handler paused
-/// reading) or none is left. Returns `false` once the connection stops
-/// reading.
-fn deliver<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, input: &mut Assembler) -> bool {
-    let outcome = hand_to_handler(core, handler, id, input);
+/// Hands the handler the whole messages `source` gives (from `input`, or
+/// from a TLS session's plaintext), until it holds them back (the output
+/// passed the high watermark, or the handler paused reading) or none is
+/// left. Returns `false` once the connection stops reading.
+fn deliver<H: Handler>(
+    core: &mut Core,
+    handler: &mut H,
+    id: ConnId,
+    input: &mut Assembler,
+    source: &mut impl Source,
+) -> bool {
+    let outcome = hand_to_handler(core, handler, id, input, source);
     // Before anything can change the read buffer: the messages sent back
     // from it need it, or a copy.
     if let Some(to) = core.lent_to.take() {
@@ -286,13 +335,71 @@ fn deliver<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId, input: &mut
     }
 }
 
-/// [`deliver`]'s loop: each message goes to `on_frame`, as one the handler
-/// may send back as it came ([`Lendable`]).
-fn hand_to_handler<H: Handler>(
+/// What a [`Source`] gives: the next whole message, and where in the read
+/// buffer it starts if it lies there (so it can be sent back from there).
+type Cut<'a> = Result<Option<(&'a [u8], Option<usize>)>, DecodeError>;
+
+/// Where [`deliver`] takes messages from. A type each, so that the plain
+/// path's loop is compiled without the other's checks.
+trait Source {
+    /// Whether a message sent back from the read buffer ends the loop:
+    /// the source would put more bytes into that buffer.
+    const STOPS_ONCE_LENT: bool;
+
+    /// The next whole message (see [`Cut`]).
+    fn next<'a>(&'a mut self, input: &'a mut Assembler, codec: Codec, pool: &mut BufPool) -> Cut<'a>;
+}
+
+/// The bytes read into the connection's buffer.
+struct ReadBuffer;
+
+impl Source for ReadBuffer {
+    const STOPS_ONCE_LENT: bool = false;
+
+    #[inline]
+    fn next<'a>(&'a mut self, input: &'a mut Assembler, codec: Codec, _: &mut BufPool) -> Cut<'a> {
+        from_buffer(input, codec)
+    }
+}
+
+/// The next whole message in `input`, and where it starts there.
+#[inline]
+fn from_buffer(input: &mut Assembler, codec: Codec) -> Cut<'_> {
+    let start = input.offset();
+    Ok(input.next(codec)?.map(|msg| (msg, Some(start))))
+}
+
+/// One record's plaintext, lent by a TLS session, and how much of it was
+/// taken. A message begun in an earlier record is finished in the read
+/// buffer, and can be sent back from there like any; one this record holds
+/// whole is cut from it (rustls owns that buffer).
+struct Plaintext<'c> {
+    chunk: &'c [u8],
+    taken: usize,
+}
+
+impl Source for Plaintext<'_> {
+    const STOPS_ONCE_LENT: bool = true;
+
+    // Once per message: a call's cost shows (measured).
+    #[inline(always)]
+    fn next<'a>(&'a mut self, input: &'a mut Assembler, codec: Codec, pool: &mut BufPool) -> Cut<'a> {
+        input.complete_from(codec, self.chunk, &mut self.taken, pool)?;
+        if !input.is_empty() {
+            return from_buffer(input, codec);
+        }
+        Ok(input.next_from(codec, self.chunk, &mut self.taken, pool)?.map(|msg| (msg, None)))
+    }
+}
+
+/// [`deliver`]'s loop: each message goes to `on_frame`; one from the read
+/// buffer as one the handler may send back as it came ([`Lendable`]).
+fn hand_to_handler<H: Handler, S: Source>(
     core: &mut Core,
     handler: &mut H,
     id: ConnId,
     input: &mut Assembler,
+    source: &mut S,
 ) -> Result<bool, DecodeError> {
     let codec = core.config.codec;
     // Frames and raw bytes: the wire bytes of a message are what `next`
@@ -304,15 +411,20 @@ fn hand_to_handler<H: Handler>(
             After::Hold => return Ok(true),
             After::Stop => return Ok(false),
         }
-        let start = input.offset();
-        let Some(msg) = input.next(codec)? else { return Ok(true) };
+        let Some((msg, at)) = source.next(input, codec, &mut core.pools.read)? else { return Ok(true) };
         core.stats.frames_in += 1;
-        if lends && msg.len() >= LEND_EACH_FROM {
+        if let Some(start) = at.filter(|_| lends && msg.len() >= LEND_EACH_FROM) {
             let end = start + msg.len() + codec.overhead();
             core.lendable = Some(Lendable { addr: msg.as_ptr() as usize, len: msg.len(), start, end });
         }
         handler.on_frame(&mut Ctx::new(core), id, msg);
         core.lendable = None;
+        // It keeps that buffer as it is until `deliver` hands it over; the
+        // record's next bytes wait in the session for the read loop's next
+        // turn.
+        if S::STOPS_ONCE_LENT && core.lent_to.is_some() {
+            return Ok(true);
+        }
     }
 }
 

@@ -218,13 +218,77 @@ impl Stream {
         }
     }
 
+    /// A TLS connection's session, once its handshake was reported, so
+    /// the read loop can cut messages from its plaintext while the handler
+    /// runs ([`LentSession`]); `None` for a plain socket or a handshake.
+    #[inline]
+    pub(crate) fn lend_session(&mut self) -> Option<LentSession> {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.lend(),
+            _ => None,
+        }
+    }
+
+    /// Drives a TLS handshake on (see [`TlsStream::advance_handshake`]).
+    #[inline]
+    pub(crate) fn advance_handshake(&mut self) -> io::Result<usize> {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.advance_handshake(),
+            _ => Ok(0),
+        }
+    }
+
+    /// The plaintext `lent` holds, reading the socket if it holds none (see
+    /// [`TlsStream::fill`]).
+    #[inline]
+    pub(crate) fn fill_lent<'a>(&mut self, lent: &'a mut LentSession) -> io::Result<&'a [u8]> {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.fill(lent),
+            _ => lent.unlent(),
+        }
+    }
+
+    /// Takes back a session [`lend_session`](Self::lend_session) lent.
+    #[inline]
+    #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
+    pub(crate) fn give_back(&mut self, lent: LentSession) {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(t) => t.give_back(lent),
+            // Only a TLS stream lends one.
+            _ => {}
+        }
+    }
+
     /// What the TLS handshake agreed, on a TLS connection.
     #[cfg(feature = "tls")]
     pub(crate) fn tls_info(&self) -> Option<TlsInfo> {
         match self {
-            Stream::Tls(t) => Some(t.info()),
+            Stream::Tls(t) => t.info(),
             _ => None,
         }
+    }
+}
+
+#[cfg(feature = "tls")]
+pub(crate) use crate::reactor::tls::LentSession;
+
+/// Without the `tls` feature no session is ever lent.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug)]
+pub(crate) enum LentSession {}
+
+#[cfg(not(feature = "tls"))]
+impl LentSession {
+    pub(crate) fn consume(&mut self, _: usize) {
+        match *self {}
+    }
+
+    pub(crate) fn unlent(&mut self) -> io::Result<&[u8]> {
+        match *self {}
     }
 }
 

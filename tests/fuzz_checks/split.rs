@@ -40,16 +40,54 @@ pub fn split(data: &[u8]) {
         cut_bytes.chunks_exact(2).map(|c| usize::from(u16::from_be_bytes([c[0], c[1]])) % (stream.len() + 1)).collect();
     cuts.sort_unstable();
 
-    let (whole, split) = (decode_whole(codec, stream), decode_split(codec, stream, &cuts, read_size));
+    let whole = decode_whole(codec, stream);
+    let split = decode_split(codec, stream, &cuts, read_size);
+    let lent = decode_lent(codec, stream, &cuts);
     if let Codec::Raw { max_chunk } = codec {
-        for chunks in [&whole.items, &split.items] {
+        for chunks in [&whole.items, &split.items, &lent.items] {
             assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= max_chunk.max(1)), "chunk sizes");
             assert_eq!(chunks.concat(), stream, "bytes lost, doubled or reordered");
         }
-        assert_eq!((whole.end, split.end), (Ok(0), Ok(0)), "raw bytes left over or refused");
+        assert_eq!((whole.end, split.end, lent.end), (Ok(0), Ok(0), Ok(0)), "raw bytes left over or refused");
     } else {
         assert_eq!(whole, split);
+        assert_eq!(whole, lent, "cut from lent slices");
     }
+}
+
+/// Decodes the reads as lent slices, as the reactor does with a TLS
+/// session's plaintext: each message a slice holds whole is handed out
+/// from that slice itself, only what a cut splits is copied in.
+fn decode_lent(codec: Codec, stream: &[u8], cuts: &[usize]) -> Outcome {
+    let mut items = Vec::new();
+    let mut input = Assembler::new();
+    let mut buffers = Counted::default();
+    let mut start = 0;
+    for end in cuts.iter().copied().chain([stream.len()]) {
+        let slice = &stream[start..end];
+        start = end;
+        let mut taken = 0;
+        loop {
+            let uncopied = input.is_empty();
+            match input.next_from(codec, slice, &mut taken, &mut buffers) {
+                Ok(Some(item)) => {
+                    if uncopied {
+                        let within = slice.as_ptr_range();
+                        assert!(within.contains(&item.as_ptr()) || item.is_empty(), "a whole message was copied");
+                    }
+                    items.push(item.to_vec());
+                }
+                Ok(None) => break,
+                Err(err) => return Outcome { items, end: Err(err) },
+            }
+        }
+        assert_eq!(taken, slice.len(), "a slice was not used up");
+    }
+    let left = input.buffered();
+    if let Some(buf) = input.release() {
+        buffers.give(buf);
+    }
+    Outcome { items, end: Ok(left) }
 }
 
 fn decode_whole(codec: Codec, mut rest: &[u8]) -> Outcome {

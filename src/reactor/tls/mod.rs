@@ -8,15 +8,18 @@
 //! rustls 0.23's buffered `Connection` reads ciphertext into its own buffer
 //! (`read_tls`), decrypts each record in place there, then copies the
 //! record's plaintext into a `Vec` of its own (`take_received_plaintext`,
-//! `Payload::into_vec`): that copy cannot be avoided from outside. So:
+//! `Payload::into_vec`): that copy cannot be avoided from outside.
 //!
-//! - [`TlsSession::read`] into the reactor's buffer: kernel to rustls,
-//!   rustls to its plaintext `Vec`, that `Vec` to the buffer: two copies in
-//!   user space, the handler's `&[u8]` cut from the reactor's buffer.
-//! - [`TlsSession::fill_buf`] / [`TlsSession::with_plaintext`]: the handler's
-//!   `&[u8]` is cut from rustls's plaintext `Vec` itself: one copy in user
-//!   space (rustls's own), plus one of just the bytes of a message that a
-//!   record boundary cuts, which the reactor assembles in its buffer.
+//! The reactor cuts messages from that `Vec` itself
+//! ([`TlsSession::fill_buf`], one record's plaintext at a time): while the
+//! handler runs, the session is lent out of its connection
+//! ([`LentSession`]), so that the handler's `&[u8]` can borrow it while the
+//! handler changes the connection. The only bytes copied again are those of
+//! a message that a record boundary cuts (a message over 16 KiB always is),
+//! which the connection's assembler puts together
+//! ([`Assembler::next_from`](crate::codec::Assembler::next_from)). The
+//! handshake reads on without handing anything out, so even the data that
+//! comes in the client's last handshake flight is cut in place.
 //!
 //! rustls's unbuffered API (`UnbufferedConnectionCommon`) takes ciphertext
 //! in the caller's buffer and decrypts it there, but in 0.23 its
@@ -35,7 +38,7 @@ pub use config::{TlsClientFiles, TlsServerFiles};
 pub use error::{TlsConfigError, TlsFailure};
 #[cfg(test)]
 pub(crate) use session::{Drained, EndOfStream, TlsSession, DEFAULT_BUFFER_LIMIT};
-pub(crate) use stream::TlsStream;
+pub(crate) use stream::{LentSession, TlsStream};
 
 /// What a TLS connection agreed in its handshake, for the handler
 /// ([`Ctx::tls`](crate::Ctx::tls)).

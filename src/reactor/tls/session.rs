@@ -64,8 +64,8 @@ enum Pulled {
 ///
 /// The reactor's side of it:
 ///
-/// - **Readable**: call [`read`](Self::read) (or [`fill_buf`](Self::fill_buf)
-///   / [`with_plaintext`](Self::with_plaintext)) until `WouldBlock`, `Ok(0)`
+/// - **Readable**: call [`fill_buf`](Self::fill_buf) (and
+///   [`consume`](Self::consume)) or [`read`](Self::read) until `WouldBlock`, `Ok(0)`
 ///   (end: see [`end_of_stream`](Self::end_of_stream)) or another error
 ///   (fatal: close the socket; an `InvalidData` is a TLS failure whose alert
 ///   was already sent, as far as the socket took it). Reading also sends
@@ -137,8 +137,9 @@ impl TlsSession {
     /// input, an error or the socket's `WouldBlock`.
     ///
     /// Copies: the kernel's into rustls's buffer, rustls's decrypted record
-    /// into its own plaintext `Vec`, that into `space`. See
-    /// [`fill_buf`](Self::fill_buf) for one copy less.
+    /// into its own plaintext `Vec`, that into `space`. The reactor's read
+    /// loop uses [`fill_buf`](Self::fill_buf), one copy less; this serves
+    /// a lingering close, which only drains.
     pub(crate) fn read<S: Read + Write>(&mut self, sock: &mut S, space: &mut [u8]) -> io::Result<usize> {
         debug_assert!(!space.is_empty(), "an empty buffer would read as the end of the input");
         match self.pull(sock)? {
@@ -147,8 +148,6 @@ impl TlsSession {
         }
     }
 
-    // Not on the reactor's path yet (see the module's notes on copies).
-    #[cfg(test)]
     /// Lends the plaintext rustls holds, without copying it: the next
     /// decrypted record's bytes not yet [`consume`](Self::consume)d (one
     /// record: at most 16 KiB; a message longer, or cut by a record
@@ -161,8 +160,6 @@ impl TlsSession {
         }
     }
 
-    // Not on the reactor's path yet (see the module's notes on copies).
-    #[cfg(test)]
     /// Marks `n` bytes of what [`fill_buf`](Self::fill_buf) lent as used.
     ///
     /// # Panics
@@ -172,7 +169,7 @@ impl TlsSession {
         io::BufRead::consume(&mut self.conn.reader(), n);
     }
 
-    // Not on the reactor's path yet (see the module's notes on copies).
+    // Only the session's own tests use it.
     #[cfg(test)]
     /// Hands each plaintext slice to `f`, straight from rustls's buffer, until
     /// the socket would block, the input ends, or `f` takes less than all
@@ -323,7 +320,7 @@ impl TlsSession {
         }
     }
 
-    // Not on the reactor's path yet (see the module's notes on copies).
+    // Only the session's own tests use it.
     #[cfg(test)]
     /// Whether the handshake is still going on.
     pub(crate) fn is_handshaking(&self) -> bool {
@@ -360,7 +357,7 @@ impl TlsSession {
         }
     }
 
-    // Not on the reactor's path yet (see the module's notes on copies).
+    // Only the session's own tests use it.
     #[cfg(test)]
     /// How the input ended, once it has: `None` while it goes on.
     pub(crate) fn end_of_stream(&mut self) -> Option<EndOfStream> {

@@ -5,6 +5,7 @@
 
 mod config;
 mod interop;
+mod reactor;
 mod session;
 
 use std::io::{self, IoSlice, Read};
