@@ -17,7 +17,7 @@
 #   tokio-mt   examples/tokio_echo.rs framed           (tokio Framed, multi-thread
 #              --workers $WORKERS --work-us $WORK_US   runtime, WORKERS workers)
 #   fl-tls     frameloop echo --tls-cert --tls-key     (the same over TLS, with
-#                                                      tests/tls/server.pem)
+#                                                      tests/tls/$TLS_CERT.pem)
 #   tokio-tls  examples/tokio_echo.rs framed           (tokio Framed over
 #              --tls-cert --tls-key                    tokio-rustls, same config)
 #   base-NAME  the same server from another build, to see what a change
@@ -27,10 +27,13 @@
 # (unset: the library's default, off on one reactor and 5 µs on each of
 # several; 0: off) is how long fl's reactors poll before sleeping. `measure`
 # drives the *-tls servers with `frameloop bench --tls`, trusting
-# tests/tls/ca.pem.
+# tests/tls/ca.pem; TLS_CERT (default server: P-256; server-rsa: RSA 2048)
+# names the certificate and key they serve. The command line's echo runs
+# --quiet, printing no line per connection, as none of the others does.
 
 release="${CARGO_TARGET_DIR:-target}/release"
 tls_dir=tests/tls
+tls_cert=${TLS_CERT:-server}
 
 pid=""
 addr=""
@@ -59,15 +62,15 @@ start_server() { # name -> sets pid and addr
         framed) "$dir/examples/tokio_echo" framed 127.0.0.1:0 >"$log" 2>&1 & ;;
         raw) "$dir/examples/tokio_echo" raw 127.0.0.1:0 >"$log" 2>&1 & ;;
         floor) "$dir/examples/mio_echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
-        fl) "$dir/frameloop" echo 127.0.0.1:0 --work-us "${WORK_US:-0}" ${BUSY_POLL_US:+--busy-poll-us "$BUSY_POLL_US"} \
+        fl) "$dir/frameloop" echo 127.0.0.1:0 --quiet --work-us "${WORK_US:-0}" ${BUSY_POLL_US:+--busy-poll-us "$BUSY_POLL_US"} \
             ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 & ;;
         fl-tls)
-            "$dir/frameloop" echo 127.0.0.1:0 --tls-cert "$tls_dir/server.pem" --tls-key "$tls_dir/server.key" \
+            "$dir/frameloop" echo 127.0.0.1:0 --quiet --tls-cert "$tls_dir/$tls_cert.pem" --tls-key "$tls_dir/$tls_cert.key" \
                 ${BUSY_POLL_US:+--busy-poll-us "$BUSY_POLL_US"} ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 &
             ;;
         tokio-tls)
-            "$dir/examples/tokio_echo" framed 127.0.0.1:0 --tls-cert "$tls_dir/server.pem" \
-                --tls-key "$tls_dir/server.key" >"$log" 2>&1 &
+            "$dir/examples/tokio_echo" framed 127.0.0.1:0 --tls-cert "$tls_dir/$tls_cert.pem" \
+                --tls-key "$tls_dir/$tls_cert.key" >"$log" 2>&1 &
             ;;
         tokio-mt)
             "$dir/examples/tokio_echo" framed 127.0.0.1:0 --workers "${WORKERS:-1}" --work-us "${WORK_US:-0}" \
@@ -99,7 +102,9 @@ stop_server() {
 # measure NAME REPORT [BENCH OPTIONS...]: starts server NAME, drives it with
 # `frameloop bench` (its output to REPORT), checks it survived the load,
 # stops it, and sets from the report: ns (server CPU ns/msg), user and
-# system (its two parts), rate (msgs/s) and p50 (median latency in ns).
+# system (its two parts), rate (msgs/s) and p50 (median latency in ns);
+# for a --churn run, connects (connects/s) and conn_us (server CPU us per
+# connection).
 measure() {
     local name=$1 report=$2 tls=()
     shift 2
@@ -118,6 +123,8 @@ measure() {
     user=$(sed -nE 's/^server CPU .*user ([0-9]+) \+ system ([0-9]+).*/\1/p' "$report")
     system=$(sed -nE 's/^server CPU .*user ([0-9]+) \+ system ([0-9]+).*/\2/p' "$report")
     rate=$(sed -nE 's/^messages .*: ([0-9,]+) msgs\/s.*/\1/p' "$report" | tr -d ,)
+    connects=$(sed -nE 's/^connects .*: ([0-9]+) connects\/s.*/\1/p' "$report")
+    conn_us=$(sed -nE 's/^ +([0-9.]+) us per connection.*/\1/p' "$report")
     # "p50 65.5 µs": the bench picks the unit (ns, µs or ms).
     p50=$(sed -nE 's/^latency +p50 ([0-9.]+) ([^ ]+) .*/\1 \2/p' "$report" |
         awk '{ printf "%.0f", $1 * ($2 == "ns" ? 1 : $2 == "ms" ? 1e6 : 1e3) }')

@@ -418,6 +418,53 @@ fn churn_opens_and_closes_connections_at_a_rate() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--churn max`: a closed loop, `--conns` connections open at once over
+/// the threads, each replaced as it closes. No schedule: nothing is late
+/// or left unstarted, and no rate is requested.
+#[test]
+fn churn_max_replaces_each_connection_as_it_closes() {
+    let _one = one_at_a_time();
+    let dir = scratch("churn-max");
+    let json = dir.join("summary.json");
+    let run = bench_ok(&[
+        "--churn",
+        "max",
+        "--conns",
+        "3",
+        "--threads",
+        "2",
+        "--per-conn",
+        "2",
+        "--secs",
+        "1",
+        "--warmup",
+        "0.2",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(run.stdout.contains("closed loop, 3 connection(s) open at once"), "{}", run.stdout);
+    assert!(run.stdout.contains("connects/s (closed loop, 3 open at once)"), "{}", run.stdout);
+    assert!(!run.stdout.contains("an open loop polls"), "{}", run.stdout);
+    let s = read_json(&json);
+    assert_eq!(s["errors"], 0, "{}", run.stdout);
+    assert_eq!(s["config"]["churn"], "max");
+    assert!(s["requested_connects_per_s"].is_null(), "{s}");
+    assert_eq!((s["late_connects"].as_u64(), s["unstarted_connects"].as_u64()), (Some(0), Some(0)), "{s}");
+    let connects = s["connects"].as_u64().unwrap();
+    assert!(connects > 50, "{connects} connects:\n{}", run.stdout);
+    assert!(s["msgs"].as_u64().unwrap() > connects, "{s}");
+    for (args, says) in [
+        (&["--churn", "max", "--conns", "1", "--threads", "2"][..], "give each one"),
+        (&["--churn", "max", "--arrival", "poisson"][..], "--arrival spaces"),
+        (&["--churn", "fast"][..], "or max"),
+    ] {
+        let run = bench(args);
+        assert_ne!(run.code, Some(0), "{args:?} ran");
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `--size 64..4k` draws each frame's size from the range, every echo is
 /// still checked against what was sent, and a range is refused where one
 /// size is all a mode takes.
@@ -507,7 +554,8 @@ fn the_help_names_every_harness_option() {
         "intended send time",
         "--arrival <ARRIVAL>",
         "poisson",
-        "--churn <R>",
+        "--churn <R|max>",
+        "closed loop",
         "--per-conn <K>",
         "--hgrm <FILE>",
         "--json <FILE>",
@@ -673,8 +721,15 @@ struct TlsEcho {
 
 impl TlsEcho {
     fn start(extra: &[&str]) -> Self {
+        Self::start_with("server", extra)
+    }
+
+    /// Serving the test certificate `cert` (`server`: P-256, `server-rsa`:
+    /// RSA 2048).
+    fn start_with(cert: &str, extra: &[&str]) -> Self {
+        let (pem, key) = (tls_file(&format!("{cert}.pem")), tls_file(&format!("{cert}.key")));
         let mut child = Command::new(FRAMELOOP)
-            .args(["echo", "127.0.0.1:0", "--tls-cert", &tls_file("server.pem"), "--tls-key", &tls_file("server.key")])
+            .args(["echo", "127.0.0.1:0", "--tls-cert", &pem, "--tls-key", &key])
             .args(extra)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -752,6 +807,24 @@ fn churn_makes_a_full_tls_handshake_per_connection() {
     assert!(connects > 20, "{}", run.stdout);
     assert!(s["handshakes_per_s"].as_f64() > Some(20.0), "{s}");
     assert!(run.stdout.contains("full TLS handshakes/s"), "{}", run.stdout);
+}
+
+/// `--churn max` over TLS, against a server signing with RSA 2048 and
+/// printing nothing per connection (`--quiet`): a closed loop of full
+/// handshakes, none late, and no line from the server after its banner.
+#[test]
+fn churn_max_makes_full_handshakes_with_an_rsa_certificate() {
+    let _one = one_at_a_time();
+    let server = TlsEcho::start_with("server-rsa", &["--quiet"]);
+    let (run, s) = server.bench("tls-churn-max", &["--churn", "max", "--conns", "4", "--threads", "2"]);
+    assert!(run.stdout.contains("connects/s (closed loop, 4 open at once)"), "{}", run.stdout);
+    assert!(s["connects"].as_u64() > Some(20), "{}", run.stdout);
+    assert!(s["handshakes_per_s"].as_f64() > Some(20.0), "{s}");
+    assert_eq!((s["late_connects"].as_u64(), s["unstarted_connects"].as_u64()), (Some(0), Some(0)), "{s}");
+    // Each connection was opened and closed before its echo was checked:
+    // a line for it would be in the pipe by now.
+    let line = server.stdout.recv_timeout(Duration::from_millis(300));
+    assert!(line.is_err(), "--quiet printed {line:?}");
 }
 
 /// The in-process server serves TLS with the certificate it is given;

@@ -48,6 +48,7 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
         return;
     }
     conn.set_read_this_turn(true);
+    conn.stream.begin_read_turn(conn.read_closed());
     // The assembler leaves the connection while the handler runs, so the
     // handler can be handed a message that borrows its buffer.
     let mut input = std::mem::take(&mut conn.input);
@@ -462,8 +463,10 @@ pub(crate) fn flush_conn<H: Handler>(core: &mut Core, handler: &mut H, key: usiz
         return;
     }
     let id = conn.id(key, core.home);
-    // What a TLS session holds goes before anything new it is offered.
-    match conn.stream.flush_pending() {
+    // What a TLS session holds goes before anything new it is offered: a
+    // write sends both at once (the session queues the new records behind
+    // the old), so it is flushed alone only when there is nothing new.
+    match if conn.out.is_empty() { conn.stream.flush_pending() } else { Ok(true) } {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

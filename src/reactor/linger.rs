@@ -106,6 +106,8 @@ fn linger(core: &mut Core, mut stream: Stream, registered: bool) {
 pub(crate) fn drain(core: &mut Core, key: usize) {
     let budget = if core.stopping { usize::MAX } else { core.config.read_budget };
     let Some(l) = core.lingering.get_mut(key) else { return };
+    // It reads to the end of stream: no short read is taken for it.
+    l.stream.begin_read_turn(true);
     let mut buf = [0u8; 4096];
     let done = loop {
         match l.stream.read(&mut buf) {

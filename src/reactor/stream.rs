@@ -174,6 +174,22 @@ impl Stream {
         }
     }
 
+    /// A read turn begins: an edge came, or the turn before stopped short
+    /// of the socket's end. A TLS session forgets that its last read found
+    /// the socket empty (a plain socket remembers nothing between turns),
+    /// and is told whether a short read will mean so this turn: not once
+    /// the peer's end of stream was announced (`peer_ending`), which only
+    /// a read of 0 shows.
+    #[inline]
+    pub(crate) fn begin_read_turn(&mut self, peer_ending: bool) {
+        #[cfg(feature = "tls")]
+        if let Stream::Tls(t) = self {
+            t.begin_read_turn(!peer_ending);
+        }
+        #[cfg(not(feature = "tls"))]
+        let _ = peer_ending;
+    }
+
     /// True once, when a TLS handshake has completed: the handler's
     /// `on_open` is due. Plain sockets are open from the start.
     #[inline]
@@ -199,7 +215,8 @@ impl Stream {
     /// Whether a read that filled less than it was offered means the socket
     /// is empty (so the next bytes raise a new edge). Not under TLS: a
     /// session hands out one record's plaintext at a time, and the socket
-    /// may hold more; only its `WouldBlock` says it is empty.
+    /// may hold more. (The session applies the rule to its own socket
+    /// reads instead, and ends a read turn without the last one.)
     #[inline]
     pub(crate) fn short_read_drains(&self) -> bool {
         match self {

@@ -6,6 +6,9 @@
 #
 #   ca.pem, ca.key                 the test CA
 #   server.pem, server.key         localhost (DNS:localhost, IP:127.0.0.1), serverAuth
+#   server-rsa.pem, .key           the same with an RSA 2048 key: a handshake
+#                                  the server's signature dominates, for
+#                                  benchmarking handshakes per second
 #   client.pem, client.key         a client of the test CA, clientAuth
 #   other-ca.pem, other-ca.key     an unrelated CA
 #   other-client.pem, .key         a client of the unrelated CA (refused by
@@ -61,6 +64,9 @@ ca other-ca "/CN=frameloop other test CA"
 ec_key server.key
 leaf server "/CN=localhost" ca serverAuth "DNS:localhost, IP:127.0.0.1"
 
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out server-rsa.key
+leaf server-rsa "/CN=localhost" ca serverAuth "DNS:localhost, IP:127.0.0.1"
+
 # SEC1 ("EC PRIVATE KEY").
 openssl ecparam -name prime256v1 -genkey -noout -out client.key
 leaf client "/CN=frameloop test client" ca clientAuth
@@ -70,5 +76,5 @@ openssl genrsa -traditional -out other-client.key 2048
 leaf other-client "/CN=frameloop other client" other-ca clientAuth
 
 # The CA keys stay too: with them a test can sign more certificates later.
-openssl verify -CAfile ca.pem server.pem client.pem
+openssl verify -CAfile ca.pem server.pem server-rsa.pem client.pem
 openssl verify -CAfile other-ca.pem other-client.pem

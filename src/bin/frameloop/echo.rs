@@ -30,6 +30,11 @@ pub struct EchoArgs {
     /// debug.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Print no line per connection opened and closed: for a benchmark's
+    /// server, where that is a write to the terminal (or a log file) per
+    /// connection that the peer compared with does not make.
+    #[arg(short, long)]
+    quiet: bool,
     /// Stall for the first MS milliseconds of every second: the whole server
     /// stops, reading and answering nothing, as in a long pause. To see what
     /// a benchmark makes of a stalled server (`frameloop bench --rate`).
@@ -82,6 +87,8 @@ struct Echo {
     stall: Option<(Instant, Duration)>,
     /// `--work-us`: the CPU time each message costs.
     work: Option<Duration>,
+    /// `--quiet`.
+    quiet: bool,
 }
 
 impl Echo {
@@ -98,6 +105,9 @@ impl Echo {
 
 impl Handler for Echo {
     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        if self.quiet {
+            return;
+        }
         if let Ok(peer) = ctx.peer_addr(conn) {
             println!("{conn} opened from {peer}");
         }
@@ -112,7 +122,9 @@ impl Handler for Echo {
     }
 
     fn on_close(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId, reason: CloseReason) {
-        println!("{conn} closed: {reason}");
+        if !self.quiet {
+            println!("{conn} closed: {reason}");
+        }
     }
 }
 
@@ -176,7 +188,7 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
     if args.threads > 1 {
         println!("{} reactors, one per thread", args.threads);
     }
-    group.run(|_| Echo { stall, work }).map_err(|e| e.to_string())?;
+    group.run(|_| Echo { stall, work, quiet: args.quiet }).map_err(|e| e.to_string())?;
     println!("echo server stopped");
     for (i, stats) in group.stats().iter().enumerate() {
         let (accepted, messages, syscalls) = (stats.accepted, stats.frames_in, stats.syscalls_per_frame());

@@ -88,6 +88,33 @@ pub(crate) struct TlsSession {
     unsent: usize,
     handshake: Handshake,
     closing: bool,
+    /// Whether, this read turn, a socket read that fills less than it was
+    /// offered means the socket is empty: the reactor says so as each turn
+    /// begins (over its TCP and Unix sockets, unless the peer's end of
+    /// stream was announced, which a short read does not show); never
+    /// otherwise.
+    short_reads_drain: bool,
+    /// The socket's last read of this read turn came up short: it is
+    /// empty, and its next bytes raise a new edge, so once rustls's
+    /// plaintext is used up the turn ends without asking the socket again
+    /// (a read that would only say `WouldBlock`). Cleared as a turn begins.
+    drained: bool,
+}
+
+/// The socket as rustls reads it, remembering whether its last read filled
+/// less than it was offered.
+struct ShortReads<'a, S> {
+    sock: &'a mut S,
+    short: bool,
+}
+
+impl<S: Read> Read for ShortReads<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.sock.read(buf)?;
+        // 0 is the end of the input, which rustls remembers itself.
+        self.short = n > 0 && n < buf.len();
+        Ok(n)
+    }
 }
 
 impl std::fmt::Debug for TlsSession {
@@ -115,10 +142,28 @@ impl TlsSession {
     }
 
     fn new(conn: Connection) -> Self {
-        let mut session = TlsSession { conn, unsent: 0, handshake: Handshake::Going, closing: false };
+        let mut session = TlsSession {
+            conn,
+            unsent: 0,
+            handshake: Handshake::Going,
+            closing: false,
+            short_reads_drain: false,
+            drained: false,
+        };
         session.conn.set_buffer_limit(Some(DEFAULT_BUFFER_LIMIT));
         session.count_unsent();
         session
+    }
+
+    /// A read turn begins (an edge came, or the turn before stopped short
+    /// of the end): the socket may hold bytes again. `short_reads_drain`:
+    /// whether a short read will mean it is empty this turn (a
+    /// non-blocking TCP or Unix stream under an edge-triggered poller,
+    /// whose peer has not announced its end of stream), so that the turn
+    /// can end without the read that would say so.
+    pub(crate) fn begin_read_turn(&mut self, short_reads_drain: bool) {
+        self.drained = false;
+        self.short_reads_drain = short_reads_drain;
     }
 
     /// Reads plaintext into `space` (which must not be empty).
@@ -213,12 +258,17 @@ impl TlsSession {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
+            if self.drained {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
             // rustls remembers an EOF (`Ok(0)`): the next turn above ends.
-            match self.conn.read_tls(sock) {
+            let mut counted = ShortReads { sock: &mut *sock, short: false };
+            match self.conn.read_tls(&mut counted) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            self.drained = self.short_reads_drain && counted.short;
             self.process(sock)?;
         }
     }
@@ -237,6 +287,11 @@ impl TlsSession {
         }
         if self.handshake == Handshake::Going && !self.conn.is_handshaking() {
             self.handshake = Handshake::Done;
+            // The handshake's last words (a server's session tickets, a
+            // client's Finished) wait for the first replies: the reactor
+            // puts a just-opened connection with bytes queued on its flush
+            // list, and both leave in one write, not two.
+            return Ok(());
         }
         // A full socket is no error here: the rest goes on the writable event.
         self.flush(sock).map(drop)

@@ -100,6 +100,13 @@ impl TlsStream {
         }
     }
 
+    /// A read turn begins: see [`TlsSession::begin_read_turn`].
+    pub(crate) fn begin_read_turn(&mut self, short_reads_drain: bool) {
+        if let Some(session) = &mut self.session {
+            session.begin_read_turn(short_reads_drain);
+        }
+    }
+
     /// Whether the session is lent to the read loop now.
     #[cfg(test)]
     pub(crate) fn is_lent(&self) -> bool {

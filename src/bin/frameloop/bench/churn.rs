@@ -6,6 +6,14 @@
 //! achieved, the connect latency (from `connect()` to established) and the
 //! message latency (from the write to the echo).
 //!
+//! `--churn max` is the closed loop of the same: each thread keeps its
+//! share of `--conns` connections open, opening the next as soon as one
+//! closes, so the rate achieved is what the server takes (or the client
+//! gives: the report shows both sides' CPU). An open loop asked for more
+//! than a server takes only queues connects until they time out; this is
+//! how to compare servers' capacity, full TLS handshakes a second above
+//! all.
+//!
 //! A connect that falls due while a thread already has [`MAX_OPEN`]
 //! connections open waits for one to close (the server is not keeping up),
 //! and is counted as late; one that is still waiting at the end of the
@@ -30,7 +38,7 @@ use super::client::{
 };
 use super::cpu;
 use super::open_loop::{self, Pace, Schedule, LATE};
-use super::options::Options;
+use super::options::{Churn, Options};
 use super::report::thousands;
 use super::rng::Rng;
 use super::socket::{with_socket, Socket, WithSocket};
@@ -43,13 +51,16 @@ const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Runs the churn of `opts` and prints its report.
 pub fn run(opts: &Options) -> Result<Measured, String> {
-    let rate = opts.churn.ok_or("--churn was not given")?;
+    let churn = opts.churn.ok_or("--churn was not given")?;
     let (server, addr) = serve(opts)?;
+    let arrivals = match churn {
+        Churn::Rate(rate) => {
+            format!("{} new connection(s)/s ({} arrivals)", thousands(rate.round() as u64), opts.arrival.name())
+        }
+        Churn::Max => format!("closed loop, {} connection(s) open at once, each replaced as it closes", opts.conns),
+    };
     println!(
-        "frameloop bench: churn, {} new connection(s)/s ({} arrivals) x {} message(s) of {} B each, {} s measured \
-         after {} s warm-up",
-        thousands(rate.round() as u64),
-        opts.arrival.name(),
+        "frameloop bench: churn, {arrivals} x {} message(s) of {} B each, {} s measured after {} s warm-up",
         opts.per_conn,
         size_text(opts),
         opts.secs,
@@ -61,14 +72,14 @@ pub fn run(opts: &Options) -> Result<Measured, String> {
         opts.threads, opts.per_conn
     );
     let shared = Arc::new(Shared::default());
-    let threads = with_socket(&addr, opts.tls.as_ref(), Churners { opts, rate, addr: &addr, shared: &shared })?;
+    let threads = with_socket(&addr, opts.tls.as_ref(), Churners { opts, churn, addr: &addr, shared: &shared })?;
     measure(opts, server, &shared, threads)
 }
 
 /// The churn threads of a run, started on sockets of the kind `addr` names.
 struct Churners<'a> {
     opts: &'a Options,
-    rate: f64,
+    churn: Churn,
     addr: &'a Addr,
     shared: &'a Arc<Shared>,
 }
@@ -77,9 +88,8 @@ impl WithSocket for Churners<'_> {
     type Output = Vec<std::thread::JoinHandle<ThreadReport>>;
 
     fn run<S: Socket>(self, to: &S::Addr) -> Result<Self::Output, String> {
-        let Churners { opts, rate, addr, shared } = self;
-        // Each thread opens its share on a schedule of its own, staggered.
-        let pace = Pace { rate, conns: opts.threads, arrival: opts.arrival, epoch: Instant::now() };
+        let Churners { opts, churn: kind, addr, shared } = self;
+        let epoch = Instant::now();
         // In-process, each connection takes two descriptors of this process.
         let fds = cpu::max_open_files().unwrap_or(1024) as usize;
         let per_thread_fds = fds.saturating_sub(64) / if opts.addr.is_some() { 1 } else { 2 } / opts.threads;
@@ -95,11 +105,19 @@ impl WithSocket for Churners<'_> {
         let mut threads = Vec::new();
         for t in 0..opts.threads {
             let shared = Arc::clone(shared);
-            let schedule = Schedule::new(&pace, t);
+            let opening = match kind {
+                // Each thread opens its share on a schedule of its own, staggered.
+                Churn::Rate(rate) => {
+                    let pace = Pace { rate, conns: opts.threads, arrival: opts.arrival, epoch };
+                    Opening::Scheduled(Schedule::new(&pace, t))
+                }
+                // Its share of the connections, the first threads one more.
+                Churn::Max => Opening::Replaced(opts.conns / opts.threads + usize::from(t < opts.conns % opts.threads)),
+            };
             let work = work.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("bench-churn-{t}"))
-                .spawn(move || churn::<S>(t, schedule, &work, &shared))
+                .spawn(move || churn::<S>(t, opening, &work, &shared))
                 .map_err(|e| format!("cannot start a client thread: {e}"))?;
             threads.push(handle);
         }
@@ -118,6 +136,46 @@ struct Work<A> {
     per_conn: usize,
     max_open: usize,
     threads: usize,
+}
+
+/// When a churn thread opens its next connection.
+#[derive(Debug)]
+enum Opening {
+    /// When its schedule says (`--churn R`).
+    Scheduled(Schedule),
+    /// Whenever fewer than this many of its connections are open
+    /// (`--churn max`).
+    Replaced(usize),
+}
+
+impl Opening {
+    /// When the next connection is due, with `open` open now: `None` until
+    /// one closes. A replacement is due at once, never late.
+    fn due(&self, open: usize, now: Instant) -> Option<Instant> {
+        match self {
+            Opening::Scheduled(s) => Some(s.due()),
+            Opening::Replaced(n) => (open < *n).then_some(now),
+        }
+    }
+
+    /// Moves on past the connection due now.
+    fn advance(&mut self) {
+        if let Opening::Scheduled(s) = self {
+            s.advance();
+        }
+    }
+
+    /// Connections due before `end` that were not opened: moves past them
+    /// and counts them.
+    fn skip_until(&mut self, end: Instant) -> u64 {
+        let Opening::Scheduled(s) = self else { return 0 };
+        let mut skipped = 0;
+        while s.due() < end {
+            s.advance();
+            skipped += 1;
+        }
+        skipped
+    }
 }
 
 /// One connection of the churn.
@@ -140,7 +198,7 @@ struct Conn<M> {
 }
 
 /// Thread `t`'s share of the churn.
-fn churn<S: Socket>(t: usize, mut schedule: Schedule, work: &Work<S::Addr>, shared: &Shared) -> ThreadReport {
+fn churn<S: Socket>(t: usize, mut opening: Opening, work: &Work<S::Addr>, shared: &Shared) -> ThreadReport {
     let mut report = ThreadReport::default();
     let mut poll = match Poll::new() {
         Ok(p) => p,
@@ -169,10 +227,7 @@ fn churn<S: Socket>(t: usize, mut schedule: Schedule, work: &Work<S::Addr>, shar
                 report.cpu_ns = cpu_start.zip(cpu::thread_cpu_ns()).map(|(a, b)| b.saturating_sub(a));
                 let at = shared.end.get().copied().unwrap_or_else(Instant::now);
                 end = Some(at);
-                while schedule.due() < at {
-                    schedule.advance();
-                    report.unsent += 1;
-                }
+                report.unsent += opening.skip_until(at);
                 drain_deadline = Some(Instant::now() + DRAIN_PATIENCE);
             }
             _ => {}
@@ -189,9 +244,9 @@ fn churn<S: Socket>(t: usize, mut schedule: Schedule, work: &Work<S::Addr>, shar
         }
         // New connections, as many as are due and fit.
         let now = Instant::now();
-        while end.is_none() && schedule.due() <= now && conns.len() < work.max_open {
-            let due = schedule.due();
-            schedule.advance();
+        while end.is_none() && conns.len() < work.max_open {
+            let Some(due) = opening.due(conns.len(), now).filter(|&due| due <= now) else { break };
+            opening.advance();
             let in_window = start.is_some_and(|s| due >= s);
             if in_window && now.saturating_duration_since(due) >= LATE {
                 report.late += 1;
@@ -238,7 +293,7 @@ fn churn<S: Socket>(t: usize, mut schedule: Schedule, work: &Work<S::Addr>, shar
                 report.error(shared, format!("connection {}: no {what} within {PATIENCE:?}", c.id));
             }
         }
-        let due = (end.is_none() && conns.len() < work.max_open).then(|| schedule.due());
+        let due = opening.due(conns.len(), now).filter(|_| end.is_none() && conns.len() < work.max_open);
         let timeout = open_loop::poll_timeout(due, Instant::now(), Duration::from_millis(50));
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() != io::ErrorKind::Interrupted {

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::histogram::Latency;
-use super::options::{Mode, Options};
+use super::options::{Churn, Mode, Options};
 use super::series;
 use super::Measured;
 
@@ -89,7 +89,7 @@ fn config(opts: &Options) -> Value {
         "threads": opts.threads,
         "rate": opts.rate,
         "arrival": opts.arrival.name(),
-        "churn": opts.churn,
+        "churn": opts.churn.map(|c| c.rate().map_or_else(|| json!("max"), |r| json!(r))),
         "per_conn": opts.churn.map(|_| opts.per_conn),
         "server_pid": opts.server_pid,
         "busy_poll_us": opts.busy_poll.map(|d| d.as_micros() as u64),
@@ -124,7 +124,7 @@ pub fn summary(opts: &Options, m: &Measured) -> Value {
         "connects_per_s": churn.then(|| t.connects as f64 / secs),
         // Resumption is off: with --tls, each connect is a full handshake.
         "handshakes_per_s": (churn && opts.tls.is_some()).then(|| t.connects as f64 / secs),
-        "requested_connects_per_s": opts.churn,
+        "requested_connects_per_s": opts.churn.and_then(Churn::rate),
         "late_connects": churn.then_some(t.late),
         "unstarted_connects": churn.then_some(t.unsent),
         "connect_latency_us": churn.then(|| percentiles(&t.connect)),

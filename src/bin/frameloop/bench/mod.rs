@@ -67,7 +67,7 @@ use client::{Load, Shared, ThreadReport};
 use histogram::Latency;
 use open_loop::{Pace, LATE};
 pub use options::BenchArgs;
-use options::{Mode, Options, Plan};
+use options::{Churn, Mode, Options, Plan};
 use report::{nanos, thousands, Progress};
 use server::{InProcess, Sample};
 use socket::{connect_all, with_socket, Socket, WithSocket};
@@ -409,12 +409,15 @@ fn print_percentiles(label: &str, latency: &Latency, note: &str) {
 fn print_report(opts: &Options, m: &Measured) {
     let secs = m.elapsed.as_secs_f64();
     println!();
-    if let Some(rate) = opts.churn {
+    if let Some(churn) = opts.churn {
+        let asked = match churn.rate() {
+            Some(rate) => format!("requested {}/s", thousands(rate.round() as u64)),
+            None => format!("closed loop, {} open at once", opts.conns),
+        };
         println!(
-            "connects     {} in {secs:.2} s: {:.0} connects/s (requested {}/s)",
+            "connects     {} in {secs:.2} s: {:.0} connects/s ({asked})",
             thousands(m.total.connects),
             m.total.connects as f64 / secs,
-            thousands(rate.round() as u64),
         );
         print_percentiles("connect", &m.total.connect, "; from connect() to established");
         if opts.tls.is_some() {
@@ -483,7 +486,7 @@ fn print_report(opts: &Options, m: &Measured) {
         println!(
             "client CPU   {:.0} ns/msg   ({busy:.0} % of each client thread's core{})",
             ns as f64 / m.count as f64,
-            match (opts.rate.is_some() || opts.churn.is_some(), busy > 90.0) {
+            match (opts.rate.is_some() || opts.churn.and_then(Churn::rate).is_some(), busy > 90.0) {
                 // Spinning before each due time is what keeps it on time.
                 (true, _) => "; an open loop polls without sleeping just before each due time",
                 (false, true) => "; the client may be the bottleneck",

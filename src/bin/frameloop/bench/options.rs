@@ -47,6 +47,36 @@ impl Arrival {
     }
 }
 
+/// How a `--churn` run opens its connections.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Churn {
+    /// R new connections per second in all, on a schedule whatever the
+    /// server does (open loop): `--churn R`.
+    Rate(f64),
+    /// A new connection as soon as one closes, `--conns` of them open at
+    /// once (closed loop): as many a second as the server takes, the
+    /// figure to compare servers' capacity by. `--churn max`.
+    Max,
+}
+
+impl Churn {
+    /// The requested connections per second, if there is a schedule.
+    pub fn rate(self) -> Option<f64> {
+        match self {
+            Churn::Rate(r) => Some(r),
+            Churn::Max => None,
+        }
+    }
+}
+
+/// `--churn`: `max`, or a number per second.
+fn churn(s: &str) -> Result<Churn, String> {
+    if s == "max" {
+        return Ok(Churn::Max);
+    }
+    per_second(s).map(Churn::Rate).map_err(|e| format!("{e}, or max"))
+}
+
 /// A count of at least one.
 fn at_least_one() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..)
@@ -101,6 +131,10 @@ fn address(s: &str) -> Result<Addr, String> {
     first.ok_or_else(|| format!("{s} names no address"))
 }
 
+/// Connections open at once in a `--churn max` run when --conns does not
+/// say: enough that a server's accept queue is never empty, few enough
+/// that the connects finish long before the client's patience ends.
+const CHURN_MAX_CONNS: usize = 8;
 /// Connections of a throughput run when --conns does not say.
 const THROUGHPUT_CONNS: usize = 100;
 /// Frames in flight per connection of a throughput run when --depth does
@@ -232,9 +266,11 @@ pub struct BenchArgs {
     /// Open R new connections per second, each sending --per-conn
     /// messages (written together, pipelined), checking their echoes, then
     /// closing: the server's accept path. Reports connects/s, connect
-    /// latency and message latency.
-    #[arg(long, value_name = "R", value_parser = per_second)]
-    churn: Option<f64>,
+    /// latency and message latency. `max`: a closed loop instead, a new
+    /// connection as soon as one closes, --conns open at once [default:
+    /// 8], as many a second as the server takes.
+    #[arg(long, value_name = "R|max", value_parser = churn)]
+    churn: Option<Churn>,
     /// Messages each --churn connection exchanges before it closes.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = at_least_one(), requires = "churn")]
     per_conn: usize,
@@ -360,8 +396,8 @@ pub struct Options {
     /// Messages per second in all: open loop.
     pub rate: Option<f64>,
     pub arrival: Arrival,
-    /// New connections per second: the churn run.
-    pub churn: Option<f64>,
+    /// The churn run's connections.
+    pub churn: Option<Churn>,
     pub per_conn: usize,
     pub hgrm: Option<PathBuf>,
     pub json: Option<PathBuf>,
@@ -406,6 +442,7 @@ impl Options {
                 let class = size_class(size);
                 (class.conns, class.depth)
             }
+            Mode::Throughput if args.churn == Some(Churn::Max) => (CHURN_MAX_CONNS, THROUGHPUT_DEPTH),
             Mode::Throughput => (THROUGHPUT_CONNS, THROUGHPUT_DEPTH),
             Mode::PingPong => (1, 1),
             Mode::Idle => (10_000, 1),
@@ -424,8 +461,11 @@ impl Options {
         if args.mode == Mode::Idle && (args.hgrm.is_some() || args.json.is_some() || args.report.is_some()) {
             return Err("--mode idle measures memory: it writes no --hgrm, --json or --report".into());
         }
-        if args.arrival != Arrival::Constant && !open {
-            return Err("--arrival spaces the messages of --rate or the connections of --churn".into());
+        if args.arrival != Arrival::Constant && (!open || args.churn == Some(Churn::Max)) {
+            return Err("--arrival spaces the messages of --rate or the connections of --churn R".into());
+        }
+        if args.churn == Some(Churn::Max) && args.conns.is_some_and(|n| n < args.threads) {
+            return Err("--churn max keeps --conns connections open over --threads threads: give each one".into());
         }
         // An open-loop connection keeps one frame in flight unless told,
         // as wrk2 does: what is due while it waits is sent late, and counted.

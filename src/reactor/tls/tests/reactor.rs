@@ -2,11 +2,13 @@
 //! reaches the handler cut from the session's plaintext (the session is
 //! lent to the read loop meanwhile), one that record boundaries cut comes
 //! out whole all the same, and what the handler asks of a lent session (a
-//! close without a reply, its TLS facts) is answered.
+//! close without a reply, its TLS facts) is answered; a record and the end
+//! of stream arriving together are both seen.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, StreamOwned};
@@ -27,14 +29,22 @@ struct Seen {
 }
 
 /// Echoes every message; "quit" closes with nothing queued, so the close
-/// (and its close_notify) is asked for while the session is lent.
+/// (and its close_notify) is asked for while the session is lent; "wait"
+/// holds the reactor's thread for [`WAIT`] first.
 struct Echo(mpsc::Sender<Seen>);
+
+/// How long "wait" holds the reactor: long enough for a client to send
+/// more meanwhile.
+const WAIT: Duration = Duration::from_millis(300);
 
 impl Handler for Echo {
     fn on_frame(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: &[u8]) {
         let from_session = matches!(ctx.core.get(conn).map(|c| &c.stream), Some(Stream::Tls(t)) if t.is_lent());
         let tls_known = ctx.tls(conn).is_some_and(|info| info.version.starts_with("TLSv1"));
         let _ = self.0.send(Seen { msg: msg.to_vec(), from_session, tls_known });
+        if msg == b"wait" {
+            std::thread::sleep(WAIT);
+        }
         if msg == b"quit" {
             let _ = ctx.close(conn);
         } else {
@@ -54,6 +64,15 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 /// and what the handler saw. `write` sends the client's bytes (each
 /// `write_all` then `flush` is a record of its own).
 fn run(write: impl FnOnce(&mut StreamOwned<ClientConnection, TcpStream>)) -> (io::Result<Vec<u8>>, Vec<Seen>) {
+    talk(|tls| {
+        write(tls);
+        tls.write_all(&frame(b"quit")).unwrap();
+        tls.flush().unwrap();
+    })
+}
+
+/// [`run`], with `write` to end the conversation its own way.
+fn talk(write: impl FnOnce(&mut StreamOwned<ClientConnection, TcpStream>)) -> (io::Result<Vec<u8>>, Vec<Seen>) {
     let mut reactor = Reactor::builder().build().unwrap();
     let addr = reactor.listen_tls("127.0.0.1:0", server_files().load().unwrap()).unwrap();
     let remote = reactor.remote();
@@ -66,8 +85,6 @@ fn run(write: impl FnOnce(&mut StreamOwned<ClientConnection, TcpStream>)) -> (io
     let session = ClientConnection::new(client_files().load().unwrap(), name).unwrap();
     let mut tls = StreamOwned::new(session, sock);
     write(&mut tls);
-    tls.write_all(&frame(b"quit")).unwrap();
-    tls.flush().unwrap();
     let mut back = Vec::new();
     // Ok only if the stream ended with close_notify (rustls says
     // UnexpectedEof otherwise).
@@ -76,6 +93,27 @@ fn run(write: impl FnOnce(&mut StreamOwned<ClientConnection, TcpStream>)) -> (io
     remote.stop();
     server.join().unwrap();
     (read, seen.try_iter().collect())
+}
+
+/// A record and the peer's end of stream that arrive together, while the
+/// reactor is busy: one edge, and the read that brings the record comes up
+/// short with the end still unread. A short read does not mean the socket
+/// is empty then (the session must read on to the 0), or the end would
+/// never be seen and the connection would hang open.
+#[test]
+fn a_record_and_the_end_of_stream_arriving_together_are_both_seen() {
+    let (read, seen) = talk(|tls| {
+        tls.write_all(&frame(b"wait")).unwrap();
+        tls.flush().unwrap();
+        // Within the handler's wait: the last message, then the end.
+        std::thread::sleep(WAIT / 3);
+        tls.write_all(&frame(b"last")).unwrap();
+        tls.flush().unwrap();
+        tls.sock.shutdown(Shutdown::Write).unwrap();
+    });
+    let back = read.expect("no clean close_notify after the replies: the end of stream went unseen");
+    assert_eq!(back, [frame(b"wait"), frame(b"last")].concat());
+    assert_eq!(seen.iter().map(|s| &s.msg[..]).collect::<Vec<_>>(), [&b"wait"[..], b"last"]);
 }
 
 #[test]
