@@ -5,16 +5,19 @@
 //! waits), and the network thread hands over a whole loop turn's events at
 //! once ([`Batch`]): one lock and at most one wake-up per turn, not per
 //! message. The batch is a [`Chunk`] and joins the queue whole, with no
-//! event moved; the program takes them one at a time from the front chunk.
-//! A small message's bytes travel in the chunk's byte buffer and become
-//! the event's own `Vec` only when the program is handed it (see
-//! `chunk.rs`).
+//! event moved; the program takes the front chunk whole, under one lock, to
+//! a side of its own, and is handed its events one at a time from there
+//! under a lock no network thread takes. A small message's bytes travel in
+//! the chunk's byte buffer and become the event's own `Vec` only when the
+//! program is handed it (see `chunk.rs`).
 //!
 //! It is bounded by flow control rather than by dropping: once the events
 //! waiting weigh more than the limit, the network thread pauses reading the
 //! connection whose message crossed it (TCP then makes that peer wait);
 //! once the caller has taken enough that they weigh half the limit or less,
-//! the network thread is woken to resume every connection it paused.
+//! the network thread is woken to resume every connection it paused. The
+//! chunk on the program's side still counts, until the program comes back
+//! with it emptied: the limit bounds what waits wherever it waits.
 //!
 //! It also tells the network thread when the caller is done with what it
 //! took, for connections whose peer half-closed: those stay open for the
@@ -67,6 +70,12 @@ impl Weigh for Event {
 #[derive(Debug)]
 pub(crate) struct Queue<T, S = ()> {
     inner: Mutex<Inner<T, S>>,
+    /// The program's side: the front chunk, taken whole under one lock of
+    /// the shared side, and handed out from here an event at a time under a
+    /// lock only the program's threads take, so that the network threads'
+    /// hand-overs and the program's takes meet once a chunk, not once an
+    /// event. Locked after `inner` or alone, never the other way round.
+    taken: Mutex<Chunk<T>>,
     cv: Condvar,
     /// Above this many bytes of events, connections are paused.
     limit: usize,
@@ -87,8 +96,13 @@ pub(crate) struct Inner<T, S> {
     chunks: VecDeque<Chunk<T>>,
     /// Emptied chunks, kept for the network thread's next batches.
     spare: Vec<Chunk<T>>,
-    /// What the items of `chunks` weigh.
+    /// What the items of `chunks` weigh, and the chunk on the program's
+    /// side as it was taken: counted until the program comes back with it
+    /// emptied, so that what waits for the program stays within the limit
+    /// wherever it waits.
     bytes: usize,
+    /// What the chunk on the program's side weighed when it was taken.
+    on_program_side: usize,
     /// Connections paused because the queue was over its limit.
     paused: Vec<ConnId>,
     /// By reactor: its network thread was woken to resume its paused
@@ -114,23 +128,6 @@ pub(crate) struct Inner<T, S> {
 }
 
 impl<T: Weigh, S> Inner<T, S> {
-    pub(crate) fn pop_front(&mut self) -> Option<T> {
-        let (item, weight) = self.chunks.front_mut()?.pop()?;
-        self.popped(weight);
-        Some(item)
-    }
-
-    /// An item of `weight` left the front chunk.
-    fn popped(&mut self, weight: usize) {
-        self.bytes = self.bytes.saturating_sub(weight);
-        self.popped += 1;
-        if self.chunks.front().is_some_and(Chunk::is_empty) {
-            if let Some(empty) = self.chunks.pop_front() {
-                self.spare(empty);
-            }
-        }
-    }
-
     /// Keeps an emptied chunk for the network thread's next batch.
     fn spare(&mut self, chunk: Chunk<T>) {
         if chunk.worth_keeping() && self.spare.len() < KEEP_SPARE {
@@ -144,12 +141,26 @@ impl<T: Weigh, S> Inner<T, S> {
         self.chunks.iter().map(Chunk::len).sum()
     }
 
+    /// The program's side `taken` is empty: what it weighed leaves the
+    /// queue's weight, and the front chunk, if one waits, goes there (the
+    /// emptied one's buffers go back for the network threads' next
+    /// batches). False if none waits.
+    fn take_front(&mut self, taken: &mut Chunk<T>) -> bool {
+        self.bytes = self.bytes.saturating_sub(std::mem::take(&mut self.on_program_side));
+        let Some(front) = self.chunks.pop_front() else { return false };
+        self.on_program_side = front.weight();
+        self.popped += front.len() as u64;
+        let emptied = std::mem::replace(taken, front);
+        self.spare(emptied);
+        true
+    }
+
     /// The caller came back for more: the marker to send, if half-closed
     /// connections wait and it took something since the last one.
-    fn come_back(&mut self) -> Option<u64> {
-        // Events still in the program's cache were taken but not handed
-        // out: they are not handled yet.
-        let handed = self.popped;
+    /// `cached`: events on the program's side, taken from the queue but not
+    /// handed out, so not handled yet.
+    fn come_back(&mut self, cached: usize) -> Option<u64> {
+        let handed = self.popped - cached as u64;
         self.came_back = handed;
         let due = self.held > 0 && handed > self.marked;
         if due {
@@ -192,6 +203,7 @@ impl<T: Weigh, S> Queue<T, S> {
             chunks: VecDeque::new(),
             spare: Vec::new(),
             bytes: 0,
+            on_program_side: 0,
             paused: Vec::new(),
             resume_asked: Vec::new(),
             pushed: 0,
@@ -204,8 +216,8 @@ impl<T: Weigh, S> Queue<T, S> {
             closed: false,
             state,
         };
-        let (networks, weight_in) = (OnceLock::new(), AtomicU64::new(0));
-        Queue { inner: Mutex::new(inner), cv: Condvar::new(), limit, networks, weight_in }
+        let (networks, weight_in, taken) = (OnceLock::new(), AtomicU64::new(0), Mutex::default());
+        Queue { inner: Mutex::new(inner), taken, cv: Condvar::new(), limit, networks, weight_in }
     }
 
     /// Tells the queue the commands of its network threads, one per
@@ -222,7 +234,8 @@ impl<T: Weigh, S> Queue<T, S> {
     /// Returns the guard, and whether a marker was sent (the lock was let go
     /// meanwhile).
     fn came_back<'a>(&'a self, mut inner: MutexGuard<'a, Inner<T, S>>) -> (MutexGuard<'a, Inner<T, S>>, bool) {
-        let Some(count) = inner.come_back() else { return (inner, false) };
+        let cached = lock(&self.taken).len();
+        let Some(count) = inner.come_back(cached) else { return (inner, false) };
         drop(inner);
         // To every thread: the count is the queue's, and whichever holds a
         // connection finds out from it whether that one was answered.
@@ -352,9 +365,19 @@ impl<T: Weigh, S> Queue<T, S> {
     ) -> Option<R> {
         let (mut inner, _) = self.came_back(lock(&self.inner));
         loop {
-            if let Some(r) = f(&mut inner) {
-                self.taken(inner);
-                return Some(r);
+            let found = f(&mut inner);
+            // What `f` took (or let go of: the program's emptied side) may
+            // have drained the queue enough to resume paused connections,
+            // even if it found nothing.
+            let resume = self.resumable(&mut inner);
+            if found.is_some() || !resume.is_empty() {
+                drop(inner);
+                self.resume(resume);
+                if found.is_some() {
+                    return found;
+                }
+                inner = lock(&self.inner);
+                continue; // the lock was let go: look again
             }
             // What `f` took without handing it out (`recv` skips connection
             // events) is handled too: the caller is about to wait.
@@ -376,22 +399,65 @@ impl<T: Weigh, S> Queue<T, S> {
         }
     }
 
-    /// Takes every queued item without waiting.
+    /// Takes every queued item without waiting, the program's side first.
     pub(crate) fn drain(&self) -> Vec<T> {
         let (mut inner, _) = self.came_back(lock(&self.inner));
-        let items = std::iter::from_fn(|| inner.pop_front()).collect();
-        self.taken(inner);
+        let mut items = Vec::new();
+        let mut taken = lock(&self.taken);
+        items.extend(std::iter::from_fn(|| taken.pop().map(|(item, _)| item)));
+        while inner.take_front(&mut taken) {
+            items.extend(std::iter::from_fn(|| taken.pop().map(|(item, _)| item)));
+        }
+        drop(taken);
+        let resume = self.resumable(&mut inner);
+        drop(inner);
+        self.resume(resume);
         items
     }
 
+    /// The next item on the program's side, if one is there.
+    fn pop_taken(&self) -> Option<T> {
+        lock(&self.taken).pop().map(|(item, _)| item)
+    }
+
+    /// The next item, from the program's side or else the queue's front
+    /// chunk, taken whole; waits until `deadline` for one, and returns
+    /// `None` once none can come (see [`Ends`]).
+    fn next(&self, deadline: Option<Instant>) -> Option<T>
+    where
+        S: Ends,
+    {
+        if let Some(item) = self.pop_taken() {
+            return Some(item);
+        }
+        self.wait_for(deadline, |inner| {
+            let mut taken = lock(&self.taken);
+            // Another of the program's threads may have taken a chunk
+            // meanwhile; otherwise the front one.
+            if taken.is_empty() && !inner.take_front(&mut taken) {
+                return inner.ended().then_some(None);
+            }
+            Some(taken.pop().map(|(item, _)| item))
+        })
+        .flatten()
+    }
+
     /// After the caller took events: if that brought the queue down to half
-    /// its limit and connections are paused, wake the network thread of
-    /// each (once) to resume them.
-    fn taken(&self, mut inner: MutexGuard<'_, Inner<T, S>>) {
+    /// its limit and connections are paused, the reactors to wake (once
+    /// each) to resume them, marked as asked.
+    fn resumable(&self, inner: &mut Inner<T, S>) -> Vec<usize> {
         let resume = !inner.paused.is_empty() && inner.bytes <= self.limit / 2 && !inner.closed;
-        let wake = if resume { inner.ask_resume() } else { Vec::new() };
-        drop(inner);
-        for reactor in wake {
+        if resume {
+            inner.ask_resume()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Wakes the network threads of `reactors` (see
+    /// [`resumable`](Self::resumable)), outside the lock.
+    fn resume(&self, reactors: Vec<usize>) {
+        for reactor in reactors {
             let network = self.networks.get().and_then(|n| n.get(reactor));
             if network.is_none_or(|c| c.notifier.notify().is_err()) {
                 // Not woken: let the next take ask again.
@@ -461,16 +527,6 @@ impl<T, S: Ends> Inner<T, S> {
     }
 }
 
-/// The next item, or `Some(None)` once no more can come: the `f` for
-/// [`Queue::wait_for`] that plain event readers use.
-pub(crate) fn next_item<T: Weigh, S: Ends>(inner: &mut Inner<T, S>) -> Option<Option<T>> {
-    match inner.pop_front() {
-        Some(item) => Some(Some(item)),
-        None if inner.ended() => Some(None),
-        None => None,
-    }
-}
-
 /// The program's side of an event queue, whatever its state: what
 /// [`Events`](super::Events) iterates over.
 pub(crate) trait Inbox: Sync + std::fmt::Debug {
@@ -485,7 +541,7 @@ const KEEP_SPARE: usize = 4;
 
 impl<S: Ends + Send + std::fmt::Debug> Inbox for Queue<Event, S> {
     fn next_event(&self, deadline: Option<Instant>) -> Option<Event> {
-        self.wait_for(deadline, next_item).flatten()
+        self.next(deadline)
     }
 }
 
@@ -497,12 +553,6 @@ mod tests {
     use super::*;
     use crate::handler::ConnId;
     use crate::Reactor;
-
-    impl<S> Inner<u32, S> {
-        fn drain_all(&mut self) -> Vec<u32> {
-            std::iter::from_fn(|| self.pop_front()).collect()
-        }
-    }
 
     /// One event that `conn` sent (or nobody), handed over at once; whether
     /// `conn` must now be paused.
@@ -532,14 +582,16 @@ mod tests {
         assert!(push_from(&q, Some(a), 10));
         assert_eq!(q.load(), (140, 2));
         assert!(q.take_resumable(0).is_empty(), "nothing taken yet");
-        assert_eq!(q.wait_for(None, next_item), Some(Some(60)));
+        assert_eq!(q.next(None), Some(60));
+        assert!(q.take_resumable(0).is_empty(), "taken, not handled: it still counts");
+        assert_eq!(q.next(None), Some(40));
         assert!(q.take_resumable(0).is_empty(), "80 bytes is more than half the limit");
-        assert_eq!(q.wait_for(None, next_item), Some(Some(40)));
+        assert_eq!(q.next(None), Some(30));
         assert_eq!(q.take_resumable(0), [b, a]);
         assert!(q.take_resumable(0).is_empty(), "resumed once");
         assert_eq!(q.load(), (40, 0));
         push_from(&q, None, 1000); // not from a connection: never pauses anyone
-        assert_eq!(q.drain(), [30, 10, 1000]);
+        assert_eq!(q.drain(), [10, 1000]);
         assert_eq!(q.load(), (0, 0));
     }
 
@@ -554,7 +606,7 @@ mod tests {
             q2.close();
         });
         let mut got = Vec::new();
-        while let Some(item) = q.wait_for(None, next_item).flatten() {
+        while let Some(item) = q.next(None) {
             got.push(item);
         }
         t.join().unwrap();
@@ -565,8 +617,9 @@ mod tests {
     fn a_batch_reaches_a_sleeping_waiter_at_once_and_counts_against_the_limit() {
         let q: Arc<Queue<u32>> = Arc::new(Queue::new((), 100));
         let q2 = Arc::clone(&q);
-        let waiter =
-            std::thread::spawn(move || q2.wait_for(None, |inner| (inner.len() == 3).then(|| inner.drain_all())));
+        let waiter = std::thread::spawn(move || {
+            q2.wait_for(None, |inner| (inner.len() == 3).then_some(())).map(|()| q2.drain())
+        });
         while lock(&q.inner).waiting == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -586,8 +639,73 @@ mod tests {
     fn a_deadline_ends_the_wait_with_none() {
         let q: Queue<u32> = Queue::default();
         let start = Instant::now();
-        assert!(q.wait_for(Some(start + Duration::from_millis(30)), next_item).is_none());
+        assert!(q.next(Some(start + Duration::from_millis(30))).is_none());
         assert!(start.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn the_program_takes_a_chunk_whole_and_only_what_it_was_handed_is_handled() {
+        let q: Queue<u32> = Queue::new((), 1000);
+        let mut batch = Batch::default();
+        for item in [1, 2, 3] {
+            let _ = q.stage(&mut batch, None, item, &[]);
+        }
+        assert_eq!(q.push_batch(&mut batch, None), None);
+        // A half-closed connection waits for the three to be handled.
+        assert_eq!(q.hold(), (3, None));
+        assert_eq!(q.next(Some(Instant::now())), Some(1));
+        assert_eq!(lock(&q.inner).chunks.len(), 0, "the chunk left the queue whole");
+        assert_eq!(q.load(), (6, 0), "and counts until the program comes back with it emptied");
+        let cached = lock(&q.taken).len();
+        assert_eq!(cached, 2);
+        assert_eq!(lock(&q.inner).come_back(cached), Some(1), "two were taken but not handed out");
+        assert_eq!(q.next(Some(Instant::now())), Some(2));
+        let _ = q.stage(&mut batch, None, 4, &[]);
+        assert_eq!(q.push_batch(&mut batch, None), None);
+        // The program's side first, then the queue; drain takes both.
+        assert_eq!(q.next(Some(Instant::now())), Some(3));
+        assert_eq!(q.drain(), [4]);
+        assert_eq!(q.load(), (0, 0), "every item handed out");
+        assert_eq!(lock(&q.inner).come_back(0), Some(4));
+        assert_eq!(q.next(Some(Instant::now())), None, "nothing waits");
+    }
+
+    #[test]
+    fn a_paused_sender_resumes_once_the_program_empties_its_side() {
+        let q: Queue<u32> = Queue::new((), 100);
+        let reactor = Reactor::new().unwrap();
+        q.attach(vec![Arc::new(Commands::new(reactor.notifier()))]);
+        let a = ConnId { index: 1, generation: 0, home: 0 };
+        assert!(push_from(&q, Some(a), 150), "over the limit: paused");
+        assert_eq!(q.next(Some(Instant::now())), Some(150));
+        assert!(q.take_resumable(0).is_empty(), "the event is out, but not yet handled");
+        // Coming back with nothing new: the emptied side no longer counts.
+        assert_eq!(q.next(Some(Instant::now())), None);
+        assert_eq!(q.take_resumable(0), [a]);
+        assert_eq!(q.load(), (0, 0));
+    }
+
+    #[test]
+    fn program_threads_taking_together_get_every_item_once() {
+        let q: Arc<Queue<u32>> = Arc::new(Queue::new((), 1 << 30));
+        let takers: Vec<_> = (0..3)
+            .map(|_| {
+                let q = Arc::clone(&q);
+                std::thread::spawn(move || std::iter::from_fn(|| q.next(None)).collect::<Vec<u32>>())
+            })
+            .collect();
+        let mut batch = Batch::default();
+        for item in 0..30_000u32 {
+            let _ = q.stage(&mut batch, None, item, &[]);
+            if item % 7 == 0 {
+                q.push_batch(&mut batch, None);
+            }
+        }
+        q.push_batch(&mut batch, None);
+        q.close();
+        let mut got: Vec<u32> = takers.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        got.sort_unstable();
+        assert!(got.iter().copied().eq(0..30_000), "{} items taken for 30,000", got.len());
     }
 
     #[test]
