@@ -413,8 +413,9 @@ impl Core {
             // read, closing now would make the kernel reset the connection
             // and drop that output: close as once a queue has drained,
             // lingering. Otherwise close at once, so that a stop does not
-            // wait on peers that have nothing at stake.
-            if conn.stream.has_unread() {
+            // wait on peers that have nothing at stake. (After the peer's
+            // end of stream nothing can be unread: no need to look.)
+            if !input_ended(&reason) && conn.stream.has_unread() {
                 self.close_flushed(key, reason);
             } else {
                 conn.stream.end_gracefully();
@@ -433,7 +434,7 @@ impl Core {
     /// its input unread cannot reset away what the kernel has yet to send.
     pub(crate) fn close_flushed(&mut self, key: usize, reason: CloseReason) {
         let Some(conn) = self.conns.get_mut(key) else { return };
-        let linger = !matches!(reason, CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. });
+        let linger = !input_ended(&reason);
         if !linger {
             conn.stream.end_gracefully();
         }
@@ -653,4 +654,10 @@ impl Core {
         };
         self.mark_closed(key, reason);
     }
+}
+
+/// Whether a connection closing for `reason` has read its peer's end of
+/// stream: nothing it sent can be left unread.
+fn input_ended(reason: &CloseReason) -> bool {
+    matches!(reason, CloseReason::PeerClosed | CloseReason::PeerClosedMidFrame { .. })
 }
