@@ -252,11 +252,15 @@ fn churn<S: Socket>(t: usize, mut opening: Opening, work: &Work<S::Addr>, shared
                 report.late += 1;
             }
             let called = Instant::now();
+            // A failure ends this turn's connects: a replacement is due
+            // again at once (`--churn max`), so going on would retry a
+            // failing connect without end, never polling or seeing the
+            // window close.
             let mut stream = match S::start_connect(&work.addr) {
                 Ok(s) => s,
                 Err(e) => {
                     report.error(shared, format!("connect to {}: {e}", work.shown));
-                    continue;
+                    break;
                 }
             };
             let entry = conns.vacant_entry();
@@ -264,7 +268,7 @@ fn churn<S: Socket>(t: usize, mut opening: Opening, work: &Work<S::Addr>, shared
                 poll.registry().register(&mut stream, Token(entry.key()), Interest::READABLE | Interest::WRITABLE)
             {
                 report.error(shared, format!("cannot register a connection: {e}"));
-                continue;
+                break;
             }
             entry.insert(Conn {
                 stream,
