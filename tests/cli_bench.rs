@@ -96,6 +96,17 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Runs `frameloop bench args... --json FILE`, which must succeed, in a
+/// scratch directory `name` of its own: what it printed, and its summary.
+fn bench_summary(name: &str, args: &[&str]) -> (Run, Value) {
+    let dir = scratch(name);
+    let json = dir.join("summary.json");
+    let run = bench_ok(&[args, &["--json", json.to_str().unwrap()]].concat());
+    let s = read_json(&json);
+    let _ = std::fs::remove_dir_all(&dir);
+    (run, s)
+}
+
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()))
@@ -388,24 +399,9 @@ fn hgrm_is_hdrhistograms_percentile_text() {
 #[test]
 fn churn_opens_and_closes_connections_at_a_rate() {
     let _one = one_at_a_time();
-    let dir = scratch("churn");
-    let json = dir.join("summary.json");
-    let run = bench_ok(&[
-        "--churn",
-        "200",
-        "--per-conn",
-        "3",
-        "--size",
-        "64..1k",
-        "--secs",
-        "1.5",
-        "--warmup",
-        "0.2",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let args = ["--churn", "200", "--per-conn", "3", "--size", "64..1k", "--secs", "1.5", "--warmup", "0.2"];
+    let (run, s) = bench_summary("churn", &args);
     assert!(run.stdout.contains("connects/s (requested 200/s)"), "{}", run.stdout);
-    let s = read_json(&json);
     assert_eq!(s["mode"], "churn");
     assert_eq!(s["errors"], 0, "{}", run.stdout);
     let connects = s["connects"].as_u64().unwrap();
@@ -415,7 +411,6 @@ fn churn_opens_and_closes_connections_at_a_rate() {
     assert!(s["msgs"].as_u64().unwrap() > connects, "{s}");
     let per_second: u64 = s["per_second"].as_array().unwrap().iter().map(|x| x["connects"].as_u64().unwrap()).sum();
     assert_eq!(per_second, connects);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `--churn max`: a closed loop, `--conns` connections open at once over
@@ -424,28 +419,12 @@ fn churn_opens_and_closes_connections_at_a_rate() {
 #[test]
 fn churn_max_replaces_each_connection_as_it_closes() {
     let _one = one_at_a_time();
-    let dir = scratch("churn-max");
-    let json = dir.join("summary.json");
-    let run = bench_ok(&[
-        "--churn",
-        "max",
-        "--conns",
-        "3",
-        "--threads",
-        "2",
-        "--per-conn",
-        "2",
-        "--secs",
-        "1",
-        "--warmup",
-        "0.2",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let args =
+        ["--churn", "max", "--conns", "3", "--threads", "2", "--per-conn", "2", "--secs", "1", "--warmup", "0.2"];
+    let (run, s) = bench_summary("churn-max", &args);
     assert!(run.stdout.contains("closed loop, 3 connection(s) open at once"), "{}", run.stdout);
     assert!(run.stdout.contains("connects/s (closed loop, 3 open at once)"), "{}", run.stdout);
     assert!(!run.stdout.contains("an open loop polls"), "{}", run.stdout);
-    let s = read_json(&json);
     assert_eq!(s["errors"], 0, "{}", run.stdout);
     assert_eq!(s["config"]["churn"], "max");
     assert!(s["requested_connects_per_s"].is_null(), "{s}");
@@ -462,7 +441,6 @@ fn churn_max_replaces_each_connection_as_it_closes() {
         assert_ne!(run.code, Some(0), "{args:?} ran");
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `--size 64..4k` draws each frame's size from the range, every echo is
@@ -621,13 +599,9 @@ impl UnixEcho {
     /// `frameloop bench --addr <this> --server-pid <its pid>` for 1 s and
     /// `args`, which must succeed with 0 errors: its report and summary.
     fn bench(&self, name: &str, args: &[&str]) -> (Run, Value) {
-        let dir = scratch(name);
-        let json = dir.join("summary.json");
         let (addr, pid) = (self.addr(), self.pid());
         let common = ["--addr", &addr, "--server-pid", &pid, "--secs", "1", "--warmup", "0"];
-        let run = bench_ok(&[&common[..], args, &["--json", json.to_str().unwrap()]].concat());
-        let s = read_json(&json);
-        let _ = std::fs::remove_dir_all(&dir);
+        let (run, s) = bench_summary(name, &[&common[..], args].concat());
         assert_eq!(s["errors"], 0, "{}", run.stdout);
         assert!(s["msgs"].as_u64() > Some(0), "{}", run.stdout);
         // The server line names the socket as it was given.
@@ -749,15 +723,11 @@ impl TlsEcho {
     /// `frameloop bench --tls --addr <this> --server-pid <its pid>` for 1 s
     /// and `args`, which must succeed with 0 errors: its report and summary.
     fn bench(&self, name: &str, args: &[&str]) -> (Run, Value) {
-        let dir = scratch(name);
-        let json = dir.join("summary.json");
         let pid = self.child.id().to_string();
         let ca = tls_file("ca.pem");
         let common =
             ["--tls", "--tls-ca", &ca, "--addr", &self.addr, "--server-pid", &pid, "--secs", "1", "--warmup", "0"];
-        let run = bench_ok(&[&common[..], args, &["--json", json.to_str().unwrap()]].concat());
-        let s = read_json(&json);
-        let _ = std::fs::remove_dir_all(&dir);
+        let (run, s) = bench_summary(name, &[&common[..], args].concat());
         assert_eq!(s["errors"], 0, "{}", run.stdout);
         assert!(s["msgs"].as_u64() > Some(0), "{}", run.stdout);
         assert_eq!(s["config"]["tls"], true, "{s}");

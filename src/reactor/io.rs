@@ -48,7 +48,7 @@ pub(crate) fn read_conn<H: Handler>(core: &mut Core, handler: &mut H, id: ConnId
         return;
     }
     conn.set_read_this_turn(true);
-    conn.stream.begin_read_turn(conn.read_closed());
+    conn.stream.begin_read_turn(!conn.read_closed());
     // The assembler leaves the connection while the handler runs, so the
     // handler can be handed a message that borrows its buffer.
     let mut input = std::mem::take(&mut conn.input);

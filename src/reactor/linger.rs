@@ -107,7 +107,7 @@ pub(crate) fn drain(core: &mut Core, key: usize) {
     let budget = if core.stopping { usize::MAX } else { core.config.read_budget };
     let Some(l) = core.lingering.get_mut(key) else { return };
     // It reads to the end of stream: no short read is taken for it.
-    l.stream.begin_read_turn(true);
+    l.stream.begin_read_turn(false);
     let mut buf = [0u8; 4096];
     let done = loop {
         match l.stream.read(&mut buf) {

@@ -177,17 +177,17 @@ impl Stream {
     /// A read turn begins: an edge came, or the turn before stopped short
     /// of the socket's end. A TLS session forgets that its last read found
     /// the socket empty (a plain socket remembers nothing between turns),
-    /// and is told whether a short read will mean so this turn: not once
-    /// the peer's end of stream was announced (`peer_ending`), which only
-    /// a read of 0 shows.
+    /// and is told whether a short read will mean so this turn
+    /// (`short_reads_drain`): not once the peer's end of stream was
+    /// announced, which only a read of 0 shows.
     #[inline]
-    pub(crate) fn begin_read_turn(&mut self, peer_ending: bool) {
+    pub(crate) fn begin_read_turn(&mut self, short_reads_drain: bool) {
         #[cfg(feature = "tls")]
         if let Stream::Tls(t) = self {
-            t.begin_read_turn(!peer_ending);
+            t.begin_read_turn(short_reads_drain);
         }
         #[cfg(not(feature = "tls"))]
-        let _ = peer_ending;
+        let _ = short_reads_drain;
     }
 
     /// True once, when a TLS handshake has completed: the handler's

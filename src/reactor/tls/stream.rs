@@ -79,7 +79,7 @@ impl TlsStream {
     /// The session, to cut messages from its plaintext (see
     /// [`LentSession`]), once the handshake has completed and been
     /// reported; `None` before (the handshake's reads go through
-    /// [`read`](Self::read)).
+    /// [`advance_handshake`](Self::advance_handshake)).
     pub(crate) fn lend(&mut self) -> Option<LentSession> {
         if !self.session.as_ref()?.opened() {
             return None;
@@ -94,8 +94,16 @@ impl TlsStream {
     /// session, to be [`lend`](Self::lend)t out), the input ends (0), or the
     /// socket would block.
     pub(crate) fn advance_handshake(&mut self) -> io::Result<usize> {
+        self.with_session(|session, sock| session.fill_buf(sock).map(<[u8]>::len))
+    }
+
+    /// `io` on the session and its socket; while the session is lent, the
+    /// socket is not read or written behind the read loop's back
+    /// (`WouldBlock`: the loop gives it back before anything else runs).
+    #[inline]
+    fn with_session<R>(&mut self, io: impl FnOnce(&mut TlsSession, &mut Stream) -> io::Result<R>) -> io::Result<R> {
         match &mut self.session {
-            Some(session) => session.fill_buf(&mut self.sock).map(<[u8]>::len),
+            Some(session) => io(session, &mut self.sock),
             None => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
@@ -133,20 +141,14 @@ impl TlsStream {
     /// while it is not lent (the read loop holds a lent one).
     #[inline]
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.session {
-            Some(session) => session.read(&mut self.sock, buf),
-            None => Err(io::ErrorKind::WouldBlock.into()),
-        }
+        self.with_session(|session, sock| session.read(sock, buf))
     }
 
     /// The reactor writes only once a lent session is back (after the
     /// read loop), so a lent one takes nothing.
     #[inline]
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match &mut self.session {
-            Some(session) => session.write_vectored(&mut self.sock, bufs),
-            None => Err(io::ErrorKind::WouldBlock.into()),
-        }
+        self.with_session(|session, sock| session.write_vectored(sock, bufs))
     }
 
     /// Writes the records the session holds; whether all went.
@@ -189,6 +191,7 @@ impl TlsStream {
 
     /// A graceful end of the sending side: `close_notify`, then the
     /// socket's own shutdown.
+    ///
     /// A handler's close from a callback that was handed a message cut
     /// from the lent session waits for it ([`give_back`](Self::give_back)).
     pub(crate) fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {

@@ -437,12 +437,13 @@ impl Options {
     /// fills in the defaults that depend on the mode (and, in a sweep, on
     /// the size).
     fn new(args: &BenchArgs, (size, size_max): (usize, usize), sweep: bool) -> Result<Self, String> {
+        let closed_churn = args.churn == Some(Churn::Max);
         let (default_conns, default_depth) = match args.mode {
             Mode::Throughput if sweep => {
                 let class = size_class(size);
                 (class.conns, class.depth)
             }
-            Mode::Throughput if args.churn == Some(Churn::Max) => (CHURN_MAX_CONNS, THROUGHPUT_DEPTH),
+            Mode::Throughput if closed_churn => (CHURN_MAX_CONNS, THROUGHPUT_DEPTH),
             Mode::Throughput => (THROUGHPUT_CONNS, THROUGHPUT_DEPTH),
             Mode::PingPong => (1, 1),
             Mode::Idle => (10_000, 1),
@@ -461,10 +462,10 @@ impl Options {
         if args.mode == Mode::Idle && (args.hgrm.is_some() || args.json.is_some() || args.report.is_some()) {
             return Err("--mode idle measures memory: it writes no --hgrm, --json or --report".into());
         }
-        if args.arrival != Arrival::Constant && (!open || args.churn == Some(Churn::Max)) {
+        if args.arrival != Arrival::Constant && (!open || closed_churn) {
             return Err("--arrival spaces the messages of --rate or the connections of --churn R".into());
         }
-        if args.churn == Some(Churn::Max) && args.conns.is_some_and(|n| n < args.threads) {
+        if closed_churn && args.conns.is_some_and(|n| n < args.threads) {
             return Err("--churn max keeps --conns connections open over --threads threads: give each one".into());
         }
         // An open-loop connection keeps one frame in flight unless told,
