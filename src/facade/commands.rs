@@ -64,7 +64,13 @@ impl Commands {
         self.take(|running| {
             while let Some((command, body)) = running.pop_borrowed() {
                 match command {
-                    Command::Send(conn) => engine.report(ctx.send(conn, body)),
+                    // Checked here, so that the message that went (nearly
+                    // every one) costs no call into the engine.
+                    Command::Send(conn) => {
+                        if let Err(e) = ctx.send(conn, body) {
+                            engine.report(Err(e));
+                        }
+                    }
                     // This reactor's clients only: the program queued it
                     // for every reactor, so that each reactor's share is in
                     // order with that reactor's other commands (a held
