@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::hostile::enough_fds;
@@ -85,9 +86,52 @@ fn collect_events(server: &PollingServer, mut done: impl FnMut(&Event) -> bool) 
     }
 }
 
+/// Takes events in `for event in server.events()` loops that each end
+/// after `per_loop` events, giving back what they took and did not hand out,
+/// until `done` says enough; on a thread of its own, failing after the
+/// patience.
+fn collect_in_loops(
+    server: &Arc<PollingServer>,
+    per_loop: usize,
+    mut done: impl FnMut(&Event) -> bool + Send + 'static,
+) -> Vec<Event> {
+    let server = Arc::clone(server);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut events = Vec::new();
+        'loops: loop {
+            for (i, event) in server.events().enumerate() {
+                let stop = done(&event);
+                events.push(event);
+                if stop {
+                    break 'loops;
+                }
+                if i + 1 == per_loop {
+                    continue 'loops; // ends this loop early
+                }
+            }
+            break; // the server stopped
+        }
+        let _ = tx.send(events);
+    });
+    rx.recv_timeout(PATIENCE).expect("expected events did not come in time")
+}
+
 #[test]
 fn polling_receives_every_message_exactly_once_and_in_order_between_connect_and_disconnect() {
-    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    receives_every_message_once_in_order(None);
+}
+
+/// The same through `events()` loops cut short every 97 events.
+#[test]
+fn events_loops_ended_early_lose_no_event_and_keep_the_order() {
+    receives_every_message_once_in_order(Some(97));
+}
+
+/// Four clients each send a burst and close; the program takes the events
+/// with `wait_event`, or in `events()` loops of `per_loop` events.
+fn receives_every_message_once_in_order(per_loop: Option<usize>) {
+    let server = Arc::new(Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap());
     let addr = server.local_addr().tcp().unwrap();
     const CLIENTS: usize = 4;
     const COUNT: usize = 1000;
@@ -105,12 +149,16 @@ fn polling_receives_every_message_exactly_once_and_in_order_between_connect_and_
         }
     });
     let mut disconnected = 0;
-    let events = collect_events(&server, |e| {
+    let done = move |e: &Event| {
         if matches!(e, Event::Disconnected { .. }) {
             disconnected += 1;
         }
         disconnected == CLIENTS
-    });
+    };
+    let events = match per_loop {
+        None => collect_events(&server, done),
+        Some(n) => collect_in_loops(&server, n, done),
+    };
     let mut state: HashMap<ConnId, (bool, Vec<Vec<u8>>, bool)> = HashMap::new();
     for event in events {
         match event {

@@ -376,7 +376,7 @@ impl Client {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn events(&self) -> Events<'_> {
-        Events { inbox: &*self.shared.queue }
+        Events::new(&*self.shared.queue)
     }
 
     /// Waits at most `timeout` for the next event.

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use crate::addr::Addr;
 
-use super::queue::Inbox;
+use super::queue::{Held, Inbox};
 use super::{ConnId, Format, Message};
 use crate::codec::packet::Packet;
 use crate::error::Error;
@@ -106,6 +106,17 @@ pub(crate) fn decode<'a>(ctx: &mut Ctx<'_>, format: Format, conn: ConnId, frame:
 /// [`PollingServer::events`](super::PollingServer::events) and
 /// [`Client::events`](super::Client::events).
 ///
+/// The only iterator of its server or client takes what arrived together
+/// (a network loop turn's events) at once and hands it out with no lock;
+/// several iterators, or other calls waiting for events meanwhile, share
+/// the events one at a time instead. What an iterator took counts as
+/// handled (for a peer that half-closed: see
+/// [`half_close_timeout`](super::ServerBuilder::half_close_timeout)) once
+/// it comes back for more or is dropped; dropped early, it gives back the
+/// events it did not hand out, and the next call that takes events gets
+/// them first. Taking events by another call inside the loop gets those
+/// that came after the ones the loop holds.
+///
 /// ```
 /// use frameloop::facade::Events;
 /// use frameloop::{Client, Server};
@@ -122,13 +133,33 @@ pub(crate) fn decode<'a>(ctx: &mut Ctx<'_>, format: Format, conn: ConnId, frame:
 /// ```
 #[derive(Debug)]
 pub struct Events<'a> {
-    pub(crate) inbox: &'a dyn Inbox,
+    inbox: &'a dyn Inbox,
+    /// What it took and has not handed out yet.
+    held: Held<Event>,
+}
+
+impl<'a> Events<'a> {
+    pub(crate) fn new(inbox: &'a dyn Inbox) -> Self {
+        inbox.iterator_started();
+        Events { inbox, held: Held::default() }
+    }
 }
 
 impl Iterator for Events<'_> {
     type Item = Event;
 
+    #[inline]
     fn next(&mut self) -> Option<Event> {
-        self.inbox.next_event(None)
+        // From its own side, without a call through `inbox` or a lock.
+        match self.held.pop() {
+            Some(event) => Some(event),
+            None => self.inbox.next_held(&mut self.held),
+        }
+    }
+}
+
+impl Drop for Events<'_> {
+    fn drop(&mut self) {
+        self.inbox.iterator_ended(&mut self.held);
     }
 }

@@ -103,7 +103,7 @@ impl PollingServer {
     /// # Ok::<(), frameloop::Error>(())
     /// ```
     pub fn events(&self) -> Events<'_> {
-        Events { inbox: &*self.events }
+        Events::new(&*self.events)
     }
 
     /// Waits for the next event; `None` once the server has stopped and
