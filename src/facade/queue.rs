@@ -467,16 +467,27 @@ impl<T: Weigh, S> Queue<T, S> {
         if let Some(item) = self.pop_taken() {
             return Some(item);
         }
-        self.wait_for(deadline, |inner| {
-            let mut taken = lock(&self.taken);
-            // Another of the program's threads may have taken a chunk
-            // meanwhile; otherwise the front one.
-            if taken.chunk.is_empty() && !inner.take_front(&mut taken) {
-                return inner.ended().then_some(None);
-            }
-            Some(taken.pop())
+        self.wait_for(deadline, |inner| match self.shared_side(inner) {
+            Ok(mut taken) => Some(taken.pop()),
+            Err(wait) => wait,
         })
         .flatten()
+    }
+
+    /// The program's shared side with an event to hand out: another of the
+    /// program's threads may have taken a chunk there meanwhile, otherwise
+    /// the front chunk goes there. If none waits, what the caller of
+    /// [`wait_from`](Self::wait_from) returns: `Some(None)` once none can
+    /// come, `None` to wait.
+    fn shared_side(&self, inner: &mut Inner<T, S>) -> Result<MutexGuard<'_, Held<T>>, Option<Option<T>>>
+    where
+        S: Ends,
+    {
+        let mut taken = lock(&self.taken);
+        if taken.chunk.is_empty() && !inner.take_front(&mut taken) {
+            return Err(inner.ended().then_some(None));
+        }
+        Ok(taken)
     }
 
     /// The next item for an [`Events`](super::Events) iterator, from
@@ -502,10 +513,10 @@ impl<T: Weigh, S> Queue<T, S> {
         let mut inner = lock(&self.inner);
         inner.release(held);
         self.wait_from(inner, None, |inner| {
-            let mut taken = lock(&self.taken);
-            if taken.chunk.is_empty() && !inner.take_front(&mut taken) {
-                return inner.ended().then_some(None);
-            }
+            let mut taken = match self.shared_side(inner) {
+                Ok(taken) => taken,
+                Err(wait) => return wait,
+            };
             if inner.waiting > 0 || self.iterators.load(Ordering::Relaxed) > 1 {
                 return Some(taken.pop());
             }
@@ -528,8 +539,8 @@ impl<T: Weigh, S> Queue<T, S> {
     /// taken is lost.
     pub(crate) fn iterator_ended(&self, held: &mut Held<T>) {
         self.iterators.fetch_sub(1, Ordering::Relaxed);
-        if held.first.is_none() && held.chunk.is_empty() {
-            return; // It held nothing of its own.
+        if held.first.is_none() {
+            return; // It held nothing of its own: a chunk comes with a count.
         }
         let mut inner = lock(&self.inner);
         let (first, left) = (held.next, std::mem::take(&mut held.chunk));
@@ -867,15 +878,9 @@ mod tests {
         assert_eq!(q.load(), (0, 0));
     }
 
-    #[test]
-    fn program_threads_taking_together_get_every_item_once() {
-        let q: Arc<Queue<u32>> = Arc::new(Queue::new((), 1 << 30));
-        let takers: Vec<_> = (0..3)
-            .map(|_| {
-                let q = Arc::clone(&q);
-                std::thread::spawn(move || std::iter::from_fn(|| q.next(None)).collect::<Vec<u32>>())
-            })
-            .collect();
+    /// Hands 30,000 items over to `takers`, in batches of 7, then closes
+    /// the queue: together, the takers got each one once.
+    fn every_item_once(q: &Queue<u32>, takers: Vec<std::thread::JoinHandle<Vec<u32>>>) {
         let mut batch = Batch::default();
         for item in 0..30_000u32 {
             let _ = q.stage(&mut batch, None, item, &[]);
@@ -888,6 +893,18 @@ mod tests {
         let mut got: Vec<u32> = takers.into_iter().flat_map(|t| t.join().unwrap()).collect();
         got.sort_unstable();
         assert!(got.iter().copied().eq(0..30_000), "{} items taken for 30,000", got.len());
+    }
+
+    #[test]
+    fn program_threads_taking_together_get_every_item_once() {
+        let q: Arc<Queue<u32>> = Arc::new(Queue::new((), 1 << 30));
+        let takers: Vec<_> = (0..3)
+            .map(|_| {
+                let q = Arc::clone(&q);
+                std::thread::spawn(move || std::iter::from_fn(|| q.next(None)).collect::<Vec<u32>>())
+            })
+            .collect();
+        every_item_once(&q, takers);
     }
 
     /// Stages `items` as one batch (one network loop turn) and hands it over.
@@ -1027,18 +1044,7 @@ mod tests {
         let mut takers: Vec<_> = (0..2).map(|_| iterating(Arc::clone(&q))).collect();
         let calls = Arc::clone(&q);
         takers.push(std::thread::spawn(move || std::iter::from_fn(|| calls.next(None)).collect()));
-        let mut batch = Batch::default();
-        for item in 0..30_000u32 {
-            let _ = q.stage(&mut batch, None, item, &[]);
-            if item % 7 == 0 {
-                q.push_batch(&mut batch, None);
-            }
-        }
-        q.push_batch(&mut batch, None);
-        q.close();
-        let mut got: Vec<u32> = takers.into_iter().flat_map(|t| t.join().unwrap()).collect();
-        got.sort_unstable();
-        assert!(got.iter().copied().eq(0..30_000), "{} items taken for 30,000", got.len());
+        every_item_once(&q, takers);
     }
 
     #[test]
