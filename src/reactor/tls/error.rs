@@ -7,6 +7,25 @@ use std::path::{Path, PathBuf};
 /// A certificate, key or CA file could not be used. Every variant names the
 /// file, so that printing the error tells the operator which one to fix.
 ///
+/// ```
+/// use std::path::Path;
+/// use frameloop::tls::{TlsConfigError, TlsServerFiles};
+///
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+/// // A key of another certificate than the one it is paired with.
+/// match TlsServerFiles::new(format!("{dir}/server.pem"), format!("{dir}/client.key")).load() {
+///     Err(TlsConfigError::KeyMismatch { cert, key }) => {
+///         assert!(cert.ends_with("server.pem") && key.ends_with("client.key"));
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// // A file that is not there; as a frameloop::Error it says the same.
+/// let missing = TlsServerFiles::new("missing.pem", "missing.key").load().unwrap_err();
+/// assert!(matches!(&missing, TlsConfigError::Read { path, .. } if path == Path::new("missing.pem")));
+/// let text = missing.to_string();
+/// assert!(matches!(frameloop::Error::from(missing), frameloop::Error::Config(said) if said == text));
+/// ```
+///
 /// Not a variant of [`crate::Error`] yet, as that file is not this layer's
 /// to change; until it gets one, `From` below turns it into
 /// [`Error::Config`](crate::Error::Config) with the same text.

@@ -42,6 +42,44 @@ pub(crate) use stream::{LentSession, TlsStream};
 
 /// What a TLS connection agreed in its handshake, for the handler
 /// ([`Ctx::tls`](crate::Ctx::tls)).
+///
+/// ```
+/// use frameloop::tls::{TlsClientFiles, TlsInfo, TlsServerFiles};
+/// use frameloop::{CloseReason, ConnId, Ctx, Handler, Reactor};
+///
+/// /// Keeps what the server's side of the handshake agreed, then stops.
+/// struct Agreed {
+///     client: ConnId,
+///     server_side: Option<TlsInfo>,
+/// }
+/// impl Handler for Agreed {
+///     fn on_open(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+///         if conn != self.client {
+///             self.server_side = ctx.tls(conn);
+///             ctx.stop();
+///         }
+///     }
+///     fn on_frame(&mut self, _: &mut Ctx<'_>, _: ConnId, _: &[u8]) {}
+///     fn on_close(&mut self, ctx: &mut Ctx<'_>, _: ConnId, _: CloseReason) {
+///         ctx.stop(); // a failed handshake ends the example too
+///     }
+/// }
+///
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+/// let server = TlsServerFiles::new(format!("{dir}/server.pem"), format!("{dir}/server.key")).alpn(["chat/1"]).load()?;
+/// let client = TlsClientFiles::new(format!("{dir}/ca.pem")).alpn(["chat/1"]).load()?;
+/// let mut reactor = Reactor::new()?;
+/// let addr = reactor.listen_tls("127.0.0.1:0", server)?;
+/// let client = reactor.connect_tls(addr, &client, "localhost")?;
+/// let mut agreed = Agreed { client, server_side: None };
+/// reactor.run(&mut agreed)?;
+/// let info = agreed.server_side.expect("the handshake completed");
+/// assert_eq!(info.server_name.as_deref(), Some("localhost"));
+/// assert_eq!(info.alpn_protocol.as_deref(), Some(&b"chat/1"[..]));
+/// assert_eq!(info.version, "TLSv1_3");
+/// assert!(!info.peer_certificate); // this server asks for no client certificate
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TlsInfo {
