@@ -76,6 +76,7 @@ impl Format {
     /// `errors()`. The check is `codec`'s own
     /// ([`Codec::check_outgoing`], which the encoder also runs): the
     /// facade keeps no rule of its own that could drift from the codec's.
+    #[inline]
     pub(crate) fn body(self, codec: Codec, data: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
         let body = match self {
             Format::Frames | Format::Raw => Cow::Borrowed(data),

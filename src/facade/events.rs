@@ -89,6 +89,7 @@ pub enum Event {
 /// that does not parse), `conn` is rejected with that reason, which its
 /// handler or poller sees as the disconnect reason, and nobody else is
 /// affected.
+#[inline]
 pub(crate) fn decode<'a>(ctx: &mut Ctx<'_>, format: Format, conn: ConnId, frame: &'a [u8]) -> Option<Message<'a>> {
     match format.message(frame) {
         Ok(msg) => Some(msg),

@@ -40,6 +40,7 @@ impl Shared {
     /// `data` as the body of a message, once the format and the codec
     /// have checked it: refused here, at once, is whatever the network
     /// thread would refuse to send.
+    #[inline]
     pub(crate) fn body<'a>(&self, data: &'a [u8]) -> Result<Cow<'a, [u8]>, Error> {
         self.format.body(self.codec, data)
     }

@@ -29,6 +29,7 @@ pub(crate) struct ServerEngine<H> {
     outbox: Option<Outbox<()>>,
 }
 
+#[inline]
 fn peer(ctx: &Ctx<'_>, conn: ConnId) -> Addr {
     ctx.peer_addr(conn).unwrap_or(NO_ADDR)
 }
