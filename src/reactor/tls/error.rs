@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 /// A certificate, key or CA file could not be used. Every variant names the
 /// file, so that printing the error tells the operator which one to fix.
 ///
+/// Not a variant of [`crate::Error`] yet, as that file is not this layer's
+/// to change; until it gets one, `From` below turns it into
+/// [`Error::Config`](crate::Error::Config) with the same text.
+///
 /// ```
 /// use std::path::Path;
 /// use frameloop::tls::{TlsConfigError, TlsServerFiles};
@@ -25,10 +29,6 @@ use std::path::{Path, PathBuf};
 /// let text = missing.to_string();
 /// assert!(matches!(frameloop::Error::from(missing), frameloop::Error::Config(said) if said == text));
 /// ```
-///
-/// Not a variant of [`crate::Error`] yet, as that file is not this layer's
-/// to change; until it gets one, `From` below turns it into
-/// [`Error::Config`](crate::Error::Config) with the same text.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TlsConfigError {

@@ -66,11 +66,12 @@ pub(crate) use stream::{LentSession, TlsStream};
 /// }
 ///
 /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
-/// let server = TlsServerFiles::new(format!("{dir}/server.pem"), format!("{dir}/server.key")).alpn(["chat/1"]).load()?;
-/// let client = TlsClientFiles::new(format!("{dir}/ca.pem")).alpn(["chat/1"]).load()?;
+/// let server_config =
+///     TlsServerFiles::new(format!("{dir}/server.pem"), format!("{dir}/server.key")).alpn(["chat/1"]).load()?;
+/// let client_config = TlsClientFiles::new(format!("{dir}/ca.pem")).alpn(["chat/1"]).load()?;
 /// let mut reactor = Reactor::new()?;
-/// let addr = reactor.listen_tls("127.0.0.1:0", server)?;
-/// let client = reactor.connect_tls(addr, &client, "localhost")?;
+/// let addr = reactor.listen_tls("127.0.0.1:0", server_config)?;
+/// let client = reactor.connect_tls(addr, &client_config, "localhost")?;
 /// let mut agreed = Agreed { client, server_side: None };
 /// reactor.run(&mut agreed)?;
 /// let info = agreed.server_side.expect("the handshake completed");
