@@ -44,6 +44,7 @@
 //! # Ok::<(), frameloop::Error>(())
 //! ```
 
+mod baton;
 mod client;
 mod client_ctx;
 mod client_engine;

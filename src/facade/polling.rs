@@ -80,6 +80,18 @@ impl ServerBuilder {
 /// by default), the server stops reading the client whose message went over
 /// until the queue is taken down to half. Nothing is dropped: TCP makes
 /// that client wait.
+///
+/// A thread that waits for events (in [`events`](Self::events) or
+/// [`wait_event`](Self::wait_event)) runs the network loop itself while it
+/// waits, if no other thread does: the replies it sent leave then, and the
+/// messages that turn reads are its next events, with no other thread to
+/// wake. While no thread of the program waits (it works on something
+/// else, polls with [`try_event`](Self::try_event), or waits in
+/// [`clients`](Server::clients) or [`stop`](Server::stop)), the server's
+/// network thread runs the loop, within about a millisecond, so a reply
+/// sent from any thread leaves within two at most. A server on several
+/// threads ([`threads`](ServerBuilder::threads)) always runs its loops on
+/// its own threads.
 #[derive(Debug)]
 pub struct PollingServer {
     server: Server,

@@ -47,6 +47,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
+use super::baton::{Baton, Hold};
 use super::commands::{Command, Commands};
 use super::events::Event;
 use crate::handler::ConnId;
@@ -97,6 +98,9 @@ pub(crate) struct Queue<T, S = ()> {
     /// but read without it: how a network thread learns, while it stages,
     /// what the other threads added since its own last hand-over.
     weight_in: AtomicU64,
+    /// A polling server's reactor, which a caller that would sleep turns
+    /// instead if no other thread does (see `baton.rs`).
+    baton: OnceLock<Arc<Baton>>,
 }
 
 /// What a waiting caller sees.
@@ -244,7 +248,8 @@ impl<T: Weigh, S> Queue<T, S> {
         };
         let (networks, weight_in, taken) = (OnceLock::new(), AtomicU64::new(0), Mutex::default());
         let iterators = AtomicUsize::new(0);
-        Queue { inner: Mutex::new(inner), taken, iterators, cv: Condvar::new(), limit, networks, weight_in }
+        let (cv, baton) = (Condvar::new(), OnceLock::new());
+        Queue { inner: Mutex::new(inner), taken, iterators, cv, limit, networks, weight_in, baton }
     }
 
     /// Tells the queue the commands of its network threads, one per
@@ -291,6 +296,17 @@ impl<T: Weigh, S> Queue<T, S> {
             let held = &mut lock(&self.inner).held;
             *held = held.saturating_sub(n);
         }
+    }
+
+    /// Callers that would sleep turn `baton`'s reactor instead, when it is
+    /// free; set before the network thread starts.
+    pub(crate) fn drive_with(&self, baton: Arc<Baton>) {
+        let _ = self.baton.set(baton);
+    }
+
+    /// Wakes the callers asleep, if any: the baton is free for one of them.
+    pub(crate) fn wake_sleepers(&self) {
+        self.wake(lock(&self.inner));
     }
 
     /// Lets go of the lock, then wakes the callers asleep, if any. Checked
@@ -426,6 +442,14 @@ impl<T: Weigh, S> Queue<T, S> {
             let left = deadline.map(|at| at.saturating_duration_since(Instant::now()));
             if left.is_some_and(|left| left.is_zero()) {
                 return None;
+            }
+            if let Some(baton) = self.baton.get() {
+                if let Hold::Turn(held) = baton.hold() {
+                    drop(inner);
+                    baton.turn(held, deadline);
+                    inner = lock(&self.inner);
+                    continue; // the turn may have queued events: look again
+                }
             }
             inner.waiting += 1;
             inner = match left {

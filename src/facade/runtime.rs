@@ -10,8 +10,9 @@
 //! (`ServerShared::net_of`).
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use super::baton::Baton;
 use super::commands::{Command, Commands};
 use crate::codec::{Codec, Format};
 use crate::error::Error;
@@ -29,12 +30,16 @@ pub(crate) struct Shared {
     /// The reactor's codec, which every message is checked against before
     /// it is queued.
     pub(crate) codec: Codec,
+    /// A polling server's reactor, when the program's threads turn it too
+    /// (see `baton.rs`).
+    pub(crate) baton: OnceLock<Arc<Baton>>,
 }
 
 impl Shared {
     pub(crate) fn new(reactor: &Reactor, format: Format) -> Self {
         let commands = Arc::new(Commands::new(reactor.notifier()));
-        Shared { commands, errors: Mutex::default(), life: Arc::default(), format, codec: reactor.codec() }
+        let (errors, life, baton) = (Mutex::default(), Arc::default(), OnceLock::new());
+        Shared { commands, errors, life, format, codec: reactor.codec(), baton }
     }
 
     /// `data` as the body of a message, once the format and the codec
@@ -60,7 +65,22 @@ impl Shared {
     /// and waits for it.
     pub(crate) fn stop(&self) -> Result<(), Error> {
         self.commands.close();
+        self.wait()
+    }
+
+    /// Waits until the network thread has ended (see [`Life::wait`]).
+    pub(crate) fn wait(&self) -> Result<(), Error> {
+        self.hurry();
         self.life.wait()
+    }
+
+    /// The caller is about to wait for the network side (an answer, the
+    /// end): with a baton, the network thread must drive now, since the
+    /// program's threads may all be waiting (see `baton.rs`).
+    pub(crate) fn hurry(&self) {
+        if let Some(baton) = self.baton.get() {
+            baton.kick();
+        }
     }
 }
 

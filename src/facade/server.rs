@@ -5,6 +5,7 @@ use crate::addr::{Addr, ToAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::baton::Baton;
 use super::commands::Command;
 use super::events::Event;
 use super::queue::Queue;
@@ -72,7 +73,7 @@ impl ServerShared {
         if self.nets.iter().any(|net| net.life.is_current()) {
             return Ok(());
         }
-        self.nets.iter().map(|net| net.life.wait()).fold(Ok(()), Result::and)
+        self.nets.iter().map(Shared::wait).fold(Ok(()), Result::and)
     }
 }
 
@@ -425,7 +426,7 @@ impl ServerBuilder {
         if self.threads == 0 {
             return Err(Error::Config("a server needs at least one thread".into()));
         }
-        let format = self.settings.format;
+        let (format, threads) = (self.settings.format, self.threads);
         // One listener, bound by `bind` so that a busy address is reported
         // there: the first reactor accepts for all.
         let mut builder = self.settings.reactor().distribution(Distribution::Acceptor);
@@ -435,7 +436,7 @@ impl ServerBuilder {
             let wire = format.wire(builder.chosen_codec(), message)?;
             builder = builder.refusal_message(wire);
         }
-        let mut reactors = builder.build_group(self.threads)?.into_reactors();
+        let mut reactors = builder.build_group(threads)?.into_reactors();
         reactors[0].adopt_listener(self.listener, self.tls)?;
         let nets = reactors.iter().map(|reactor| Shared::new(reactor, format)).collect();
         let shared = Arc::new(ServerShared { nets, local_addr: self.local_addr });
@@ -445,10 +446,19 @@ impl ServerBuilder {
         for (i, (reactor, handler)) in reactors.into_iter().zip(handlers).enumerate() {
             let engine = ServerEngine::new(handler, Arc::clone(&shared), i, events.clone());
             let life = Arc::clone(&shared.nets[i].life);
-            if let Err(e) = reactor::spawn(&format!("frameloop-server-{i}"), reactor, engine, Engine::finish, life) {
+            let name = format!("frameloop-server-{i}");
+            let started = match &events {
+                // One reactor: the program's threads turn it while they
+                // wait for events, its own thread while they are away.
+                Some(queue) if threads == 1 => {
+                    Baton::start(&name, reactor, engine, life, queue).map(|baton| drop(shared.nets[i].baton.set(baton)))
+                }
+                _ => reactor::spawn(&name, reactor, engine, Engine::finish, life),
+            };
+            if let Err(e) = started {
                 // The reactors not started are dropped; those started stop.
                 shared.close_all();
-                shared.nets[..i].iter().for_each(|net| drop(net.life.wait()));
+                shared.nets[..i].iter().for_each(|net| drop(net.wait()));
                 return Err(e);
             }
         }
@@ -693,6 +703,7 @@ impl Server {
             .map(|net| {
                 let (tx, rx) = std::sync::mpsc::sync_channel(1);
                 let _ = net.commands.send(Command::Clients(tx));
+                net.hurry();
                 rx
             })
             .collect();

@@ -44,7 +44,7 @@ pub(crate) use self::builder::FOREVER;
 pub(crate) use self::connect::{connect_blocking, Blocking};
 pub(crate) use self::io::reason_for;
 pub(crate) use self::stream::{client_tls, ClientTls, ClientTlsConfig, ListenSocket, ServerTls};
-pub(crate) use self::thread::{lock, spawn, Life};
+pub(crate) use self::thread::{end_run, lock, spawn, Life};
 pub(crate) use self::timer::deadline_after;
 
 use self::builder::Config;
@@ -523,10 +523,15 @@ impl Reactor {
     /// connections close those connections and are reported to
     /// [`Handler::on_close`].
     pub fn run<H: Handler>(&mut self, handler: &mut H) -> Result<(), Error> {
-        #[cfg(feature = "signals")]
-        let Reactor { poll, events, core, signals, .. } = self;
-        #[cfg(not(feature = "signals"))]
-        let Reactor { poll, events, core, .. } = self;
+        self.start_run();
+        while !self.turn(handler, None)? {}
+        Ok(())
+    }
+
+    /// Readies the reactor for a run made of [`turn`](Self::turn)s, as
+    /// [`run`](Self::run) does before its first.
+    pub(crate) fn start_run(&mut self) {
+        let core = &mut self.core;
         core.stop_requested = false;
         core.stopping = false;
         // A handler that panicked in an earlier run may have left these.
@@ -534,91 +539,106 @@ impl Reactor {
         core.lent_to = None;
         // Listeners added before `run` may already hold connections.
         core.accept_more.extend(core.listeners.iter().map(|(k, _)| k));
-        loop {
-            let timeout = if !core.ready.is_empty() || !core.accept_more.is_empty() {
-                Some(Duration::ZERO)
-            } else {
-                core.timers.next_deadline().map(|at| at.saturating_duration_since(Instant::now()))
-            };
-            if let Err(e) = wait(poll, events, timeout, core.config.busy_poll) {
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    crate::log::poll_failed(&e);
-                    return Err(Error::Io(e));
-                }
-            }
-            core.now = Instant::now();
-            if core.now >= core.trim_at {
-                core.pools.trim();
-                core.trim_at = core.now + core::TRIM_EVERY;
-            }
-            core.stats.polls += 1;
+    }
 
-            // Taken before the events, and unflagged, so that a connection
-            // whose budget runs out again during this turn's events is
-            // queued again for the next turn rather than forgotten.
-            // Swapped with last turn's list, emptied but with its
-            // capacity: a connection kept reading by backpressure or its
-            // budget would otherwise cost an allocation each turn.
-            let mut ready = std::mem::replace(&mut core.ready, std::mem::take(&mut core.ready_spare));
-            // And not yet read this turn: the mark is looked at only for
-            // the connections of this list, so it is cleared only for them.
-            for &key in &ready {
-                if let Some(conn) = core.conns.get_mut(key) {
-                    conn.set_in_ready(false);
-                    conn.set_read_this_turn(false);
-                }
-            }
-            let accept_more = std::mem::take(&mut core.accept_more);
-            for event in events.iter() {
-                // Before `dispatch`: the signal token would pass there for a
-                // lingering socket's.
-                #[cfg(feature = "signals")]
-                if event.token() == conn::SIGNALS {
-                    if let Some(signals) = signals.as_mut() {
-                        signals.on_ready(core);
-                    }
-                    continue;
-                }
-                dispatch(core, handler, event);
-            }
-            for &key in &ready {
-                let Some(conn) = core.conns.get_mut(key) else { continue };
-                if !conn.read_this_turn() {
-                    let id = core.id_of(key);
-                    io::read_conn(core, handler, id);
-                }
-            }
-            ready.clear();
-            core.ready_spare = ready;
-            for lkey in accept_more {
-                io::accept(core, handler, lkey);
-            }
-            fire_timers(core, handler);
-            settle(core, handler);
-
-            if core.stop_requested && !core.stopping {
-                if core.router.len() > 1 && !core.router.stop_asked() {
-                    // One reactor's stop is its whole group's.
-                    core.router.stop_all();
-                }
-                core.begin_stop();
-                settle(core, handler);
-            }
-            // Last, so that the turn's closes (and the stop's) are in it;
-            // what it does itself is carried out before the loop sleeps.
-            handler.on_turn_end(&mut Ctx::new(core));
-            settle(core, handler);
-            if core.stopping && core.conns.is_empty() && core.lingering.is_empty() {
-                core.stopping = false;
-                core.stop_requested = false;
-                if core.router.len() == 1 {
-                    // A group's reactors all see its stop before it ends
-                    // (`ReactorGroup::run`); one alone has seen it now.
-                    core.router.stop_done();
-                }
-                return Ok(());
+    /// One turn of the loop: waits for readiness (for at most `cap`, if
+    /// given), handles what is ready, the timers and the stop. True once
+    /// the run is over: a stop was asked for and has completed. A facade
+    /// whose program thread drives the reactor between its own work runs
+    /// it turn by turn (`facade/baton.rs`); `run` is these turns in a loop.
+    pub(crate) fn turn<H: Handler>(&mut self, handler: &mut H, cap: Option<Duration>) -> Result<bool, Error> {
+        #[cfg(feature = "signals")]
+        let Reactor { poll, events, core, signals, .. } = self;
+        #[cfg(not(feature = "signals"))]
+        let Reactor { poll, events, core, .. } = self;
+        let timeout = if !core.ready.is_empty() || !core.accept_more.is_empty() {
+            Some(Duration::ZERO)
+        } else {
+            core.timers.next_deadline().map(|at| at.saturating_duration_since(Instant::now()))
+        };
+        let timeout = match (timeout, cap) {
+            (Some(t), Some(cap)) => Some(t.min(cap)),
+            (t, cap) => t.or(cap),
+        };
+        if let Err(e) = wait(poll, events, timeout, core.config.busy_poll) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                crate::log::poll_failed(&e);
+                return Err(Error::Io(e));
             }
         }
+        core.now = Instant::now();
+        if core.now >= core.trim_at {
+            core.pools.trim();
+            core.trim_at = core.now + core::TRIM_EVERY;
+        }
+        core.stats.polls += 1;
+
+        // Taken before the events, and unflagged, so that a connection
+        // whose budget runs out again during this turn's events is
+        // queued again for the next turn rather than forgotten.
+        // Swapped with last turn's list, emptied but with its
+        // capacity: a connection kept reading by backpressure or its
+        // budget would otherwise cost an allocation each turn.
+        let mut ready = std::mem::replace(&mut core.ready, std::mem::take(&mut core.ready_spare));
+        // And not yet read this turn: the mark is looked at only for
+        // the connections of this list, so it is cleared only for them.
+        for &key in &ready {
+            if let Some(conn) = core.conns.get_mut(key) {
+                conn.set_in_ready(false);
+                conn.set_read_this_turn(false);
+            }
+        }
+        let accept_more = std::mem::take(&mut core.accept_more);
+        for event in events.iter() {
+            // Before `dispatch`: the signal token would pass there for a
+            // lingering socket's.
+            #[cfg(feature = "signals")]
+            if event.token() == conn::SIGNALS {
+                if let Some(signals) = signals.as_mut() {
+                    signals.on_ready(core);
+                }
+                continue;
+            }
+            dispatch(core, handler, event);
+        }
+        for &key in &ready {
+            let Some(conn) = core.conns.get_mut(key) else { continue };
+            if !conn.read_this_turn() {
+                let id = core.id_of(key);
+                io::read_conn(core, handler, id);
+            }
+        }
+        ready.clear();
+        core.ready_spare = ready;
+        for lkey in accept_more {
+            io::accept(core, handler, lkey);
+        }
+        fire_timers(core, handler);
+        settle(core, handler);
+
+        if core.stop_requested && !core.stopping {
+            if core.router.len() > 1 && !core.router.stop_asked() {
+                // One reactor's stop is its whole group's.
+                core.router.stop_all();
+            }
+            core.begin_stop();
+            settle(core, handler);
+        }
+        // Last, so that the turn's closes (and the stop's) are in it;
+        // what it does itself is carried out before the loop sleeps.
+        handler.on_turn_end(&mut Ctx::new(core));
+        settle(core, handler);
+        if core.stopping && core.conns.is_empty() && core.lingering.is_empty() {
+            core.stopping = false;
+            core.stop_requested = false;
+            if core.router.len() == 1 {
+                // A group's reactors all see its stop before it ends
+                // (`ReactorGroup::run`); one alone has seen it now.
+                core.router.stop_done();
+            }
+            return Ok(true);
+        }
+        Ok(false)
     }
 }
 

@@ -38,6 +38,23 @@ struct LifeState {
 }
 
 impl Life {
+    /// Runs `body` on a new thread named `name`, the thread this life
+    /// tells of; `body` must end the life ([`end_run`]), on this thread or
+    /// another.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ThreadSpawn`] if the system cannot start a thread.
+    pub(crate) fn start(&self, name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), Error> {
+        // Held across the spawn so the thread cannot finish before its
+        // handle is stored.
+        let mut state = lock(&self.state);
+        let handle = std::thread::Builder::new().name(name.to_owned()).spawn(body).map_err(Error::ThreadSpawn)?;
+        state.thread = Some(handle.thread().id());
+        state.handle = Some(handle);
+        Ok(())
+    }
+
     fn finish(&self, outcome: Option<Error>) {
         let mut s = lock(&self.state);
         s.finished = true;
@@ -83,8 +100,8 @@ impl Life {
 }
 
 /// Runs `handler` on `reactor` on a new thread named `name`, then `finish`
-/// with the error that ended the run, if any (after the reactor, and the
-/// sockets it holds, are dropped); `life` then tells of the end.
+/// with the error that ended the run, if any (see [`end_run`]); `life`
+/// then tells of the end.
 ///
 /// # Errors
 ///
@@ -98,32 +115,38 @@ pub(crate) fn spawn<H: Handler + Send + 'static>(
     life: Arc<Life>,
 ) -> Result<(), Error> {
     let life_in_thread = Arc::clone(&life);
-    // Held across the spawn so the thread cannot finish before its handle is
-    // stored.
-    let mut state = lock(&life.state);
-    let handle = std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            let outcome = match catch_unwind(AssertUnwindSafe(|| reactor.run(&mut handler))) {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e),
-                Err(panic) => Some(Error::Panicked(panic_message(&*panic))),
-            };
-            // Sockets close before anyone waiting is told the thread ended.
-            drop(reactor);
-            let finished = catch_unwind(AssertUnwindSafe(|| finish(&mut handler, outcome.as_ref())));
-            drop(handler);
-            let outcome = match (outcome, finished) {
-                (Some(e), _) => Some(e),
-                (None, Err(panic)) => Some(Error::Panicked(panic_message(&*panic))),
-                (None, Ok(())) => None,
-            };
-            life_in_thread.finish(outcome);
-        })
-        .map_err(Error::ThreadSpawn)?;
-    state.thread = Some(handle.thread().id());
-    state.handle = Some(handle);
-    Ok(())
+    life.start(name, move || {
+        let ran = catch_unwind(AssertUnwindSafe(|| reactor.run(&mut handler)));
+        end_run(reactor, handler, finish, ran, &life_in_thread);
+    })
+}
+
+/// Ends a reactor's run, on whichever thread ran its last turn: the
+/// reactor, and the sockets it holds, are dropped first, then `finish` is
+/// called with the error that ended the run (`ran`: a panicking callback,
+/// a failing poller), then `life` tells of the end.
+pub(crate) fn end_run<H>(
+    reactor: Reactor,
+    mut handler: H,
+    finish: fn(&mut H, Option<&Error>),
+    ran: std::thread::Result<Result<(), Error>>,
+    life: &Life,
+) {
+    let outcome = match ran {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e),
+        Err(panic) => Some(Error::Panicked(panic_message(&*panic))),
+    };
+    // Sockets close before anyone waiting is told the run ended.
+    drop(reactor);
+    let finished = catch_unwind(AssertUnwindSafe(|| finish(&mut handler, outcome.as_ref())));
+    drop(handler);
+    let outcome = match (outcome, finished) {
+        (Some(e), _) => Some(e),
+        (None, Err(panic)) => Some(Error::Panicked(panic_message(&*panic))),
+        (None, Ok(())) => None,
+    };
+    life.finish(outcome);
 }
 
 /// The text of a panic payload.

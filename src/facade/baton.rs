@@ -1,0 +1,331 @@
+//! A polling server's reactor, turned by whichever thread is there to turn
+//! it: the program's own thread while it waits for events, its network
+//! thread while the program is away.
+//!
+//! With a thread of its own for the reactor, every message a polling
+//! program answers crosses two threads twice: the network thread queues it
+//! and wakes the program, the program's reply wakes the network thread.
+//! On a machine where those threads share cores with others, the wake-ups
+//! and context switches cost more than the messages (thousands a second
+//! under load; they were what kept the polling echo above tokio's). So a
+//! program thread that would sleep in [`events`](super::PollingServer::events)
+//! or [`wait_event`](super::PollingServer::wait_event) takes the baton
+//! instead, if no other thread holds it, and runs one turn of the reactor
+//! itself: its replies leave in that turn, and the messages that turn reads
+//! are queued for it with no one to wake.
+//!
+//! The network thread is still there, for whenever no program thread
+//! waits: a program busy with other work, a `try_event` game loop, replies
+//! sent from other threads, a `stop` or `clients` call. It naps while the
+//! program turns the reactor and looks, every [`NAP`], whether a program
+//! thread has begun a turn meanwhile; once a whole nap passed without one,
+//! it takes the baton and drives, as a network thread of its own would,
+//! until a program thread asks for it again (finds it held and sleeps on
+//! the queue), then hands it over and wakes the sleepers. So a reply sent
+//! while no program thread waits leaves within two naps at most. A program
+//! thread that finds the baton held waits for events as it would without
+//! one: whoever turns the reactor queues them and wakes it.
+//!
+//! Whoever runs the turn that ends the run (a stop, a failing poller, a
+//! panic in a turn) ends it there (`reactor::end_run`); the network thread
+//! then ends too. `stop` and `clients` wait for the network side, so they
+//! [`kick`](Baton::kick) the network thread into driving at once.
+//!
+//! Only a server with one reactor has a baton: with several, each
+//! reactor's thread serves its own share, and a program thread could turn
+//! only one of them.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
+use std::time::{Duration, Instant};
+
+use super::queue::Queue;
+use super::runtime::Engine;
+use crate::error::Error;
+use crate::reactor::{end_run, lock, Life, Reactor, Weigh};
+
+/// How long the network thread leaves the reactor to the program: a whole
+/// nap without a program thread beginning a turn, and it drives. Its cost
+/// while the program drives is one wake-up of the network thread per nap;
+/// its bound is on the delay of a reply sent while no program thread waits.
+pub(crate) const NAP: Duration = Duration::from_millis(1);
+
+/// One turn of the reactor with its engine, waiting at most the duration
+/// given; true once the run has ended (and been ended: see
+/// [`Baton::start`]).
+type Turn = Box<dyn FnMut(Option<Duration>) -> bool + Send>;
+
+/// The reactor of a polling server's one network thread, for whichever
+/// thread holds it.
+pub(crate) struct Baton {
+    /// The turn, for the thread that holds the lock; `None` once the run
+    /// has ended.
+    reactor: Mutex<Option<Turn>>,
+    /// Turns a program thread has begun: how the napping network thread
+    /// sees that the program drives.
+    program_turns: AtomicU64,
+    /// Times a program thread found the baton held and slept on the queue:
+    /// how the driving network thread learns it is wanted back.
+    asks: AtomicU64,
+    /// The network thread sleeps until kicked, not for a nap: a program
+    /// thread in one long turn (waiting for the network) must kick it once
+    /// that turn is over.
+    sleeping: AtomicBool,
+    nap: Mutex<Nap>,
+    nap_cv: Condvar,
+    /// Wakes the program's threads asleep on the queue.
+    wake_program: Box<dyn Fn() + Send + Sync>,
+}
+
+#[derive(Debug, Default)]
+struct Nap {
+    kicked: bool,
+    ended: bool,
+}
+
+/// What ended a nap.
+enum Wake {
+    Elapsed,
+    Kicked,
+    Ended,
+}
+
+/// What a program thread that would sleep finds.
+pub(crate) enum Hold<'a> {
+    /// The baton, free: one turn for this thread.
+    Turn(MutexGuard<'a, Option<Turn>>),
+    /// Another thread turns the reactor, or the run is over: sleep on the
+    /// queue, as without a baton.
+    Sleep,
+}
+
+impl fmt::Debug for Baton {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Baton")
+            .field("program_turns", &self.program_turns)
+            .field("asks", &self.asks)
+            .field("nap", &self.nap)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Baton {
+    /// Starts the run of `reactor` with `engine`: its network thread,
+    /// named `name`, drives it until a program thread waiting on `queue`
+    /// asks for it. The turn that ends the run ends it (`end_run`, then
+    /// [`Engine::finish`]), on whichever thread; `life` then tells of it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ThreadSpawn`] if the system cannot start a thread.
+    pub(crate) fn start<E, T, S>(
+        name: &str,
+        mut reactor: Reactor,
+        engine: E,
+        life: Arc<Life>,
+        queue: &Arc<Queue<T, S>>,
+    ) -> Result<Arc<Baton>, Error>
+    where
+        E: Engine + Send + 'static,
+        T: Weigh + Send + 'static,
+        S: Send + 'static,
+    {
+        reactor.start_run();
+        let mut run = Some((reactor, engine));
+        let life_of_run = Arc::clone(&life);
+        let turn: Turn = Box::new(move |cap| {
+            let Some((reactor, engine)) = run.as_mut() else { return true };
+            let ran = match catch_unwind(AssertUnwindSafe(|| reactor.turn(engine, cap))) {
+                Ok(Ok(false)) => return false,
+                Ok(Ok(true)) => Ok(Ok(())),
+                Ok(Err(e)) => Ok(Err(e)),
+                Err(panic) => Err(panic),
+            };
+            if let Some((reactor, engine)) = run.take() {
+                end_run(reactor, engine, E::finish, ran, &life_of_run);
+            }
+            true
+        });
+        // Weak: the queue holds the baton.
+        let sleepers = Arc::downgrade(queue);
+        let baton = Arc::new(Baton {
+            reactor: Mutex::new(Some(turn)),
+            program_turns: AtomicU64::new(0),
+            asks: AtomicU64::new(0),
+            sleeping: AtomicBool::new(false),
+            nap: Mutex::default(),
+            nap_cv: Condvar::new(),
+            wake_program: Box::new(move || {
+                if let Some(queue) = Weak::upgrade(&sleepers) {
+                    queue.wake_sleepers();
+                }
+            }),
+        });
+        queue.drive_with(Arc::clone(&baton));
+        let network = Arc::clone(&baton);
+        life.start(name, move || network.network())?;
+        Ok(baton)
+    }
+
+    /// For a program thread that would sleep, called under the queue's
+    /// lock: the baton if it is free. A thread told to sleep has asked for
+    /// it before it lets go of that lock, so that the network thread, which
+    /// hands it over and then wakes the sleepers under the same lock, wakes
+    /// this one too.
+    pub(crate) fn hold(&self) -> Hold<'_> {
+        match self.reactor.try_lock() {
+            Ok(held) if held.is_some() => Hold::Turn(held),
+            Err(TryLockError::Poisoned(held)) if held.get_ref().is_some() => Hold::Turn(held.into_inner()),
+            Ok(_) | Err(TryLockError::Poisoned(_)) => Hold::Sleep,
+            Err(TryLockError::WouldBlock) => {
+                self.asks.fetch_add(1, Ordering::SeqCst);
+                Hold::Sleep
+            }
+        }
+    }
+
+    /// A program thread's turn with the baton `held` (from
+    /// [`hold`](Self::hold)), waiting for the network no later than
+    /// `deadline`.
+    pub(crate) fn turn(&self, mut held: MutexGuard<'_, Option<Turn>>, deadline: Option<Instant>) {
+        self.program_turns.fetch_add(1, Ordering::Relaxed);
+        let asks = self.asks.load(Ordering::SeqCst);
+        let cap = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+        let ended = held.as_mut().is_none_or(|turn| turn(cap));
+        if ended {
+            *held = None;
+            drop(held);
+            self.end();
+            return;
+        }
+        drop(held);
+        // Another program thread asked meanwhile, and sleeps: it may turn
+        // the reactor now.
+        if self.asks.load(Ordering::SeqCst) != asks {
+            (self.wake_program)();
+        }
+        // Paired with the network thread's fence in `take_over`: either it
+        // sees the baton free, or this thread sees it asleep.
+        fence(Ordering::SeqCst);
+        if self.sleeping.swap(false, Ordering::Relaxed) {
+            self.kick();
+        }
+    }
+
+    /// Has the network thread drive now, if no program thread does: for a
+    /// program thread about to wait for the network side (a question, the
+    /// end of the run).
+    pub(crate) fn kick(&self) {
+        lock(&self.nap).kicked = true;
+        self.nap_cv.notify_one();
+    }
+
+    /// The run has ended: the network thread ends too.
+    fn end(&self) {
+        lock(&self.nap).ended = true;
+        self.nap_cv.notify_one();
+    }
+
+    /// The network thread: drives while no program thread does, naps
+    /// while one does (see the module's docs).
+    fn network(&self) {
+        loop {
+            if let Some(held) = self.take_over() {
+                if self.drive(held) {
+                    return;
+                }
+            } else if self.ended() {
+                return;
+            }
+            loop {
+                let turns = self.program_turns.load(Ordering::Relaxed);
+                match self.sleep(Some(NAP)) {
+                    Wake::Ended => return,
+                    Wake::Kicked => break,
+                    Wake::Elapsed if self.program_turns.load(Ordering::Relaxed) == turns => break,
+                    Wake::Elapsed => {}
+                }
+            }
+        }
+    }
+
+    /// The baton, for the network thread: no program thread has begun a
+    /// turn for a whole nap. If one holds it, that thread is in one long
+    /// turn (waiting for the network): sleeps until that turn is over,
+    /// with no wake-ups meanwhile, and returns `None`.
+    fn take_over(&self) -> Option<MutexGuard<'_, Option<Turn>>> {
+        if let Some(held) = self.try_take() {
+            return Some(held);
+        }
+        self.sleeping.store(true, Ordering::Relaxed);
+        // Paired with the program thread's fence in `turn`: either this
+        // thread sees the baton free, or that one sees this one asleep.
+        fence(Ordering::SeqCst);
+        let held = self.try_take();
+        if held.is_none() {
+            self.sleep(None);
+        }
+        self.sleeping.store(false, Ordering::Relaxed);
+        held
+    }
+
+    /// The baton, if no one holds it.
+    fn try_take(&self) -> Option<MutexGuard<'_, Option<Turn>>> {
+        match self.reactor.try_lock() {
+            Ok(held) => Some(held),
+            Err(TryLockError::Poisoned(held)) => Some(held.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Whether the run is over.
+    fn ended(&self) -> bool {
+        lock(&self.nap).ended
+    }
+
+    /// Turns the reactor until a program thread asks for it, then hands it
+    /// over and wakes the program's sleepers. True once the run is over.
+    fn drive(&self, mut held: MutexGuard<'_, Option<Turn>>) -> bool {
+        let Some(turn) = held.as_mut() else { return true };
+        let asks = self.asks.load(Ordering::SeqCst);
+        loop {
+            if turn(None) {
+                *held = None;
+                return true;
+            }
+            if self.asks.load(Ordering::SeqCst) != asks {
+                break;
+            }
+        }
+        drop(held);
+        (self.wake_program)();
+        false
+    }
+
+    /// Sleeps for `nap` (`None`: until kicked), or until kicked or the run
+    /// is over.
+    fn sleep(&self, nap: Option<Duration>) -> Wake {
+        let deadline = nap.map(|nap| Instant::now() + nap);
+        let mut state = lock(&self.nap);
+        loop {
+            if state.ended {
+                return Wake::Ended;
+            }
+            if std::mem::take(&mut state.kicked) {
+                return Wake::Kicked;
+            }
+            state = match deadline {
+                None => self.nap_cv.wait(state).unwrap_or_else(PoisonError::into_inner),
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Wake::Elapsed;
+                    }
+                    self.nap_cv.wait_timeout(state, left).unwrap_or_else(PoisonError::into_inner).0
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! A polling server whose program thread turns the network loop itself
+//! while it waits for events, and whose network thread drives whenever the
+//! program is away: every way a program can be away still gets its
+//! messages read and its replies sent, over real loopback sockets.
+
+mod common;
+
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{connect, next_connected, read_frame, read_to_close, write_frame, PATIENCE};
+use frameloop::{ConnId, Event, PollingServer, Server};
+
+/// The next message of a polling server, passing over other events.
+fn next_message(server: &PollingServer) -> (ConnId, Vec<u8>) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match server.wait_event(left) {
+            Some(Event::Received { client, data, .. }) => return (client, data),
+            Some(_) => {}
+            None => panic!("no message arrived"),
+        }
+    }
+}
+
+#[test]
+fn a_reply_leaves_while_the_program_is_away_from_its_events() {
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    let mut peer = connect(server.local_addr().tcp().unwrap());
+    let (arrived, reply) = mpsc::channel();
+    std::thread::scope(|s| {
+        // Each message after a pause, so that the program waits for it,
+        // and so turns the network loop itself, before it gets it.
+        s.spawn(move || {
+            for msg in [&b"hello"[..], b"ping"] {
+                std::thread::sleep(Duration::from_millis(50));
+                write_frame(&mut peer, msg);
+                let _ = arrived.send(read_frame(&mut peer));
+            }
+        });
+        let (client, data) = next_message(&server);
+        server.send(client, &data).unwrap();
+        assert_eq!(reply.recv_timeout(PATIENCE).unwrap(), b"hello");
+        let (client, data) = next_message(&server);
+        server.send(client, &data).unwrap();
+        // The program goes away (it takes no event) until the reply has
+        // arrived: only the network thread can send it meanwhile.
+        let got = reply.recv_timeout(PATIENCE).expect("the reply did not leave while the program was away");
+        assert_eq!(got, b"ping");
+    });
+    server.stop().unwrap();
+}
+
+#[test]
+fn replies_from_a_worker_thread_leave_while_the_program_waits_and_while_it_is_away() {
+    const CLIENTS: usize = 20;
+    const ROUNDS: usize = 30;
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    let addr = server.local_addr().tcp().unwrap();
+    let (work, jobs) = mpsc::channel::<(ConnId, Vec<u8>)>();
+    std::thread::scope(|s| {
+        // The worker answers everything the program hands it.
+        let worker = s.spawn(|| {
+            for (client, data) in jobs {
+                server.send(client, &data).unwrap();
+            }
+        });
+        let peers: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                s.spawn(move || {
+                    let mut peer = connect(addr);
+                    for i in 0..ROUNDS {
+                        let msg = format!("{c}:{i}").into_bytes();
+                        write_frame(&mut peer, &msg);
+                        assert_eq!(read_frame(&mut peer), msg);
+                    }
+                })
+            })
+            .collect();
+        // Every other message, the program dawdles after handing it over,
+        // so that some replies are sent while it waits for events and
+        // some while it does not.
+        for n in 0..CLIENTS * ROUNDS {
+            work.send(next_message(&server)).unwrap();
+            if n % 2 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        peers.into_iter().for_each(|p| p.join().unwrap());
+        drop(work);
+        worker.join().unwrap();
+    });
+    server.stop().unwrap();
+}
+
+#[test]
+fn a_program_that_only_polls_with_try_event_is_served() {
+    const MESSAGES: usize = 200;
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    let mut peer = connect(server.local_addr().tcp().unwrap());
+    std::thread::scope(|s| {
+        let peer = &mut peer;
+        let reader = s.spawn(move || {
+            for i in 0..MESSAGES {
+                write_frame(peer, i.to_string().as_bytes());
+                assert_eq!(read_frame(peer), i.to_string().as_bytes());
+            }
+        });
+        // A game loop: never waits for an event, so it never turns the
+        // network loop; the network thread does.
+        let deadline = Instant::now() + PATIENCE * 2;
+        let mut answered = 0;
+        while answered < MESSAGES {
+            assert!(Instant::now() < deadline, "{answered} of {MESSAGES} answered");
+            match server.try_event() {
+                Some(Event::Received { client, data, .. }) => {
+                    server.send(client, &data).unwrap();
+                    answered += 1;
+                }
+                Some(_) => {}
+                None => std::thread::sleep(Duration::from_micros(200)),
+            }
+        }
+        reader.join().unwrap();
+    });
+    server.stop().unwrap();
+}
+
+#[test]
+fn clients_and_stop_answer_a_program_whose_threads_do_not_wait_for_events() {
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    let mut peer = connect(server.local_addr().tcp().unwrap());
+    let client = next_connected(&server);
+    // Nobody waits for events from here on: the network thread answers.
+    for _ in 0..50 {
+        let listed = server.clients();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].0, client);
+    }
+    server.send(client, b"bye").unwrap();
+    server.stop().unwrap();
+    assert_eq!(read_frame(&mut peer), b"bye");
+    read_to_close(&mut peer);
+}
+
+#[test]
+fn a_stop_from_another_thread_ends_a_program_waiting_for_events() {
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    let mut peer = connect(server.local_addr().tcp().unwrap());
+    next_connected(&server);
+    std::thread::scope(|s| {
+        // The program waits for events (and so turns the network loop)
+        // until there can be none.
+        let program = s.spawn(|| server.events().count());
+        std::thread::sleep(Duration::from_millis(50));
+        server.stop().unwrap();
+        // Its end of stream, then the iterator's end.
+        let left = program.join().unwrap();
+        assert!(left <= 1, "{left} events after the stop");
+    });
+    read_to_close(&mut peer);
+}
+
+#[test]
+fn a_wait_with_a_timeout_returns_on_time_with_nothing_to_read() {
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    // Its turn of the network loop waits no longer than the caller.
+    for _ in 0..3 {
+        let started = Instant::now();
+        assert!(server.wait_event(Duration::from_millis(30)).is_none());
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        assert!(started.elapsed() < PATIENCE);
+    }
+    server.stop().unwrap();
+}
+
+#[test]
+fn several_program_threads_waiting_for_events_share_them_and_lose_none() {
+    const CLIENTS: usize = 16;
+    const ROUNDS: usize = 50;
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    let addr = server.local_addr().tcp().unwrap();
+    std::thread::scope(|s| {
+        // Three program threads, each iterating over the events: one turns
+        // the network loop at a time, the others sleep on the queue.
+        let programs: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut answered = 0;
+                    for event in server.events() {
+                        if let Event::Received { client, data, .. } = event {
+                            server.send(client, &data).unwrap();
+                            answered += 1;
+                        }
+                    }
+                    answered
+                })
+            })
+            .collect();
+        let peers: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                s.spawn(move || {
+                    let mut peer: TcpStream = connect(addr);
+                    for i in 0..ROUNDS {
+                        let msg = format!("{c}:{i}").into_bytes();
+                        write_frame(&mut peer, &msg);
+                        assert_eq!(read_frame(&mut peer), msg);
+                    }
+                })
+            })
+            .collect();
+        peers.into_iter().for_each(|p| p.join().unwrap());
+        server.stop().unwrap();
+        let answered: usize = programs.into_iter().map(|p| p.join().unwrap()).sum();
+        assert_eq!(answered, CLIENTS * ROUNDS);
+    });
+}
