@@ -24,7 +24,10 @@
 //! the queue), then hands it over and wakes the sleepers. So a reply sent
 //! while no program thread waits leaves within two naps at most. A program
 //! thread that finds the baton held waits for events as it would without
-//! one: whoever turns the reactor queues them and wakes it.
+//! one: whoever turns the reactor queues them and wakes it. A program
+//! thread in one long turn (an idle server) has the network thread sleep
+//! with no timer, and kicks it once that turn is over: idle, neither thread
+//! wakes.
 //!
 //! Whoever runs the turn that ends the run (a stop, a failing poller, a
 //! panic in a turn) ends it there (`reactor::end_run`); the network thread
@@ -92,10 +95,18 @@ enum Wake {
     Ended,
 }
 
+/// The baton, held by one thread.
+pub(crate) struct Held<'a> {
+    turn: MutexGuard<'a, Option<Turn>>,
+    /// [`Baton::asks`] before the baton was taken: an ask made while it was
+    /// being taken counts as made while it was held.
+    asks: u64,
+}
+
 /// What a program thread that would sleep finds.
 pub(crate) enum Hold<'a> {
     /// The baton, free: one turn for this thread.
-    Turn(MutexGuard<'a, Option<Turn>>),
+    Turn(Held<'a>),
     /// Another thread turns the reactor, or the run is over: sleep on the
     /// queue, as without a baton.
     Sleep,
@@ -165,7 +176,12 @@ impl Baton {
         });
         queue.drive_with(Arc::clone(&baton));
         let network = Arc::clone(&baton);
-        life.start(name, move || network.network())?;
+        if let Err(e) = life.start(name, move || network.network()) {
+            // The queue holds the baton, the engine the queue: the reactor
+            // and its sockets go now, not with a cycle never freed.
+            *lock(&baton.reactor) = None;
+            return Err(e);
+        }
         Ok(baton)
     }
 
@@ -175,11 +191,10 @@ impl Baton {
     /// hands it over and then wakes the sleepers under the same lock, wakes
     /// this one too.
     pub(crate) fn hold(&self) -> Hold<'_> {
-        match self.reactor.try_lock() {
-            Ok(held) if held.is_some() => Hold::Turn(held),
-            Err(TryLockError::Poisoned(held)) if held.get_ref().is_some() => Hold::Turn(held.into_inner()),
-            Ok(_) | Err(TryLockError::Poisoned(_)) => Hold::Sleep,
-            Err(TryLockError::WouldBlock) => {
+        match self.try_take() {
+            Some(held) if held.turn.is_some() => Hold::Turn(held),
+            Some(_) => Hold::Sleep,
+            None => {
                 self.asks.fetch_add(1, Ordering::SeqCst);
                 Hold::Sleep
             }
@@ -189,18 +204,18 @@ impl Baton {
     /// A program thread's turn with the baton `held` (from
     /// [`hold`](Self::hold)), waiting for the network no later than
     /// `deadline`.
-    pub(crate) fn turn(&self, mut held: MutexGuard<'_, Option<Turn>>, deadline: Option<Instant>) {
+    pub(crate) fn turn(&self, held: Held<'_>, deadline: Option<Instant>) {
         self.program_turns.fetch_add(1, Ordering::Relaxed);
-        let asks = self.asks.load(Ordering::SeqCst);
+        let Held { mut turn, asks } = held;
         let cap = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-        let ended = held.as_mut().is_none_or(|turn| turn(cap));
+        let ended = turn.as_mut().is_none_or(|turn| turn(cap));
         if ended {
-            *held = None;
-            drop(held);
+            *turn = None;
+            drop(turn);
             self.end();
             return;
         }
-        drop(held);
+        drop(turn);
         // Another program thread asked meanwhile, and sleeps: it may turn
         // the reactor now.
         if self.asks.load(Ordering::SeqCst) != asks {
@@ -255,7 +270,7 @@ impl Baton {
     /// turn for a whole nap. If one holds it, that thread is in one long
     /// turn (waiting for the network): sleeps until that turn is over,
     /// with no wake-ups meanwhile, and returns `None`.
-    fn take_over(&self) -> Option<MutexGuard<'_, Option<Turn>>> {
+    fn take_over(&self) -> Option<Held<'_>> {
         if let Some(held) = self.try_take() {
             return Some(held);
         }
@@ -272,12 +287,14 @@ impl Baton {
     }
 
     /// The baton, if no one holds it.
-    fn try_take(&self) -> Option<MutexGuard<'_, Option<Turn>>> {
-        match self.reactor.try_lock() {
-            Ok(held) => Some(held),
-            Err(TryLockError::Poisoned(held)) => Some(held.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+    fn try_take(&self) -> Option<Held<'_>> {
+        let asks = self.asks.load(Ordering::SeqCst);
+        let turn = match self.reactor.try_lock() {
+            Ok(turn) => turn,
+            Err(TryLockError::Poisoned(turn)) => turn.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        Some(Held { turn, asks })
     }
 
     /// Whether the run is over.
@@ -287,9 +304,9 @@ impl Baton {
 
     /// Turns the reactor until a program thread asks for it, then hands it
     /// over and wakes the program's sleepers. True once the run is over.
-    fn drive(&self, mut held: MutexGuard<'_, Option<Turn>>) -> bool {
+    fn drive(&self, held: Held<'_>) -> bool {
+        let Held { turn: mut held, asks } = held;
         let Some(turn) = held.as_mut() else { return true };
-        let asks = self.asks.load(Ordering::SeqCst);
         loop {
             if turn(None) {
                 *held = None;
@@ -299,6 +316,10 @@ impl Baton {
                 break;
             }
         }
+        // A kick made while this thread drove was answered by its turns,
+        // or is by the program thread it hands over to: one left over would
+        // end the next nap at once and take the baton back.
+        lock(&self.nap).kicked = false;
         drop(held);
         (self.wake_program)();
         false
