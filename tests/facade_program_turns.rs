@@ -5,8 +5,9 @@
 
 mod common;
 
-use std::net::TcpStream;
+use std::net::SocketAddr;
 use std::sync::mpsc;
+use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use common::{connect, next_connected, read_frame, read_to_close, write_frame, PATIENCE};
@@ -23,6 +24,35 @@ fn next_message(server: &PollingServer) -> (ConnId, Vec<u8>) {
             None => panic!("no message arrived"),
         }
     }
+}
+
+/// A polling server on loopback, and its TCP address.
+fn polling_server() -> (PollingServer, SocketAddr) {
+    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
+    let addr = server.local_addr().tcp().unwrap();
+    (server, addr)
+}
+
+/// `clients` peers, each sending `rounds` numbered messages one at a time
+/// and checking each echo.
+fn spawn_peers<'s>(
+    s: &'s Scope<'s, '_>,
+    addr: SocketAddr,
+    clients: usize,
+    rounds: usize,
+) -> Vec<ScopedJoinHandle<'s, ()>> {
+    (0..clients)
+        .map(|c| {
+            s.spawn(move || {
+                let mut peer = connect(addr);
+                for i in 0..rounds {
+                    let msg = format!("{c}:{i}").into_bytes();
+                    write_frame(&mut peer, &msg);
+                    assert_eq!(read_frame(&mut peer), msg);
+                }
+            })
+        })
+        .collect()
 }
 
 #[test]
@@ -57,8 +87,7 @@ fn a_reply_leaves_while_the_program_is_away_from_its_events() {
 fn replies_from_a_worker_thread_leave_while_the_program_waits_and_while_it_is_away() {
     const CLIENTS: usize = 20;
     const ROUNDS: usize = 30;
-    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let addr = server.local_addr().tcp().unwrap();
+    let (server, addr) = polling_server();
     let (work, jobs) = mpsc::channel::<(ConnId, Vec<u8>)>();
     std::thread::scope(|s| {
         // The worker answers everything the program hands it.
@@ -67,18 +96,7 @@ fn replies_from_a_worker_thread_leave_while_the_program_waits_and_while_it_is_aw
                 server.send(client, &data).unwrap();
             }
         });
-        let peers: Vec<_> = (0..CLIENTS)
-            .map(|c| {
-                s.spawn(move || {
-                    let mut peer = connect(addr);
-                    for i in 0..ROUNDS {
-                        let msg = format!("{c}:{i}").into_bytes();
-                        write_frame(&mut peer, &msg);
-                        assert_eq!(read_frame(&mut peer), msg);
-                    }
-                })
-            })
-            .collect();
+        let peers = spawn_peers(s, addr, CLIENTS, ROUNDS);
         // Every other message, the program dawdles after handing it over,
         // so that some replies are sent while it waits for events and
         // some while it does not.
@@ -180,8 +198,7 @@ fn a_wait_with_a_timeout_returns_on_time_with_nothing_to_read() {
 fn several_program_threads_waiting_for_events_share_them_and_lose_none() {
     const CLIENTS: usize = 16;
     const ROUNDS: usize = 50;
-    let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
-    let addr = server.local_addr().tcp().unwrap();
+    let (server, addr) = polling_server();
     std::thread::scope(|s| {
         // Three program threads, each iterating over the events: one turns
         // the network loop at a time, the others sleep on the queue.
@@ -199,18 +216,7 @@ fn several_program_threads_waiting_for_events_share_them_and_lose_none() {
                 })
             })
             .collect();
-        let peers: Vec<_> = (0..CLIENTS)
-            .map(|c| {
-                s.spawn(move || {
-                    let mut peer: TcpStream = connect(addr);
-                    for i in 0..ROUNDS {
-                        let msg = format!("{c}:{i}").into_bytes();
-                        write_frame(&mut peer, &msg);
-                        assert_eq!(read_frame(&mut peer), msg);
-                    }
-                })
-            })
-            .collect();
+        let peers = spawn_peers(s, addr, CLIENTS, ROUNDS);
         peers.into_iter().for_each(|p| p.join().unwrap());
         server.stop().unwrap();
         let answered: usize = programs.into_iter().map(|p| p.join().unwrap()).sum();
