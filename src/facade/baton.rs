@@ -208,11 +208,7 @@ impl Baton {
         self.program_turns.fetch_add(1, Ordering::Relaxed);
         let Held { mut turn, asks } = held;
         let cap = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-        let ended = turn.as_mut().is_none_or(|turn| turn(cap));
-        if ended {
-            *turn = None;
-            drop(turn);
-            self.end();
+        if self.step(&mut turn, cap) {
             return;
         }
         drop(turn);
@@ -305,11 +301,9 @@ impl Baton {
     /// Turns the reactor until a program thread asks for it, then hands it
     /// over and wakes the program's sleepers. True once the run is over.
     fn drive(&self, held: Held<'_>) -> bool {
-        let Held { turn: mut held, asks } = held;
-        let Some(turn) = held.as_mut() else { return true };
+        let Held { mut turn, asks } = held;
         loop {
-            if turn(None) {
-                *held = None;
+            if self.step(&mut turn, None) {
                 return true;
             }
             if self.asks.load(Ordering::SeqCst) != asks {
@@ -320,9 +314,21 @@ impl Baton {
         // or is by the program thread it hands over to: one left over would
         // end the next nap at once and take the baton back.
         lock(&self.nap).kicked = false;
-        drop(held);
+        drop(turn);
         (self.wake_program)();
         false
+    }
+
+    /// One turn of the reactor, by the thread holding the baton `turn`,
+    /// waiting at most `cap`. True once the run is over: the baton is left
+    /// empty, and the network thread told to end, whichever thread this is.
+    fn step(&self, turn: &mut MutexGuard<'_, Option<Turn>>, cap: Option<Duration>) -> bool {
+        let ended = turn.as_mut().is_none_or(|turn| turn(cap));
+        if ended {
+            **turn = None;
+            self.end();
+        }
+        ended
     }
 
     /// Sleeps for `nap` (`None`: until kicked), or until kicked or the run
