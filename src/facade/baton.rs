@@ -45,9 +45,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError, Weak
 use std::time::{Duration, Instant};
 
 use super::queue::Queue;
-use super::runtime::Engine;
+use super::runtime::{Engine, Shared};
 use crate::error::Error;
-use crate::reactor::{end_run, lock, Life, Reactor, Weigh};
+use crate::reactor::{end_run, lock, Reactor, Weigh};
 
 /// How long the network thread leaves the reactor to the program: a whole
 /// nap without a program thread beginning a turn, and it drives. Its cost
@@ -126,7 +126,9 @@ impl Baton {
     /// Starts the run of `reactor` with `engine`: its network thread,
     /// named `name`, drives it until a program thread waiting on `queue`
     /// asks for it. The turn that ends the run ends it (`end_run`, then
-    /// [`Engine::finish`]), on whichever thread; `life` then tells of it.
+    /// [`Engine::finish`]), on whichever thread; `net`'s life then tells of
+    /// it. The baton goes to `queue`, for the program's waits, and to
+    /// `net`, for its kicks.
     ///
     /// # Errors
     ///
@@ -135,9 +137,9 @@ impl Baton {
         name: &str,
         mut reactor: Reactor,
         engine: E,
-        life: Arc<Life>,
+        net: &Shared,
         queue: &Arc<Queue<T, S>>,
-    ) -> Result<Arc<Baton>, Error>
+    ) -> Result<(), Error>
     where
         E: Engine + Send + 'static,
         T: Weigh + Send + 'static,
@@ -145,7 +147,7 @@ impl Baton {
     {
         reactor.start_run();
         let mut run = Some((reactor, engine));
-        let life_of_run = Arc::clone(&life);
+        let life_of_run = Arc::clone(&net.life);
         let turn: Turn = Box::new(move |cap| {
             let Some((reactor, engine)) = run.as_mut() else { return true };
             let ran = match catch_unwind(AssertUnwindSafe(|| reactor.turn(engine, cap))) {
@@ -176,13 +178,14 @@ impl Baton {
         });
         queue.drive_with(Arc::clone(&baton));
         let network = Arc::clone(&baton);
-        if let Err(e) = life.start(name, move || network.network()) {
+        if let Err(e) = net.life.start(name, move || network.network()) {
             // The queue holds the baton, the engine the queue: the reactor
             // and its sockets go now, not with a cycle never freed.
             *lock(&baton.reactor) = None;
             return Err(e);
         }
-        Ok(baton)
+        let _ = net.baton.set(baton);
+        Ok(())
     }
 
     /// For a program thread that would sleep, called under the queue's

@@ -445,15 +445,12 @@ impl ServerBuilder {
         }
         for (i, (reactor, handler)) in reactors.into_iter().zip(handlers).enumerate() {
             let engine = ServerEngine::new(handler, Arc::clone(&shared), i, events.clone());
-            let life = Arc::clone(&shared.nets[i].life);
-            let name = format!("frameloop-server-{i}");
+            let (net, name) = (&shared.nets[i], format!("frameloop-server-{i}"));
             let started = match &events {
                 // One reactor: the program's threads turn it while they
                 // wait for events, its own thread while they are away.
-                Some(queue) if threads == 1 => {
-                    Baton::start(&name, reactor, engine, life, queue).map(|baton| drop(shared.nets[i].baton.set(baton)))
-                }
-                _ => reactor::spawn(&name, reactor, engine, Engine::finish, life),
+                Some(queue) if threads == 1 => Baton::start(&name, reactor, engine, net, queue),
+                _ => reactor::spawn(&name, reactor, engine, Engine::finish, Arc::clone(&net.life)),
             };
             if let Err(e) = started {
                 // The reactors not started are dropped; those started stop.

@@ -2,7 +2,9 @@
 //! from any thread, and ended so that the error that ended it (a panicking
 //! callback, a failing poller) reaches whoever waits. Each of the facade's
 //! network threads runs this way; a server over several reactors runs one
-//! per reactor.
+//! per reactor. A polling server's reactor, turned by the program's thread
+//! too (`facade/baton.rs`), starts its thread with [`Life::start`] and ends
+//! its run with [`end_run`] on whichever thread ran the last turn.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
