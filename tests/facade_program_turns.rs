@@ -55,6 +55,17 @@ fn spawn_peers<'s>(
         .collect()
 }
 
+/// Stops `server` when dropped: a test whose program threads iterate over
+/// the events until the server stops puts one in its scope, so that a
+/// failing check ends those threads, and the test, instead of hanging.
+struct StopOnDrop<'a>(&'a PollingServer);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.stop();
+    }
+}
+
 #[test]
 fn a_reply_leaves_while_the_program_is_away_from_its_events() {
     let server = Server::bind("127.0.0.1:0").unwrap().start_polling().unwrap();
@@ -200,6 +211,7 @@ fn several_program_threads_waiting_for_events_share_them_and_lose_none() {
     const ROUNDS: usize = 50;
     let (server, addr) = polling_server();
     std::thread::scope(|s| {
+        let _stop = StopOnDrop(&server);
         // Three program threads, each iterating over the events: one turns
         // the network loop at a time, the others sleep on the queue.
         let programs: Vec<_> = (0..3)
@@ -221,5 +233,69 @@ fn several_program_threads_waiting_for_events_share_them_and_lose_none() {
         server.stop().unwrap();
         let answered: usize = programs.into_iter().map(|p| p.join().unwrap()).sum();
         assert_eq!(answered, CLIENTS * ROUNDS);
+    });
+}
+
+#[test]
+fn a_reply_sent_between_turns_leaves_while_the_program_waits_for_the_next_event() {
+    let (server, addr) = polling_server();
+    let mut peer = connect(addr);
+    next_connected(&server);
+    std::thread::scope(|s| {
+        let _stop = StopOnDrop(&server);
+        let program = s.spawn(|| {
+            // The message arrives while the program waits, so it is read
+            // in the program's own turn; the reply then finds no thread
+            // turning the network loop and goes into the connection's
+            // output at once, not as a command.
+            let (client, _) = next_message(&server);
+            server.send(client, b"welcome").unwrap();
+            // Then the program waits in one long turn with nothing to
+            // read: the welcome must leave in that turn, not when
+            // something next arrives.
+            next_message(&server).1
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        write_frame(&mut peer, b"hello");
+        assert_eq!(read_frame(&mut peer), b"welcome");
+        write_frame(&mut peer, b"thanks");
+        assert_eq!(program.join().unwrap(), b"thanks");
+    });
+}
+
+#[test]
+fn one_threads_messages_to_a_client_arrive_in_order_whichever_way_each_went() {
+    const MESSAGES: u32 = 20_000;
+    let (server, addr) = polling_server();
+    let mut reader = connect(addr);
+    let target = next_connected(&server);
+    std::thread::scope(|s| {
+        let _stop = StopOnDrop(&server);
+        // A worker sends numbered messages while the program turns the loop
+        // for a busy echo peer: some find the loop free and go into the
+        // connection's output at once, some find it turning and go as
+        // commands behind which the next ones must wait.
+        let worker = s.spawn(|| {
+            for i in 0..MESSAGES {
+                server.send(target, i.to_be_bytes()).unwrap();
+            }
+        });
+        let program = s.spawn(|| {
+            for event in server.events() {
+                if let Event::Received { client, data, .. } = event {
+                    if server.send(client, &data).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let echo = spawn_peers(s, addr, 1, 2_000);
+        for i in 0..MESSAGES {
+            assert_eq!(read_frame(&mut reader), i.to_be_bytes(), "message {i} out of order");
+        }
+        worker.join().unwrap();
+        echo.into_iter().for_each(|p| p.join().unwrap());
+        server.stop().unwrap();
+        program.join().unwrap();
     });
 }

@@ -40,14 +40,16 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
+use super::commands::{self, Commands};
 use super::queue::Queue;
 use super::runtime::{Engine, Shared};
 use crate::error::Error;
-use crate::reactor::{end_run, lock, Reactor, Weigh};
+use crate::handler::ConnId;
+use crate::reactor::{end_run, lock, Life, Reactor, Weigh};
 
 /// How long the network thread leaves the reactor to the program: a whole
 /// nap without a program thread beginning a turn, and it drives. Its cost
@@ -55,10 +57,53 @@ use crate::reactor::{end_run, lock, Reactor, Weigh};
 /// its bound is on the delay of a reply sent while no program thread waits.
 pub(crate) const NAP: Duration = Duration::from_millis(1);
 
-/// One turn of the reactor with its engine, waiting at most the duration
-/// given; true once the run has ended (and been ended: see
-/// [`Baton::start`]).
-type Turn = Box<dyn FnMut(Option<Duration>) -> bool + Send>;
+/// In [`Baton::flags`]: the network thread sleeps until kicked, not for a
+/// nap. A program thread that held the baton meanwhile (one long turn,
+/// waiting for the network) must kick it once it lets go.
+const SLEEPING: u64 = 1;
+
+/// One ask in [`Baton::flags`].
+const ASK: u64 = 2;
+
+/// A reactor's run with its engine, for the thread that holds the baton.
+trait Run: Send {
+    /// One turn, waiting at most `cap`; true once the run has ended (and
+    /// been ended: see [`Baton::start`]).
+    fn turn(&mut self, cap: Option<Duration>) -> bool;
+
+    /// Queues `body` for `conn` between turns (see [`Baton::send`]).
+    fn send(&mut self, conn: ConnId, body: &[u8]);
+}
+
+type Turn = Box<dyn Run>;
+
+/// The [`Run`] of a reactor with the engine `E`; `None` once ended.
+struct Running<E> {
+    run: Option<(Reactor, E)>,
+    life: Arc<Life>,
+}
+
+impl<E: Engine + Send> Run for Running<E> {
+    fn turn(&mut self, cap: Option<Duration>) -> bool {
+        let Some((reactor, engine)) = self.run.as_mut() else { return true };
+        let ran = match catch_unwind(AssertUnwindSafe(|| reactor.turn(engine, cap))) {
+            Ok(Ok(false)) => return false,
+            Ok(Ok(true)) => Ok(Ok(())),
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(panic) => Err(panic),
+        };
+        if let Some((reactor, engine)) = self.run.take() {
+            end_run(reactor, engine, E::finish, ran, &self.life);
+        }
+        true
+    }
+
+    fn send(&mut self, conn: ConnId, body: &[u8]) {
+        if let Some((reactor, engine)) = self.run.as_mut() {
+            commands::send(&mut reactor.between_turns(), engine, conn, body);
+        }
+    }
+}
 
 /// The reactor of a polling server's one network thread, for whichever
 /// thread holds it.
@@ -69,13 +114,13 @@ pub(crate) struct Baton {
     /// Turns a program thread has begun: how the napping network thread
     /// sees that the program drives.
     program_turns: AtomicU64,
-    /// Times a program thread found the baton held and slept on the queue:
-    /// how the driving network thread learns it is wanted back.
-    asks: AtomicU64,
-    /// The network thread sleeps until kicked, not for a nap: a program
-    /// thread in one long turn (waiting for the network) must kick it once
-    /// that turn is over.
-    sleeping: AtomicBool,
+    /// Above [`SLEEPING`], the times a program thread found the baton held
+    /// and slept on the queue (counted in [`ASK`]s): how the driving
+    /// network thread learns it is wanted back. One word with the flag, so
+    /// that the thread handing the baton back learns both from the one
+    /// read-modify-write that also orders it after its unlock (see
+    /// [`hand_back`](Self::hand_back)).
+    flags: AtomicU64,
     nap: Mutex<Nap>,
     nap_cv: Condvar,
     /// Wakes the program's threads asleep on the queue.
@@ -98,8 +143,9 @@ enum Wake {
 /// The baton, held by one thread.
 pub(crate) struct Held<'a> {
     turn: MutexGuard<'a, Option<Turn>>,
-    /// [`Baton::asks`] before the baton was taken: an ask made while it was
-    /// being taken counts as made while it was held.
+    /// The asks counted in [`Baton::flags`] before the baton was taken:
+    /// an ask made while it was being taken counts as made while it was
+    /// held.
     asks: u64,
 }
 
@@ -116,7 +162,7 @@ impl fmt::Debug for Baton {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Baton")
             .field("program_turns", &self.program_turns)
-            .field("asks", &self.asks)
+            .field("flags", &self.flags)
             .field("nap", &self.nap)
             .finish_non_exhaustive()
     }
@@ -146,28 +192,13 @@ impl Baton {
         S: Send + 'static,
     {
         reactor.start_run();
-        let mut run = Some((reactor, engine));
-        let life_of_run = Arc::clone(&net.life);
-        let turn: Turn = Box::new(move |cap| {
-            let Some((reactor, engine)) = run.as_mut() else { return true };
-            let ran = match catch_unwind(AssertUnwindSafe(|| reactor.turn(engine, cap))) {
-                Ok(Ok(false)) => return false,
-                Ok(Ok(true)) => Ok(Ok(())),
-                Ok(Err(e)) => Ok(Err(e)),
-                Err(panic) => Err(panic),
-            };
-            if let Some((reactor, engine)) = run.take() {
-                end_run(reactor, engine, E::finish, ran, &life_of_run);
-            }
-            true
-        });
+        let turn: Turn = Box::new(Running { run: Some((reactor, engine)), life: Arc::clone(&net.life) });
         // Weak: the queue holds the baton.
         let sleepers = Arc::downgrade(queue);
         let baton = Arc::new(Baton {
             reactor: Mutex::new(Some(turn)),
             program_turns: AtomicU64::new(0),
-            asks: AtomicU64::new(0),
-            sleeping: AtomicBool::new(false),
+            flags: AtomicU64::new(0),
             nap: Mutex::default(),
             nap_cv: Condvar::new(),
             wake_program: Box::new(move || {
@@ -198,10 +229,35 @@ impl Baton {
             Some(held) if held.turn.is_some() => Hold::Turn(held),
             Some(_) => Hold::Sleep,
             None => {
-                self.asks.fetch_add(1, Ordering::SeqCst);
-                Hold::Sleep
+                // Paired with `hand_back`'s: either the thread that held
+                // the baton sees this ask and wakes the sleepers, or this
+                // thread sees the baton free now.
+                self.flags.fetch_add(ASK, Ordering::SeqCst);
+                match self.try_take() {
+                    Some(held) if held.turn.is_some() => Hold::Turn(held),
+                    _ => Hold::Sleep,
+                }
             }
         }
+    }
+
+    /// Sends `body` to `conn` now, into the reactor between its turns, if
+    /// the baton is free and `commands` holds nothing this thread queued
+    /// (which must go first); it leaves at the start of the next turn. The
+    /// program's reply to a message costs a copy into the connection's
+    /// output, not a command queued, taken and carried out. False if the
+    /// caller must queue the command instead.
+    pub(crate) fn send(&self, commands: &Commands, conn: ConnId, body: &[u8]) -> bool {
+        let Some(mut held) = self.try_take() else { return false };
+        let sent = match held.turn.as_mut() {
+            Some(run) if commands.is_idle() => {
+                run.send(conn, body);
+                true
+            }
+            _ => false,
+        };
+        self.hand_back(held);
+        sent
     }
 
     /// A program thread's turn with the baton `held` (from
@@ -211,19 +267,29 @@ impl Baton {
         self.program_turns.fetch_add(1, Ordering::Relaxed);
         let Held { mut turn, asks } = held;
         let cap = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-        if self.step(&mut turn, cap) {
-            return;
+        if !self.step(&mut turn, cap) {
+            self.hand_back(Held { turn, asks });
         }
+    }
+
+    /// A program thread lets go of the baton it `held`: the threads that
+    /// asked for it meanwhile are woken, and so is the network thread if
+    /// it fell asleep waiting for it.
+    fn hand_back(&self, held: Held<'_>) {
+        let Held { turn, asks } = held;
         drop(turn);
+        // After the unlock, on the word the network thread's `take_over`
+        // and an asking thread's `hold` change before they look at the
+        // lock: of two read-modify-writes of one word, the later one reads
+        // what the earlier one wrote, so either that thread sees the baton
+        // free, or this one sees it asleep or asking.
+        let flags = self.flags.fetch_and(!SLEEPING, Ordering::SeqCst);
         // Another program thread asked meanwhile, and sleeps: it may turn
         // the reactor now.
-        if self.asks.load(Ordering::SeqCst) != asks {
+        if flags / ASK != asks {
             (self.wake_program)();
         }
-        // Paired with the network thread's fence in `take_over`: either it
-        // sees the baton free, or this thread sees it asleep.
-        fence(Ordering::SeqCst);
-        if self.sleeping.swap(false, Ordering::Relaxed) {
+        if flags & SLEEPING != 0 {
             self.kick();
         }
     }
@@ -273,21 +339,20 @@ impl Baton {
         if let Some(held) = self.try_take() {
             return Some(held);
         }
-        self.sleeping.store(true, Ordering::Relaxed);
-        // Paired with the program thread's fence in `turn`: either this
-        // thread sees the baton free, or that one sees this one asleep.
-        fence(Ordering::SeqCst);
+        // Paired with `hand_back`'s: either this thread sees the baton
+        // free, or the thread that holds it sees this one asleep.
+        self.flags.fetch_or(SLEEPING, Ordering::SeqCst);
         let held = self.try_take();
         if held.is_none() {
             self.sleep(None);
         }
-        self.sleeping.store(false, Ordering::Relaxed);
+        self.flags.fetch_and(!SLEEPING, Ordering::SeqCst);
         held
     }
 
     /// The baton, if no one holds it.
     fn try_take(&self) -> Option<Held<'_>> {
-        let asks = self.asks.load(Ordering::SeqCst);
+        let asks = self.flags.load(Ordering::SeqCst) / ASK;
         let turn = match self.reactor.try_lock() {
             Ok(turn) => turn,
             Err(TryLockError::Poisoned(turn)) => turn.into_inner(),
@@ -309,7 +374,7 @@ impl Baton {
             if self.step(&mut turn, None) {
                 return true;
             }
-            if self.asks.load(Ordering::SeqCst) != asks {
+            if self.flags.load(Ordering::SeqCst) / ASK != asks {
                 break;
             }
         }
@@ -326,7 +391,7 @@ impl Baton {
     /// waiting at most `cap`. True once the run is over: the baton is left
     /// empty, and the network thread told to end, whichever thread this is.
     fn step(&self, turn: &mut MutexGuard<'_, Option<Turn>>, cap: Option<Duration>) -> bool {
-        let ended = turn.as_mut().is_none_or(|turn| turn(cap));
+        let ended = turn.as_mut().is_none_or(|run| run.turn(cap));
         if ended {
             **turn = None;
             self.end();

@@ -66,11 +66,7 @@ impl Commands {
                 match command {
                     // Checked here, so that the message that went (nearly
                     // every one) costs no call into the engine.
-                    Command::Send(conn) => {
-                        if let Err(e) = ctx.send(conn, body) {
-                            engine.report(Err(e));
-                        }
-                    }
+                    Command::Send(conn) => send(ctx, engine, conn, body),
                     // This reactor's clients only: the program queued it
                     // for every reactor, so that each reactor's share is in
                     // order with that reactor's other commands (a held
@@ -101,5 +97,15 @@ impl Commands {
         if let Some(e) = outcome {
             engine.report(Err(e.duplicate()));
         }
+    }
+}
+
+/// Queues `body` for `conn` on the network side, the engine told if that
+/// fails: a [`Command::Send`] carried out, or a send made between turns by
+/// the thread that holds a polling server's reactor (see `baton.rs`).
+#[inline]
+pub(crate) fn send<E: Engine>(ctx: &mut Ctx<'_>, engine: &mut E, conn: ConnId, body: &[u8]) {
+    if let Err(e) = ctx.send(conn, body) {
+        engine.report(Err(e));
     }
 }

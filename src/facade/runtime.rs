@@ -16,7 +16,7 @@ use super::baton::Baton;
 use super::commands::{Command, Commands};
 use crate::codec::{Codec, Format};
 use crate::error::Error;
-use crate::handler::Handler;
+use crate::handler::{ConnId, Handler};
 use crate::reactor::{lock, Ctx, Life, Reactor};
 
 /// What the handle of a server or a client shares with its network thread.
@@ -54,6 +54,18 @@ impl Shared {
     /// [`body`](Self::body)).
     pub(crate) fn send(&self, data: &[u8], command: Command) -> Result<(), Error> {
         self.commands.send_body(&self.body(data)?, command)
+    }
+
+    /// Sends `data` to `conn` (checked as for [`body`](Self::body)): with
+    /// a baton free, into the reactor at once (see [`Baton::send`]),
+    /// otherwise as a command.
+    #[inline]
+    pub(crate) fn send_to(&self, conn: ConnId, data: &[u8]) -> Result<(), Error> {
+        let body = self.body(data)?;
+        if self.baton.get().is_some_and(|baton| baton.send(&self.commands, conn, &body)) {
+            return Ok(());
+        }
+        self.commands.send_body(&body, Command::Send(conn))
     }
 
     /// Takes the errors kept so far.

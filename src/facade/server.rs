@@ -551,7 +551,7 @@ impl Server {
     /// that is closing) in [`errors`](Self::errors) and, on a polling
     /// server, an [`Event::Error`](crate::Event::Error).
     pub fn send(&self, client: ConnId, data: impl AsRef<[u8]>) -> Result<(), Error> {
-        self.shared.net_of(client)?.send(data.as_ref(), Command::Send(client))
+        self.shared.net_of(client)?.send_to(client, data.as_ref())
     }
 
     /// Sends one packet to `client` (pyspeak's `send(client, integer, real,

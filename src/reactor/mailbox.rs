@@ -14,6 +14,7 @@
 //! [`Error::Stopped`]; the ones queued before are still taken, so a command
 //! is either carried out, reported, or refused: never dropped silently.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use super::chunk::{Chunk, Weigh};
@@ -36,6 +37,9 @@ pub(crate) struct Mailbox<C> {
     /// What the reactor is carrying out, swapped with `pending`'s so that
     /// both keep their buffers. Only the reactor's thread locks it.
     running: Mutex<Chunk<C>>,
+    /// Commands posted and not yet taken, or closed: `woken || !open`,
+    /// readable without the lock (see [`is_idle`](Self::is_idle)).
+    busy: AtomicBool,
     /// Wakes the reactor (also without a command).
     pub(crate) notifier: Notifier,
 }
@@ -43,7 +47,8 @@ pub(crate) struct Mailbox<C> {
 impl<C: Weigh> Mailbox<C> {
     pub(crate) fn new(notifier: Notifier) -> Self {
         let pending = Pending { taken: Chunk::default(), open: true, woken: false };
-        Mailbox { pending: Mutex::new(pending), running: Mutex::new(Chunk::default()), notifier }
+        let (running, busy) = (Mutex::new(Chunk::default()), AtomicBool::new(false));
+        Mailbox { pending: Mutex::new(pending), running, busy, notifier }
     }
 
     /// Queues `command` and wakes the reactor.
@@ -85,6 +90,9 @@ impl<C: Weigh> Mailbox<C> {
         }
         push(&mut pending.taken);
         let wake = !std::mem::replace(&mut pending.woken, true);
+        if wake {
+            self.busy.store(true, Ordering::Relaxed);
+        }
         drop(pending);
         if wake {
             // A failed wake-up leaves the command queued; the next wake-up
@@ -96,9 +104,21 @@ impl<C: Weigh> Mailbox<C> {
 
     /// Refuses every later command and wakes the reactor.
     pub(crate) fn close(&self) {
-        if std::mem::replace(&mut lock(&self.pending).open, false) {
+        let mut pending = lock(&self.pending);
+        self.busy.store(true, Ordering::Relaxed);
+        if std::mem::replace(&mut pending.open, false) {
+            drop(pending);
             let _ = self.notifier.notify();
         }
+    }
+
+    /// Open, with nothing posted since the last [`take`](Self::take): for
+    /// a thread that holds the reactor between its turns (every take
+    /// before was carried out), what it does now comes after every command
+    /// this thread posted, as if it had been posted too. Without the lock:
+    /// a command another thread posts at the same moment may come after.
+    pub(crate) fn is_idle(&self) -> bool {
+        !self.busy.load(Ordering::Relaxed)
     }
 
     /// Whether commands are still taken.
@@ -114,6 +134,7 @@ impl<C: Weigh> Mailbox<C> {
         let open = {
             let mut pending = lock(&self.pending);
             pending.woken = false;
+            self.busy.store(!pending.open, Ordering::Relaxed);
             if running.is_empty() {
                 std::mem::swap(&mut pending.taken, &mut running);
             } else {

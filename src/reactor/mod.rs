@@ -541,6 +541,13 @@ impl Reactor {
         core.accept_more.extend(core.listeners.iter().map(|(k, _)| k));
     }
 
+    /// The reactor between two [`turn`](Self::turn)s of a run, for a
+    /// facade whose program thread holds it to send (`facade/baton.rs`):
+    /// what it queues is written at the start of the next turn.
+    pub(crate) fn between_turns(&mut self) -> Ctx<'_> {
+        Ctx::new(&mut self.core)
+    }
+
     /// One turn of the loop: waits for readiness (for at most `cap`, if
     /// given), handles what is ready, the timers and the stop. True once
     /// the run is over: a stop was asked for and has completed. A facade
@@ -551,6 +558,9 @@ impl Reactor {
         let Reactor { poll, events, core, signals, .. } = self;
         #[cfg(not(feature = "signals"))]
         let Reactor { poll, events, core, .. } = self;
+        // What was sent between turns (`between_turns`) leaves before the
+        // loop sleeps.
+        settle(core, handler);
         let timeout = if !core.ready.is_empty() || !core.accept_more.is_empty() {
             Some(Duration::ZERO)
         } else {
