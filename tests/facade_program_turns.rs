@@ -11,7 +11,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use common::{connect, next_connected, read_frame, read_to_close, write_frame, PATIENCE};
-use frameloop::{ConnId, Event, PollingServer, Server};
+use frameloop::{ConnId, Error, Event, PollingServer, Server};
 
 /// The next message of a polling server, passing over other events.
 fn next_message(server: &PollingServer) -> (ConnId, Vec<u8>) {
@@ -240,6 +240,8 @@ fn several_program_threads_waiting_for_events_share_them_and_lose_none() {
 fn a_reply_sent_between_turns_leaves_while_the_program_waits_for_the_next_event() {
     let (server, addr) = polling_server();
     let mut peer = connect(addr);
+    // Well before the program's wait below would end by itself.
+    peer.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     next_connected(&server);
     std::thread::scope(|s| {
         let _stop = StopOnDrop(&server);
@@ -298,4 +300,30 @@ fn one_threads_messages_to_a_client_arrive_in_order_whichever_way_each_went() {
         server.stop().unwrap();
         program.join().unwrap();
     });
+}
+
+#[test]
+fn a_send_between_turns_to_a_client_gone_is_told_without_waiting_for_traffic() {
+    let (server, addr) = polling_server();
+    let peer = connect(addr);
+    let client = next_connected(&server);
+    drop(peer);
+    loop {
+        match server.wait_event(PATIENCE) {
+            Some(Event::Disconnected { .. }) => break,
+            Some(_) => {}
+            None => panic!("the client's leaving was not told"),
+        }
+    }
+    // Into the reactor between turns (no thread turns it), refused there:
+    // the error must come in the program's next wait, not once that wait
+    // has timed out for lack of anything else to read.
+    server.send(client, b"too late").unwrap();
+    let started = Instant::now();
+    match server.wait_event(Duration::from_secs(5)) {
+        Some(Event::Error(Error::UnknownConnection(id))) => assert_eq!(id, client),
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "the error waited for the wait's end");
+    server.stop().unwrap();
 }

@@ -71,8 +71,9 @@ trait Run: Send {
     /// been ended: see [`Baton::start`]).
     fn turn(&mut self, cap: Option<Duration>) -> bool;
 
-    /// Queues `body` for `conn` between turns (see [`Baton::send`]).
-    fn send(&mut self, conn: ConnId, body: &[u8]);
+    /// Queues `body` for `conn` between turns (see [`Baton::send`]);
+    /// false once the run has ended.
+    fn send(&mut self, conn: ConnId, body: &[u8]) -> bool;
 }
 
 type Turn = Box<dyn Run>;
@@ -81,11 +82,16 @@ type Turn = Box<dyn Run>;
 struct Running<E> {
     run: Option<(Reactor, E)>,
     life: Arc<Life>,
+    /// A send between turns failed: the engine's error, and the close of
+    /// a client past the hard cap, are handed to the program at a turn's
+    /// end, so the next turn must not wait for the network first.
+    hurry: bool,
 }
 
 impl<E: Engine + Send> Run for Running<E> {
     fn turn(&mut self, cap: Option<Duration>) -> bool {
         let Some((reactor, engine)) = self.run.as_mut() else { return true };
+        let cap = if std::mem::take(&mut self.hurry) { Some(Duration::ZERO) } else { cap };
         let ran = match catch_unwind(AssertUnwindSafe(|| reactor.turn(engine, cap))) {
             Ok(Ok(false)) => return false,
             Ok(Ok(true)) => Ok(Ok(())),
@@ -98,10 +104,12 @@ impl<E: Engine + Send> Run for Running<E> {
         true
     }
 
-    fn send(&mut self, conn: ConnId, body: &[u8]) {
-        if let Some((reactor, engine)) = self.run.as_mut() {
-            commands::send(&mut reactor.between_turns(), engine, conn, body);
+    fn send(&mut self, conn: ConnId, body: &[u8]) -> bool {
+        let Some((reactor, engine)) = self.run.as_mut() else { return false };
+        if commands::send(&mut reactor.between_turns(), engine, conn, body) {
+            self.hurry = true;
         }
+        true
     }
 }
 
@@ -192,7 +200,7 @@ impl Baton {
         S: Send + 'static,
     {
         reactor.start_run();
-        let turn: Turn = Box::new(Running { run: Some((reactor, engine)), life: Arc::clone(&net.life) });
+        let turn: Turn = Box::new(Running { run: Some((reactor, engine)), life: Arc::clone(&net.life), hurry: false });
         // Weak: the queue holds the baton.
         let sleepers = Arc::downgrade(queue);
         let baton = Arc::new(Baton {
@@ -248,14 +256,17 @@ impl Baton {
     /// output, not a command queued, taken and carried out. False if the
     /// caller must queue the command instead.
     pub(crate) fn send(&self, commands: &Commands, conn: ConnId, body: &[u8]) -> bool {
+        // Looked at before the baton is taken, so that a sender that must
+        // queue anyway leaves the baton to the threads that turn it: a
+        // command this thread queued was taken (the flag cleared) by a
+        // thread holding the baton, which has carried it out by the time
+        // this one gets the baton. A network thread waiting for the baton
+        // gets it first too.
+        if !commands.is_idle() || self.flags.load(Ordering::Relaxed) & SLEEPING != 0 {
+            return false;
+        }
         let Some(mut held) = self.try_take() else { return false };
-        let sent = match held.turn.as_mut() {
-            Some(run) if commands.is_idle() => {
-                run.send(conn, body);
-                true
-            }
-            _ => false,
-        };
+        let sent = held.turn.as_mut().is_some_and(|run| run.send(conn, body));
         self.hand_back(held);
         sent
     }

@@ -66,7 +66,9 @@ impl Commands {
                 match command {
                     // Checked here, so that the message that went (nearly
                     // every one) costs no call into the engine.
-                    Command::Send(conn) => send(ctx, engine, conn, body),
+                    Command::Send(conn) => {
+                        send(ctx, engine, conn, body);
+                    }
                     // This reactor's clients only: the program queued it
                     // for every reactor, so that each reactor's share is in
                     // order with that reactor's other commands (a held
@@ -103,9 +105,14 @@ impl Commands {
 /// Queues `body` for `conn` on the network side, the engine told if that
 /// fails: a [`Command::Send`] carried out, or a send made between turns by
 /// the thread that holds a polling server's reactor (see `baton.rs`).
+/// Returns whether it failed.
 #[inline]
-pub(crate) fn send<E: Engine>(ctx: &mut Ctx<'_>, engine: &mut E, conn: ConnId, body: &[u8]) {
-    if let Err(e) = ctx.send(conn, body) {
-        engine.report(Err(e));
+pub(crate) fn send<E: Engine>(ctx: &mut Ctx<'_>, engine: &mut E, conn: ConnId, body: &[u8]) -> bool {
+    match ctx.send(conn, body) {
+        Ok(()) => false,
+        Err(e) => {
+            engine.report(Err(e));
+            true
+        }
     }
 }

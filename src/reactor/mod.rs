@@ -559,8 +559,11 @@ impl Reactor {
         #[cfg(not(feature = "signals"))]
         let Reactor { poll, events, core, .. } = self;
         // What was sent between turns (`between_turns`) leaves before the
-        // loop sleeps.
-        settle(core, handler);
+        // loop sleeps, with the time it leaves at.
+        if !core.dirty.is_empty() || !core.to_reap.is_empty() {
+            core.now = Instant::now();
+            settle(core, handler);
+        }
         let timeout = if !core.ready.is_empty() || !core.accept_more.is_empty() {
             Some(Duration::ZERO)
         } else {
