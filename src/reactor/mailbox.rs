@@ -35,7 +35,7 @@ struct Pending<C> {
 pub(crate) struct Mailbox<C> {
     pending: Mutex<Pending<C>>,
     /// What the reactor is carrying out, swapped with `pending`'s so that
-    /// both keep their buffers. Only the reactor's thread locks it.
+    /// both keep their buffers. Only the thread running the reactor locks it.
     running: Mutex<Chunk<C>>,
     /// Commands posted and not yet taken, or closed: `woken || !open`,
     /// readable without the lock (see [`is_idle`](Self::is_idle)).
@@ -113,9 +113,10 @@ impl<C: Weigh> Mailbox<C> {
     }
 
     /// Open, with nothing posted since the last [`take`](Self::take): for
-    /// a thread that holds the reactor between its turns (every take
-    /// before was carried out), what it does now comes after every command
-    /// this thread posted, as if it had been posted too. Without the lock:
+    /// a thread that then takes the reactor between its turns (every take
+    /// before was carried out by a thread that held it), what it does
+    /// there comes after every command this thread posted, as if it had
+    /// been posted too. Without the lock:
     /// a command another thread posts at the same moment may come after.
     pub(crate) fn is_idle(&self) -> bool {
         !self.busy.load(Ordering::Relaxed)
