@@ -560,7 +560,7 @@ impl Reactor {
         let Reactor { poll, events, core, .. } = self;
         // What was sent between turns (`between_turns`) leaves before the
         // loop sleeps, with the time it leaves at.
-        if !core.dirty.is_empty() || !core.to_reap.is_empty() {
+        if unsettled(core) {
             core.now = Instant::now();
             settle(core, handler);
         }
@@ -758,11 +758,17 @@ fn fire_timers<H: Handler>(core: &mut Core, handler: &mut H) {
     }
 }
 
+/// Whether output waits to be written or a closed connection to be reaped:
+/// work for [`settle`].
+fn unsettled(core: &Core) -> bool {
+    !core.dirty.is_empty() || !core.to_reap.is_empty()
+}
+
 /// Writes queued output and reaps closed connections until neither leaves
 /// work for the other (an `on_close` may send, a write may finish a close).
 fn settle<H: Handler>(core: &mut Core, handler: &mut H) {
     loop {
-        if core.dirty.is_empty() && core.to_reap.is_empty() {
+        if !unsettled(core) {
             return;
         }
         let mut dirty = std::mem::take(&mut core.dirty);
