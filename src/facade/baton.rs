@@ -65,6 +65,11 @@ const SLEEPING: u64 = 1;
 /// One ask in [`Baton::flags`].
 const ASK: u64 = 2;
 
+/// The asks counted in a value of [`Baton::flags`].
+fn asks_in(flags: u64) -> u64 {
+    flags / ASK
+}
+
 /// A reactor's run with its engine, for the thread that holds the baton.
 trait Run: Send {
     /// One turn, waiting at most `cap`; true once the run has ended (and
@@ -233,19 +238,16 @@ impl Baton {
     /// hands it over and then wakes the sleepers under the same lock, wakes
     /// this one too.
     pub(crate) fn hold(&self) -> Hold<'_> {
-        match self.try_take() {
+        let held = self.try_take().or_else(|| {
+            // Paired with `hand_back`'s: either the thread that held the
+            // baton sees this ask and wakes the sleepers, or this thread
+            // sees the baton free now.
+            self.flags.fetch_add(ASK, Ordering::SeqCst);
+            self.try_take()
+        });
+        match held {
             Some(held) if held.turn.is_some() => Hold::Turn(held),
-            Some(_) => Hold::Sleep,
-            None => {
-                // Paired with `hand_back`'s: either the thread that held
-                // the baton sees this ask and wakes the sleepers, or this
-                // thread sees the baton free now.
-                self.flags.fetch_add(ASK, Ordering::SeqCst);
-                match self.try_take() {
-                    Some(held) if held.turn.is_some() => Hold::Turn(held),
-                    _ => Hold::Sleep,
-                }
-            }
+            _ => Hold::Sleep,
         }
     }
 
@@ -297,7 +299,7 @@ impl Baton {
         let flags = self.flags.fetch_and(!SLEEPING, Ordering::SeqCst);
         // Another program thread asked meanwhile, and sleeps: it may turn
         // the reactor now.
-        if flags / ASK != asks {
+        if asks_in(flags) != asks {
             (self.wake_program)();
         }
         if flags & SLEEPING != 0 {
@@ -363,13 +365,18 @@ impl Baton {
 
     /// The baton, if no one holds it.
     fn try_take(&self) -> Option<Held<'_>> {
-        let asks = self.flags.load(Ordering::SeqCst) / ASK;
+        let asks = self.asks();
         let turn = match self.reactor.try_lock() {
             Ok(turn) => turn,
             Err(TryLockError::Poisoned(turn)) => turn.into_inner(),
             Err(TryLockError::WouldBlock) => return None,
         };
         Some(Held { turn, asks })
+    }
+
+    /// The asks counted so far (see [`Baton::flags`]).
+    fn asks(&self) -> u64 {
+        asks_in(self.flags.load(Ordering::SeqCst))
     }
 
     /// Whether the run is over.
@@ -385,7 +392,7 @@ impl Baton {
             if self.step(&mut turn, None) {
                 return true;
             }
-            if self.flags.load(Ordering::SeqCst) / ASK != asks {
+            if self.asks() != asks {
                 break;
             }
         }
