@@ -13,6 +13,7 @@ use super::commands::Command;
 use super::events::{Event, Events};
 use super::link::Status;
 use super::queue::{Inbox, Queue};
+use super::queued::Queued;
 use super::runtime::{Engine, Shared};
 use super::settings::{shared_setters, Settings};
 use super::{ClientHandler, ConnId, Format};
@@ -25,7 +26,7 @@ use crate::reactor::{self, connect_blocking, deadline_after, ReactorBuilder};
 pub(crate) struct ClientShared {
     pub(crate) net: Shared,
     /// The events for `recv`, and the link's status under the same lock.
-    pub(crate) queue: Arc<Queue<Event, Status>>,
+    pub(crate) queue: Arc<Queue<Queued, Status>>,
     pub(crate) addrs: Vec<Addr>,
     pub(crate) connect_timeout: Duration,
     pub(crate) reconnect: Option<Reconnect>,

@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use crate::addr::Addr;
 
 use super::queue::{Held, Inbox};
+use super::queued::Queued;
 use super::{ConnId, Format, Message};
 use crate::codec::packet::Packet;
 use crate::error::Error;
@@ -136,7 +137,7 @@ pub(crate) fn decode<'a>(ctx: &mut Ctx<'_>, format: Format, conn: ConnId, frame:
 pub struct Events<'a> {
     inbox: &'a dyn Inbox,
     /// What it took and has not handed out yet.
-    held: Held<Event>,
+    held: Held<Queued>,
 }
 
 impl<'a> Events<'a> {

@@ -54,6 +54,7 @@ mod link;
 mod outbox;
 mod polling;
 mod queue;
+mod queued;
 mod reply;
 mod request;
 mod runtime;

@@ -11,22 +11,23 @@ use std::sync::Arc;
 use super::commands::{Command, Commands};
 use super::events::Event;
 use super::queue::{Batch, Queue};
+use super::queued::Queued;
 use crate::codec::Message;
 use crate::handler::{ConnId, HalfClose};
+use crate::reactor::Ctx;
 
 /// Up to this size a message travels in its batch's buffer.
 const SMALL: usize = 4096;
-use crate::reactor::Ctx;
 
 /// The network thread's side of an event queue.
 #[derive(Debug)]
 pub(crate) struct Outbox<S> {
-    pub(crate) queue: Arc<Queue<Event, S>>,
+    pub(crate) queue: Arc<Queue<Queued, S>>,
     /// This reactor's commands, and its index among the queue's.
     commands: Arc<Commands>,
     reactor: usize,
     /// This loop turn's events, handed over at its end.
-    batch: Batch<Event>,
+    batch: Batch<Queued>,
     /// Connections whose peer half-closed, held open until the program has
     /// handled this many events.
     held: Vec<(ConnId, u64)>,
@@ -36,27 +37,28 @@ impl<S> Outbox<S> {
     /// The outbox of reactor `reactor` on `queue`, whose program reaches
     /// this network thread through `commands` (the queue was
     /// [`attach`](Queue::attach)ed to them).
-    pub(crate) fn new(queue: Arc<Queue<Event, S>>, commands: Arc<Commands>, reactor: usize) -> Self {
+    pub(crate) fn new(queue: Arc<Queue<Queued, S>>, commands: Arc<Commands>, reactor: usize) -> Self {
         Outbox { queue, commands, reactor, batch: Batch::default(), held: Vec::new() }
     }
 
     /// An event no connection sent (a connect, a disconnect, an error).
     pub(crate) fn push(&mut self, event: Event) {
         // Nobody to pause for it, so never a reason to hand over early.
-        let _ = self.queue.stage(&mut self.batch, None, event, &[]);
+        let _ = self.queue.stage(&mut self.batch, None, event.into(), &[]);
     }
 
     /// The event of a message `conn` at `addr` sent. Past the queue's limit, `conn` is not read
     /// again until the program has caught up: TCP makes its peer wait, and
     /// nothing is dropped.
+    #[inline]
     pub(crate) fn push_from(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, addr: Addr, msg: Message<'_>) {
         // A small message's bytes go with the batch, and become the event's
-        // own on the program's thread (see `queue.rs`); a large one's are
+        // own on the program's thread (see `queued.rs`); a large one's are
         // worth their allocation here.
         let (event, bytes) = match msg.packet() {
-            Some(packet) => (Event::Packet { client: conn, addr, packet: packet.to_owned() }, &[][..]),
-            None if msg.len() > SMALL => (Event::Received { client: conn, addr, data: msg.to_vec() }, &[][..]),
-            None => (Event::Received { client: conn, addr, data: Vec::new() }, msg.bytes()),
+            Some(packet) => (Event::Packet { client: conn, addr, packet: packet.to_owned() }.into(), &[][..]),
+            None if msg.len() > SMALL => (Event::Received { client: conn, addr, data: msg.to_vec() }.into(), &[][..]),
+            None => (Queued::Message { client: conn, addr }, msg.bytes()),
         };
         if self.queue.stage(&mut self.batch, Some(conn), event, bytes) {
             self.flush(Some(ctx));

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::events::{Event, Events};
 use super::queue::{Inbox, Queue};
+use super::queued::Queued;
 use super::{ConnId, Message, Server, ServerBuilder, ServerCtx, ServerHandler};
 use crate::error::Error;
 use crate::reactor::deadline_after;
@@ -47,7 +48,7 @@ impl ServerBuilder {
     ///
     /// As [`start`](Self::start).
     pub fn start_polling(self) -> Result<PollingServer, Error> {
-        let events: Arc<Queue<Event>> = Arc::new(Queue::new((), self.settings.queue_limit()));
+        let events: Arc<Queue<Queued>> = Arc::new(Queue::new((), self.settings.queue_limit()));
         let server = self.launch(std::iter::repeat_with(|| Poller), Some(Arc::clone(&events)))?;
         Ok(PollingServer { server, events })
     }
@@ -95,7 +96,7 @@ impl ServerBuilder {
 #[derive(Debug)]
 pub struct PollingServer {
     server: Server,
-    events: Arc<Queue<Event>>,
+    events: Arc<Queue<Queued>>,
 }
 
 impl PollingServer {

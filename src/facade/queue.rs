@@ -13,7 +13,7 @@
 //! and unlock pairs per message were 4 % of a polling echo's CPU, the lock
 //! here one of them). A small message's bytes travel in
 //! the chunk's byte buffer and become the event's own `Vec` only when the
-//! program is handed it (see `chunk.rs`).
+//! program is handed it (see `chunk.rs` and `queued.rs`).
 //!
 //! It is bounded by flow control rather than by dropping: once the events
 //! waiting weigh more than the limit, the network thread pauses reading the
@@ -50,28 +50,12 @@ use std::time::Instant;
 use super::baton::{Baton, Hold};
 use super::commands::{Command, Commands};
 use super::events::Event;
+use super::queued::Queued;
 use crate::handler::ConnId;
-use crate::reactor::{lock, Chunk, Weigh};
+use crate::reactor::{lock, Chunk, HandOut, Weigh};
 
 /// The default bound on the bytes of events waiting in a queue.
 pub(crate) const DEFAULT_MAX_QUEUED: usize = 16 * 1024 * 1024;
-
-impl Weigh for Event {
-    fn weight(&self) -> usize {
-        std::mem::size_of::<Event>()
-            + match self {
-                Event::Received { data, .. } => data.len(),
-                Event::Packet { packet, .. } => packet.text.len(),
-                _ => 0,
-            }
-    }
-
-    fn fill(&mut self, bytes: Vec<u8>) {
-        if let Event::Received { data, .. } = self {
-            *data = bytes;
-        }
-    }
-}
 
 /// Events of type `T`, plus some state `S` that waiting callers look at
 /// under the same lock (the client's connection status).
@@ -219,13 +203,13 @@ impl<T: Weigh, S> Inner<T, S> {
 }
 
 #[cfg(test)]
-impl<T: Weigh, S: Default> Default for Queue<T, S> {
+impl<T: HandOut, S: Default> Default for Queue<T, S> {
     fn default() -> Self {
         Queue::new(S::default(), DEFAULT_MAX_QUEUED)
     }
 }
 
-impl<T: Weigh, S> Queue<T, S> {
+impl<T: HandOut, S> Queue<T, S> {
     /// An empty queue whose waiters look at `state`, pausing connections
     /// above `limit` bytes of events.
     pub(crate) fn new(state: S, limit: usize) -> Self {
@@ -355,11 +339,12 @@ impl<T: Weigh, S> Queue<T, S> {
     }
 
     /// Adds an event that `from` sent (if any) to the batch, with `bytes`
-    /// that it gets when taken (see [`Weigh::fill`]). Returns whether to
+    /// that it gets when taken (see [`HandOut`]). Returns whether to
     /// hand the batch over now: with it the queue may be over its limit, and
     /// the connection must then be paused at once. Below the limit that
     /// costs nothing.
     #[must_use = "near the limit, the batch must be handed over"]
+    #[inline]
     pub(crate) fn stage(&self, batch: &mut Batch<T>, from: Option<ConnId>, item: T, bytes: &[u8]) -> bool {
         batch.chunk.push(item, bytes);
         batch.sender = from.or(batch.sender);
@@ -461,7 +446,7 @@ impl<T: Weigh, S> Queue<T, S> {
     }
 
     /// Takes every queued item without waiting, the program's side first.
-    pub(crate) fn drain(&self) -> Vec<T> {
+    pub(crate) fn drain(&self) -> Vec<T::Out> {
         let (mut inner, _) = self.came_back(lock(&self.inner));
         let mut items = Vec::new();
         let mut taken = lock(&self.taken);
@@ -477,14 +462,14 @@ impl<T: Weigh, S> Queue<T, S> {
     }
 
     /// The next item on the program's side, if one is there.
-    fn pop_taken(&self) -> Option<T> {
+    fn pop_taken(&self) -> Option<T::Out> {
         lock(&self.taken).pop()
     }
 
     /// The next item, from the program's side or else the queue's front
     /// chunk, taken whole; waits until `deadline` for one, and returns
     /// `None` once none can come (see [`Ends`]).
-    fn next(&self, deadline: Option<Instant>) -> Option<T>
+    fn next(&self, deadline: Option<Instant>) -> Option<T::Out>
     where
         S: Ends,
     {
@@ -503,7 +488,7 @@ impl<T: Weigh, S> Queue<T, S> {
     /// the front chunk goes there. If none waits, what the caller of
     /// [`wait_from`](Self::wait_from) returns: `Some(None)` once none can
     /// come, `None` to wait.
-    fn shared_side(&self, inner: &mut Inner<T, S>) -> Result<MutexGuard<'_, Held<T>>, Option<Option<T>>>
+    fn shared_side(&self, inner: &mut Inner<T, S>) -> Result<MutexGuard<'_, Held<T>>, Option<Option<T::Out>>>
     where
         S: Ends,
     {
@@ -521,7 +506,7 @@ impl<T: Weigh, S> Queue<T, S> {
     /// unless other iterators or callers take too, who then share it an
     /// event at a time as [`next`](Self::next) does. Waits for an item;
     /// `None` once none can come.
-    pub(crate) fn next_held(&self, held: &mut Held<T>) -> Option<T>
+    pub(crate) fn next_held(&self, held: &mut Held<T>) -> Option<T::Out>
     where
         S: Ends,
     {
@@ -666,10 +651,10 @@ impl<T> Default for Held<T> {
     }
 }
 
-impl<T: Weigh> Held<T> {
+impl<T: HandOut> Held<T> {
     /// Hands out the front item.
     #[inline]
-    pub(crate) fn pop(&mut self) -> Option<T> {
+    pub(crate) fn pop(&mut self) -> Option<T::Out> {
         let (item, _) = self.chunk.pop()?;
         self.next += 1;
         Some(item)
@@ -731,25 +716,25 @@ pub(crate) trait Inbox: Sync + std::fmt::Debug {
     fn next_event(&self, deadline: Option<Instant>) -> Option<Event>;
 
     /// See [`Queue::next_held`].
-    fn next_held(&self, held: &mut Held<Event>) -> Option<Event>;
+    fn next_held(&self, held: &mut Held<Queued>) -> Option<Event>;
 
     /// See [`Queue::iterator_started`].
     fn iterator_started(&self);
 
     /// See [`Queue::iterator_ended`].
-    fn iterator_ended(&self, held: &mut Held<Event>);
+    fn iterator_ended(&self, held: &mut Held<Queued>);
 }
 
 /// How many emptied chunks a queue keeps for reuse: one in the network
 /// thread's batch, one at the queue's front, one on its way back.
 const KEEP_SPARE: usize = 4;
 
-impl<S: Ends + Send + std::fmt::Debug> Inbox for Queue<Event, S> {
+impl<S: Ends + Send + std::fmt::Debug> Inbox for Queue<Queued, S> {
     fn next_event(&self, deadline: Option<Instant>) -> Option<Event> {
         self.next(deadline)
     }
 
-    fn next_held(&self, held: &mut Held<Event>) -> Option<Event> {
+    fn next_held(&self, held: &mut Held<Queued>) -> Option<Event> {
         Queue::next_held(self, held)
     }
 
@@ -757,7 +742,7 @@ impl<S: Ends + Send + std::fmt::Debug> Inbox for Queue<Event, S> {
         Queue::iterator_started(self);
     }
 
-    fn iterator_ended(&self, held: &mut Held<Event>) {
+    fn iterator_ended(&self, held: &mut Held<Queued>) {
         Queue::iterator_ended(self, held);
     }
 }
@@ -784,6 +769,14 @@ mod tests {
     impl Weigh for u32 {
         fn weight(&self) -> usize {
             *self as usize
+        }
+    }
+
+    impl HandOut for u32 {
+        type Out = u32;
+
+        fn hand_out(self, _bytes: &[u8]) -> u32 {
+            self
         }
     }
 
@@ -1073,24 +1066,25 @@ mod tests {
 
     #[test]
     fn staged_bytes_become_each_events_own_in_order_across_hand_overs() {
-        let q: Queue<Event> = Queue::new((), 1 << 20);
+        let q: Queue<Queued> = Queue::new((), 1 << 20);
         let conn = ConnId { index: 1, generation: 0, home: 0 };
-        let received = |data: Vec<u8>| Event::Received { client: conn, addr: crate::facade::events::NO_ADDR, data };
+        let message = || Queued::Message { client: conn, addr: crate::facade::events::NO_ADDR };
+        let whole = |data: Vec<u8>| Event::Received { client: conn, addr: crate::facade::events::NO_ADDR, data }.into();
         let data_of = |e: Option<Event>| match e {
             Some(Event::Received { data, .. }) => data,
             other => panic!("{other:?}"),
         };
         let mut batch = Batch::default();
         for (i, bytes) in [&b"one"[..], b"", b"three"].into_iter().enumerate() {
-            let _ = q.stage(&mut batch, Some(conn), received(Vec::new()), bytes);
+            let _ = q.stage(&mut batch, Some(conn), message(), bytes);
             if i == 1 {
-                let _ = q.stage(&mut batch, None, received(b"own".to_vec()), &[]);
+                let _ = q.stage(&mut batch, None, whole(b"own".to_vec()), &[]);
             }
         }
         assert_eq!(q.push_batch(&mut batch, None), None);
         assert_eq!(data_of(q.next_event(Some(Instant::now()))), b"one");
         // More bytes arrive behind the ones not taken yet.
-        let _ = q.stage(&mut batch, Some(conn), received(Vec::new()), &[7; 5000]);
+        let _ = q.stage(&mut batch, Some(conn), message(), &[7; 5000]);
         assert_eq!(q.push_batch(&mut batch, None), None);
         let rest: Vec<_> = q.drain().into_iter().map(|e| data_of(Some(e))).collect();
         assert_eq!(rest, [b"".to_vec(), b"own".to_vec(), b"three".to_vec(), vec![7; 5000]]);

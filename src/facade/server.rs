@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::baton::Baton;
 use super::commands::Command;
-use super::events::Event;
 use super::queue::Queue;
+use super::queued::Queued;
 use super::runtime::{Engine, Shared};
 use super::server_engine::ServerEngine;
 use super::settings::{shared_setters, Settings};
@@ -421,7 +421,7 @@ impl ServerBuilder {
     pub(crate) fn launch<H: ServerHandler + Send + 'static>(
         self,
         handlers: impl IntoIterator<Item = H>,
-        events: Option<Arc<Queue<Event>>>,
+        events: Option<Arc<Queue<Queued>>>,
     ) -> Result<Server, Error> {
         if self.threads == 0 {
             return Err(Error::Config("a server needs at least one thread".into()));

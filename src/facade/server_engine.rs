@@ -10,6 +10,7 @@ use super::commands::Command;
 use super::events::{decode, Event, NO_ADDR};
 use super::outbox::Outbox;
 use super::queue::Queue;
+use super::queued::Queued;
 use super::runtime::{Engine, Shared};
 use super::server::ServerShared;
 use super::{Format, ServerCtx, ServerHandler};
@@ -40,7 +41,7 @@ impl<H: ServerHandler> ServerEngine<H> {
         handler: H,
         shared: Arc<ServerShared>,
         reactor: usize,
-        events: Option<Arc<Queue<Event>>>,
+        events: Option<Arc<Queue<Queued>>>,
     ) -> Self {
         let commands = &shared.nets[reactor].commands;
         let outbox = events.map(|queue| Outbox::new(queue, Arc::clone(commands), reactor));

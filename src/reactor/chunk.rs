@@ -13,9 +13,16 @@ use std::collections::VecDeque;
 /// its own size, so that a flood of empty messages is bounded too.
 pub(crate) trait Weigh {
     fn weight(&self) -> usize;
+}
 
-    /// Gives the item the bytes it was pushed with (see [`Chunk::pop`]).
-    fn fill(&mut self, _bytes: Vec<u8>) {}
+/// An item that a chunk hands out as something of its own (see
+/// [`Chunk::pop`]): a queued message becomes its event, with its bytes.
+pub(crate) trait HandOut: Weigh {
+    /// What the item is handed out as.
+    type Out;
+
+    /// The item as handed out, given the bytes it was pushed with.
+    fn hand_out(self, bytes: &[u8]) -> Self::Out;
 }
 
 /// Above these, a chunk's buffers are not kept for reuse: one burst must
@@ -42,6 +49,7 @@ impl<T> Default for Chunk<T> {
 
 impl<T: Weigh> Chunk<T> {
     /// Appends `item`, which gets `bytes` when it is handed out.
+    #[inline]
     pub(crate) fn push(&mut self, item: T, bytes: &[u8]) {
         // Not `push_parts(item, &[bytes])`: the loop over parts cost a
         // fifth more instructions on the polling echo's every message.
@@ -76,16 +84,18 @@ impl<T: Weigh> Chunk<T> {
 
     /// Hands out the front item, with its bytes given to it; and what it
     /// weighed.
-    pub(crate) fn pop(&mut self) -> Option<(T, usize)> {
-        let (mut item, bytes) = self.pop_borrowed()?;
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<(T::Out, usize)>
+    where
+        T: HandOut,
+    {
+        let (item, bytes) = self.pop_borrowed()?;
         let weight = item.weight() + bytes.len();
-        if !bytes.is_empty() {
-            item.fill(bytes.to_vec());
-        }
-        Some((item, weight))
+        Some((item.hand_out(bytes), weight))
     }
 
     /// Hands out the front item, with its bytes lent.
+    #[inline]
     pub(crate) fn pop_borrowed(&mut self) -> Option<(T, &[u8])> {
         let (item, len) = self.items.pop_front()?;
         self.weight -= item.weight() + len;
@@ -121,9 +131,14 @@ mod tests {
         fn weight(&self) -> usize {
             1 + self.len()
         }
+    }
 
-        fn fill(&mut self, bytes: Vec<u8>) {
-            *self = bytes;
+    impl HandOut for Vec<u8> {
+        type Out = Vec<u8>;
+
+        fn hand_out(mut self, bytes: &[u8]) -> Vec<u8> {
+            self.extend_from_slice(bytes);
+            self
         }
     }
 

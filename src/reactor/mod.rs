@@ -33,7 +33,7 @@ pub use group::{Distribution, ReactorGroup};
 pub use remote::Remote;
 pub use stats::Stats;
 
-pub(crate) use self::chunk::{Chunk, Weigh};
+pub(crate) use self::chunk::{Chunk, HandOut, Weigh};
 pub(crate) use self::mailbox::Mailbox;
 
 pub(crate) use self::backoff::Backoff;
