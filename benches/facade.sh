@@ -15,6 +15,8 @@
 #   floor      examples/mio_echo.rs                    (mio byte echo; not by default)
 #   base-NAME  one of these from another build, to see what a change bought:
 #              BASE=path/to/other/target/release SERVERS="polling base-polling"
+# SERVER_CPUS=0 CLIENT_CPUS=1 pins every server to core 0 and the load to
+# core 1 (taskset's lists; unset: the scheduler places them).
 # Each round runs every server once, in an order rotated by one per round.
 # The table gives medians over rounds; the ratios are medians of the
 # per-round ratios (polling/framed, callbacks/engine), which move less than

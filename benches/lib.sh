@@ -32,6 +32,12 @@
 # --quiet, printing no line per connection, as none of the others does.
 
 release="${CARGO_TARGET_DIR:-target}/release"
+# SERVER_CPUS and CLIENT_CPUS (unset: anywhere), as taskset takes them, pin
+# the servers and the load to their own cores.
+server_pin=()
+client_pin=()
+if [ -n "${SERVER_CPUS:-}" ]; then server_pin=(taskset -c "$SERVER_CPUS"); fi
+if [ -n "${CLIENT_CPUS:-}" ]; then client_pin=(taskset -c "$CLIENT_CPUS"); fi
 tls_dir=tests/tls
 tls_cert=${TLS_CERT:-server}
 
@@ -56,24 +62,24 @@ start_server() { # name -> sets pid and addr
             ;;
     esac
     case "$name" in
-        engine) "$dir/examples/echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
-        callbacks) "$dir/examples/facade_echo" 127.0.0.1:0 --callbacks >"$log" 2>&1 & ;;
-        polling) "$dir/examples/facade_echo" 127.0.0.1:0 --polling >"$log" 2>&1 & ;;
-        framed) "$dir/examples/tokio_echo" framed 127.0.0.1:0 >"$log" 2>&1 & ;;
-        raw) "$dir/examples/tokio_echo" raw 127.0.0.1:0 >"$log" 2>&1 & ;;
-        floor) "$dir/examples/mio_echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
-        fl) "$dir/frameloop" echo 127.0.0.1:0 --quiet --work-us "${WORK_US:-0}" ${BUSY_POLL_US:+--busy-poll-us "$BUSY_POLL_US"} \
+        engine) "${server_pin[@]}" "$dir/examples/echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
+        callbacks) "${server_pin[@]}" "$dir/examples/facade_echo" 127.0.0.1:0 --callbacks >"$log" 2>&1 & ;;
+        polling) "${server_pin[@]}" "$dir/examples/facade_echo" 127.0.0.1:0 --polling >"$log" 2>&1 & ;;
+        framed) "${server_pin[@]}" "$dir/examples/tokio_echo" framed 127.0.0.1:0 >"$log" 2>&1 & ;;
+        raw) "${server_pin[@]}" "$dir/examples/tokio_echo" raw 127.0.0.1:0 >"$log" 2>&1 & ;;
+        floor) "${server_pin[@]}" "$dir/examples/mio_echo" 127.0.0.1:0 >"$log" 2>&1 & ;;
+        fl) "${server_pin[@]}" "$dir/frameloop" echo 127.0.0.1:0 --quiet --work-us "${WORK_US:-0}" ${BUSY_POLL_US:+--busy-poll-us "$BUSY_POLL_US"} \
             ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 & ;;
         fl-tls)
-            "$dir/frameloop" echo 127.0.0.1:0 --quiet --tls-cert "$tls_dir/$tls_cert.pem" --tls-key "$tls_dir/$tls_cert.key" \
+            "${server_pin[@]}" "$dir/frameloop" echo 127.0.0.1:0 --quiet --tls-cert "$tls_dir/$tls_cert.pem" --tls-key "$tls_dir/$tls_cert.key" \
                 ${BUSY_POLL_US:+--busy-poll-us "$BUSY_POLL_US"} ${THREADS:+--threads "$THREADS"} >"$log" 2>&1 &
             ;;
         tokio-tls)
-            "$dir/examples/tokio_echo" framed 127.0.0.1:0 --tls-cert "$tls_dir/$tls_cert.pem" \
+            "${server_pin[@]}" "$dir/examples/tokio_echo" framed 127.0.0.1:0 --tls-cert "$tls_dir/$tls_cert.pem" \
                 --tls-key "$tls_dir/$tls_cert.key" >"$log" 2>&1 &
             ;;
         tokio-mt)
-            "$dir/examples/tokio_echo" framed 127.0.0.1:0 --workers "${WORKERS:-1}" --work-us "${WORK_US:-0}" \
+            "${server_pin[@]}" "$dir/examples/tokio_echo" framed 127.0.0.1:0 --workers "${WORKERS:-1}" --work-us "${WORK_US:-0}" \
                 >"$log" 2>&1 &
             ;;
         *)
@@ -112,7 +118,7 @@ measure() {
         *-tls) tls=(--tls --tls-ca "$tls_dir/ca.pem") ;;
     esac
     start_server "$name"
-    if ! "$release/frameloop" bench --addr "$addr" --server-pid "$pid" "${tls[@]}" "$@" >"$report" 2>&1; then
+    if ! "${client_pin[@]}" "$release/frameloop" bench --addr "$addr" --server-pid "$pid" "${tls[@]}" "$@" >"$report" 2>&1; then
         echo "bench against $name failed:" >&2
         cat "$report" >&2
         exit 1
